@@ -1,1 +1,7 @@
-//! placeholder
+//! wasmjob: run Kubernetes `batch/v1` Jobs whose containers are WebAssembly modules.
+//!
+//! Data flows `cli` → `store` → `manager` ⇄ `controller` (pure) → `node` → `sandbox`
+//! (wasmtime). Start reading at [`manager`] for the loop and [`controller::reconcile`] for the
+//! semantics.
+
+pub mod controller;
