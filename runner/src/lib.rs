@@ -5,3 +5,5 @@
 //! semantics.
 
 pub mod controller;
+pub mod node;
+pub mod sandbox;

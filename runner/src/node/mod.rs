@@ -1,0 +1,132 @@
+//! node: the kubelet's part. Runs one Pod: waits for capacity (Pending), prepares its volumes,
+//! runs init containers in order and then its containers side by side, restarts failed
+//! containers in place under restartPolicy OnFailure (crash-loop back-off, restart count,
+//! last state), enforces the pod's `activeDeadlineSeconds`, writes each run's log, and reports
+//! every status change. Must not: decide Job semantics (that is `controller`).
+
+pub mod env;
+mod pod_run;
+pub mod volumes;
+
+use crate::sandbox::Sandbox;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{Semaphore, mpsc, watch};
+use wasmjob_spec::{Pod, PodStatus};
+
+/// Settings of the node. Defaults are the kubelet's where it has one.
+#[derive(Clone, Debug)]
+pub struct NodeConfig {
+    /// Root of the state directory; logs and emptyDir volumes live below it.
+    pub state_dir: PathBuf,
+    /// Pods running at once; further pods wait as Pending.
+    pub max_pods: usize,
+    /// Bytes of output kept per container run (default 10 MiB).
+    pub log_limit: u64,
+    /// First delay before restarting a failed container (OnFailure). Kubelet: 10 s.
+    pub restart_backoff_base: Duration,
+    /// Cap of that delay. Kubelet: 5 min.
+    pub restart_backoff_max: Duration,
+}
+
+impl NodeConfig {
+    pub fn new(state_dir: PathBuf) -> NodeConfig {
+        NodeConfig {
+            state_dir,
+            max_pods: 1000,
+            log_limit: 10 << 20,
+            restart_backoff_base: Duration::from_secs(10),
+            restart_backoff_max: Duration::from_secs(300),
+        }
+    }
+}
+
+/// Why a pod is being stopped.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StopCause {
+    /// The controller (or a user) deleted it; the text says why.
+    Deleted(String),
+    /// The host is shutting down: the pod gets a `DisruptionTarget` condition.
+    Shutdown,
+    /// The pod's own `activeDeadlineSeconds` passed.
+    PodDeadline,
+}
+
+/// A status report from a running pod.
+#[derive(Clone, Debug)]
+pub struct PodUpdate {
+    pub namespace: String,
+    pub name: String,
+    pub status: PodStatus,
+    /// The pod is terminal; no further update follows.
+    pub finished: bool,
+}
+
+/// Control over one started pod.
+#[derive(Clone)]
+pub struct PodHandle {
+    stop: Arc<watch::Sender<Option<StopCause>>>,
+}
+
+impl PodHandle {
+    /// Asks the pod to stop; its containers are interrupted at once. The first cause wins.
+    pub fn stop(&self, cause: StopCause) {
+        self.stop.send_if_modified(|c| {
+            if c.is_none() {
+                *c = Some(cause);
+                true
+            } else {
+                false
+            }
+        });
+    }
+}
+
+pub struct Node {
+    inner: Arc<NodeInner>,
+}
+
+struct NodeInner {
+    sandbox: Arc<Sandbox>,
+    config: NodeConfig,
+    capacity: Arc<Semaphore>,
+    updates: mpsc::UnboundedSender<PodUpdate>,
+}
+
+impl Node {
+    pub fn new(sandbox: Arc<Sandbox>, config: NodeConfig, updates: mpsc::UnboundedSender<PodUpdate>) -> Node {
+        let capacity = Arc::new(Semaphore::new(config.max_pods.max(1)));
+        Node { inner: Arc::new(NodeInner { sandbox, config, capacity, updates }) }
+    }
+
+    pub fn sandbox(&self) -> &Arc<Sandbox> {
+        &self.inner.sandbox
+    }
+
+    /// Starts running `pod` in the background; module paths and hostPaths resolve against
+    /// `base_dir`.
+    pub fn start(&self, pod: Pod, base_dir: PathBuf) -> PodHandle {
+        let (tx, rx) = watch::channel(None);
+        let handle = PodHandle { stop: Arc::new(tx) };
+        let inner = self.inner.clone();
+        let stopper = handle.clone();
+        tokio::spawn(async move { pod_run::run_pod(inner, pod, base_dir, rx, stopper).await });
+        handle
+    }
+}
+
+/// Where the log of one run of a container is kept (the kubelet's layout:
+/// `<ns>_<pod>_<uid>/<container>/<restart>.log`).
+pub fn log_path(state_dir: &Path, pod: &Pod, container: &str, restart: i32) -> PathBuf {
+    state_dir
+        .join("logs")
+        .join(format!("{}_{}_{}", pod.metadata.namespace(), pod.metadata.name(), pod.metadata.uid()))
+        .join(container)
+        .join(format!("{restart}.log"))
+}
+
+/// The folder of a pod's logs.
+pub fn pod_log_dir(state_dir: &Path, pod: &Pod) -> PathBuf {
+    log_path(state_dir, pod, "x", 0).parent().and_then(Path::parent).map(Path::to_path_buf).unwrap_or_default()
+}

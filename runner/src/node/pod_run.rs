@@ -1,0 +1,400 @@
+//! The life of one pod on the node, from Pending to a terminal phase.
+
+use super::{NodeInner, PodHandle, PodUpdate, StopCause, env, log_path, volumes};
+use crate::sandbox::{ContainerPlan, Exit, ExitCodes, LogWriter};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::watch;
+use wasmjob_spec::*;
+
+const POD_DEADLINE_MESSAGE: &str = "Pod was active on the node longer than the specified deadline";
+
+/// Shared, reportable state of a running pod.
+struct Live {
+    inner: Arc<NodeInner>,
+    namespace: String,
+    name: String,
+    status: Mutex<PodStatus>,
+}
+
+impl Live {
+    fn update(&self, f: impl FnOnce(&mut PodStatus)) {
+        let snapshot = {
+            let mut s = self.status.lock().unwrap_or_else(|e| e.into_inner());
+            f(&mut s);
+            s.clone()
+        };
+        self.send(snapshot, false);
+    }
+
+    fn send(&self, status: PodStatus, finished: bool) {
+        let _ = self.inner.updates.send(PodUpdate {
+            namespace: self.namespace.clone(),
+            name: self.name.clone(),
+            status,
+            finished,
+        });
+    }
+
+    fn container(&self, init: bool, name: &str, f: impl FnOnce(&mut ContainerStatus)) {
+        self.update(|s| {
+            let list = if init { &mut s.init_container_statuses } else { &mut s.container_statuses };
+            if let Some(cs) = list.iter_mut().find(|c| c.name == name) {
+                f(cs);
+            }
+            refresh_ready(s);
+        });
+    }
+}
+
+fn now() -> Time {
+    Time(jiff::Timestamp::now())
+}
+
+fn condition(type_: &str, status: bool, reason: Option<&str>, message: Option<&str>) -> PodCondition {
+    PodCondition {
+        type_: type_.into(),
+        status: if status { "True" } else { "False" }.into(),
+        last_probe_time: None,
+        last_transition_time: Some(now()),
+        reason: reason.map(Into::into),
+        message: message.map(Into::into),
+    }
+}
+
+fn set_condition(s: &mut PodStatus, c: PodCondition) {
+    match s.conditions.iter_mut().find(|x| x.type_ == c.type_) {
+        Some(x) if x.status == c.status => {}
+        Some(x) => *x = c,
+        None => s.conditions.push(c),
+    }
+}
+
+/// Ready and ContainersReady follow whether every container is running.
+fn refresh_ready(s: &mut PodStatus) {
+    if s.phase.as_deref() != Some(PHASE_RUNNING) {
+        return;
+    }
+    let all = !s.container_statuses.is_empty() && s.container_statuses.iter().all(|c| c.state.running.is_some());
+    for cs in &mut s.container_statuses {
+        cs.ready = cs.state.running.is_some();
+    }
+    let reason = (!all).then_some("ContainersNotReady");
+    set_condition(s, condition("ContainersReady", all, reason, None));
+    set_condition(s, condition("Ready", all, reason, None));
+}
+
+fn waiting(reason: &str) -> ContainerState {
+    ContainerState {
+        waiting: Some(ContainerStateWaiting { reason: Some(reason.into()), message: None }),
+        ..Default::default()
+    }
+}
+
+fn initial_status(pod: &Pod) -> PodStatus {
+    let mk = |c: &Container, reason: &str| ContainerStatus {
+        name: c.name.clone(),
+        state: waiting(reason),
+        image: c.image.clone().unwrap_or_default(),
+        started: Some(false),
+        ..Default::default()
+    };
+    let init_wait = if pod.spec.init_containers.is_empty() { "ContainerCreating" } else { "PodInitializing" };
+    PodStatus {
+        phase: Some(PHASE_PENDING.into()),
+        init_container_statuses: pod.spec.init_containers.iter().map(|c| mk(c, "PodInitializing")).collect(),
+        container_statuses: pod.spec.containers.iter().map(|c| mk(c, init_wait)).collect(),
+        ..Default::default()
+    }
+}
+
+pub(super) async fn run_pod(
+    inner: Arc<NodeInner>,
+    pod: Pod,
+    base_dir: PathBuf,
+    mut stop: watch::Receiver<Option<StopCause>>,
+    handle: PodHandle,
+) {
+    let live = Arc::new(Live {
+        inner: inner.clone(),
+        namespace: pod.metadata.namespace().to_string(),
+        name: pod.metadata.name().to_string(),
+        status: Mutex::new(initial_status(&pod)),
+    });
+    live.update(|s| set_condition(s, condition("PodScheduled", true, None, None)));
+
+    // Pending until the node has room.
+    let permit = tokio::select! {
+        p = inner.capacity.clone().acquire_owned() => p.ok(),
+        _ = stop.wait_for(Option::is_some) => None,
+    };
+    let cause = stop.borrow().clone();
+    if permit.is_none() || cause.is_some() {
+        finish(&live, cause.as_ref(), None);
+        return;
+    }
+
+    let started = now();
+    live.update(|s| {
+        s.phase = Some(PHASE_RUNNING.into());
+        s.start_time = Some(started);
+        set_condition(s, condition("Initialized", pod.spec.init_containers.is_empty(), None, None));
+    });
+
+    // The pod's own deadline stops it like a deletion, with its own reason.
+    if let Some(secs) = pod.spec.active_deadline_seconds.filter(|s| *s > 0) {
+        let h = handle.clone();
+        let deadline = Duration::from_secs(secs as u64);
+        let mut watcher = stop.clone();
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = tokio::time::sleep(deadline) => h.stop(StopCause::PodDeadline),
+                _ = watcher.wait_for(Option::is_some) => {}
+            }
+        });
+    }
+
+    let pod_dir = inner.config.state_dir.join("pods").join(pod.metadata.uid());
+    let outcome = match volumes::prepare(&pod, &base_dir, &pod_dir) {
+        Err(msg) => Err(msg),
+        Ok(vols) => Ok(run_containers(&live, &pod, &base_dir, &vols, &stop).await),
+    };
+    let _ = std::fs::remove_dir_all(&pod_dir);
+    drop(permit);
+    let cause = stop.borrow().clone();
+    finish(&live, cause.as_ref(), outcome.err());
+}
+
+/// Init containers one after another, then all containers side by side.
+async fn run_containers(
+    live: &Arc<Live>,
+    pod: &Pod,
+    base_dir: &Path,
+    vols: &HashMap<String, PathBuf>,
+    stop: &watch::Receiver<Option<StopCause>>,
+) {
+    for c in &pod.spec.init_containers {
+        if !run_container(live, pod, c, true, base_dir, vols, stop.clone()).await {
+            return;
+        }
+    }
+    if !pod.spec.init_containers.is_empty() {
+        live.update(|s| set_condition(s, condition("Initialized", true, None, None)));
+    }
+    let mut set = tokio::task::JoinSet::new();
+    for c in pod.spec.containers.clone() {
+        let (live, pod, base_dir, vols, stop) = (live.clone(), pod.clone(), base_dir.to_path_buf(), vols.clone(), stop.clone());
+        set.spawn(async move { run_container(&live, &pod, &c, false, &base_dir, &vols, stop).await });
+    }
+    while set.join_next().await.is_some() {}
+}
+
+/// Runs one container until it succeeds, fails for good, or the pod is stopped. Returns
+/// whether it succeeded.
+async fn run_container(
+    live: &Live,
+    pod: &Pod,
+    c: &Container,
+    init: bool,
+    base_dir: &Path,
+    vols: &HashMap<String, PathBuf>,
+    mut stop: watch::Receiver<Option<StopCause>>,
+) -> bool {
+    let cfg = &live.inner.config;
+    let on_failure = pod.spec.restart_policy.as_deref() == Some("OnFailure");
+    let plan = match plan(pod, c, base_dir, vols) {
+        Ok(p) => p,
+        Err(msg) => {
+            let exit = Exit::StartError(msg);
+            live.container(init, &c.name, |cs| cs.state = terminated(&exit, None, now(), None));
+            return false;
+        }
+    };
+    let mut restarts = 0i32;
+    loop {
+        let started = now();
+        live.container(init, &c.name, |cs| {
+            cs.state = ContainerState {
+                running: Some(ContainerStateRunning { started_at: Some(started) }),
+                ..Default::default()
+            };
+            cs.started = Some(true);
+            cs.restart_count = restarts;
+            cs.container_id = Some(format!("wasmjob://{}/{}/{restarts}", pod.metadata.uid(), c.name));
+        });
+        let log = match LogWriter::create(&log_path(&cfg.state_dir, pod, &c.name, restarts), cfg.log_limit) {
+            Ok(l) => l,
+            Err(e) => {
+                let exit = Exit::StartError(format!("cannot create the log file: {e}"));
+                live.container(init, &c.name, |cs| cs.state = terminated(&exit, None, started, None));
+                return false;
+            }
+        };
+        let exit = if stop.borrow().is_some() {
+            Exit::Stopped
+        } else {
+            let mut s = stop.clone();
+            live.inner
+                .sandbox
+                .run(&plan, &log, async move {
+                    let _ = s.wait_for(Option::is_some).await;
+                })
+                .await
+        };
+        let _ = log.close();
+        let cause = stop.borrow().clone();
+        let state = terminated(&exit, cause.as_ref(), started, Some(now()));
+        if exit.success() || !on_failure || cause.is_some() {
+            live.container(init, &c.name, |cs| {
+                cs.state = state;
+                cs.started = Some(false);
+            });
+            return exit.success();
+        }
+        // OnFailure: restart in place after the crash-loop back-off.
+        let delay = crash_loop_delay(restarts, cfg.restart_backoff_base, cfg.restart_backoff_max);
+        live.container(init, &c.name, |cs| {
+            cs.last_state = state.clone();
+            cs.state = waiting("CrashLoopBackOff");
+            cs.state.waiting.as_mut().unwrap().message =
+                Some(format!("back-off {} restarting failed container={} pod={}", go_duration(delay), c.name, pod.metadata.name()));
+            cs.started = Some(false);
+        });
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => {}
+            _ = stop.wait_for(Option::is_some) => {
+                live.container(init, &c.name, |cs| { cs.state = cs.last_state.clone(); });
+                return false;
+            }
+        }
+        restarts += 1;
+        live.container(init, &c.name, |cs| cs.last_state = state);
+    }
+}
+
+fn crash_loop_delay(restarts: i32, base: Duration, max: Duration) -> Duration {
+    let factor = 1u32.checked_shl(restarts.clamp(0, 30) as u32).unwrap_or(u32::MAX);
+    base.saturating_mul(factor).min(max)
+}
+
+fn go_duration(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms % 1000 == 0 { format!("{}s", ms / 1000) } else { format!("{ms}ms") }
+}
+
+fn terminated(exit: &Exit, cause: Option<&StopCause>, started: Time, finished: Option<Time>) -> ContainerState {
+    let (code, reason, message) = match (exit, cause) {
+        (Exit::Stopped, Some(StopCause::PodDeadline)) => {
+            (ExitCodes::DEADLINE_EXCEEDED, "DeadlineExceeded".to_string(), Some(POD_DEADLINE_MESSAGE.to_string()))
+        }
+        (Exit::Stopped, Some(StopCause::Deleted(why))) => (ExitCodes::STOPPED, "Stopped".to_string(), Some(why.clone())),
+        (Exit::Stopped, Some(StopCause::Shutdown)) => {
+            (ExitCodes::STOPPED, "Stopped".to_string(), Some("stopped because wasmjob shut down".to_string()))
+        }
+        _ => (exit.exit_code(), exit.reason().to_string(), exit.message()),
+    };
+    ContainerState {
+        terminated: Some(ContainerStateTerminated {
+            exit_code: code,
+            signal: None,
+            reason: Some(reason),
+            message,
+            started_at: Some(started),
+            finished_at: Some(finished.unwrap_or(started)),
+            container_id: None,
+        }),
+        ..Default::default()
+    }
+}
+
+/// The plan of one container: module, argv, env, mounts, memory limit and fuel.
+fn plan(pod: &Pod, c: &Container, base_dir: &Path, vols: &HashMap<String, PathBuf>) -> Result<ContainerPlan, String> {
+    let annotations = &pod.metadata.annotations;
+    let module = module_path(annotations, c, base_dir)?;
+    let env = env::environment(pod, c)?;
+    let args = env::argv(c, &env);
+    let mounts = volumes::mounts(c, vols)?;
+    let fuel_text = annotations
+        .get(&format!("{FUEL_ANNOTATION_PREFIX}{}", c.name))
+        .or_else(|| annotations.get(FUEL_ANNOTATION));
+    let fuel = match fuel_text {
+        Some(t) => Some(t.trim().parse::<u64>().map_err(|_| format!("fuel annotation {t:?} is not a positive integer"))?),
+        None => None,
+    };
+    Ok(ContainerPlan { module, args, env, mounts, memory_limit: c.memory_limit_bytes(), fuel })
+}
+
+/// `wasmjob.dev/module.<container>` if set, else `image`: a path relative to the manifest's
+/// folder, or a `file://` URL.
+pub fn module_path(
+    annotations: &std::collections::BTreeMap<String, String>,
+    c: &Container,
+    base_dir: &Path,
+) -> Result<PathBuf, String> {
+    let (source, from_annotation) = match annotations.get(&format!("{MODULE_ANNOTATION_PREFIX}{}", c.name)) {
+        Some(m) => (m.as_str(), true),
+        None => (c.image.as_deref().unwrap_or(""), false),
+    };
+    if source.is_empty() {
+        return Err(format!("container {:?} has no image", c.name));
+    }
+    let path = base_dir.join(source.strip_prefix("file://").unwrap_or(source));
+    if !from_annotation && !path.exists() && !source.ends_with(".wasm") {
+        return Err(format!(
+            "image {source:?} of container {:?} is not a local .wasm file; to run a manifest written for a cluster, set the pod annotation {MODULE_ANNOTATION_PREFIX}{} to the module's path",
+            c.name, c.name
+        ));
+    }
+    Ok(path)
+}
+
+/// Sets the terminal phase and reports the pod's last status.
+fn finish(live: &Live, cause: Option<&StopCause>, volume_error: Option<String>) {
+    let mut s = live.status.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let at = now();
+    // Containers that never ran end as stopped (or as not started, when volumes failed).
+    for cs in s.init_container_statuses.iter_mut().chain(s.container_statuses.iter_mut()) {
+        if cs.state.terminated.is_none() {
+            let exit = match &volume_error {
+                Some(msg) => Exit::StartError(msg.clone()),
+                None => Exit::Stopped,
+            };
+            let ran = cs.state.running.is_some();
+            let started = cs.state.running.as_ref().and_then(|r| r.started_at).unwrap_or(at);
+            if ran || cause.is_some() || volume_error.is_some() {
+                cs.state = terminated(&exit, cause, started, Some(at));
+            }
+        }
+        cs.ready = false;
+    }
+    let all_ok = s
+        .container_statuses
+        .iter()
+        .all(|c| c.state.terminated.as_ref().is_some_and(|t| t.exit_code == 0));
+    s.phase = Some(if all_ok && !s.container_statuses.is_empty() {
+        PHASE_SUCCEEDED
+    } else {
+        PHASE_FAILED
+    }
+    .into());
+    let reason = if s.phase.as_deref() == Some(PHASE_SUCCEEDED) { "PodCompleted" } else { "PodFailed" };
+    set_condition(&mut s, condition("ContainersReady", false, Some(reason), None));
+    set_condition(&mut s, condition("Ready", false, Some(reason), None));
+    match cause {
+        Some(StopCause::PodDeadline) if s.phase.as_deref() == Some(PHASE_FAILED) => {
+            s.reason = Some("DeadlineExceeded".into());
+            s.message = Some(POD_DEADLINE_MESSAGE.into());
+        }
+        Some(StopCause::Shutdown) => set_condition(
+            &mut s,
+            condition("DisruptionTarget", true, Some("TerminationByKubelet"), Some("wasmjob is shutting down")),
+        ),
+        _ => {}
+    }
+    if let Some(msg) = volume_error {
+        s.message = Some(msg);
+    }
+    live.send(s, true);
+}

@@ -1,0 +1,98 @@
+//! The compiled-module cache: each module file is read, checked (a core module, not a
+//! component; a WASI command exporting `_start`), compiled once per process and engine, and
+//! linked into an `InstancePre`, so that a pod costs an instantiation, not a compilation.
+//! Compilation runs on a blocking thread so it never stalls running guests.
+
+use super::run::State;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+use tokio::sync::OnceCell;
+use wasmtime::{Engine, InstancePre, Linker, Module};
+
+/// Largest module file accepted.
+pub const MAX_MODULE_BYTES: u64 = 256 << 20;
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct Key {
+    path: PathBuf,
+    len: u64,
+    modified: Option<SystemTime>,
+    metered: bool,
+}
+
+type Slot = Arc<OnceCell<Result<InstancePre<State>, String>>>;
+
+#[derive(Default)]
+pub struct ModuleCache {
+    slots: Mutex<HashMap<Key, Slot>>,
+}
+
+impl ModuleCache {
+    /// The linked module at `path`, compiling it on first use. Errors are messages for the
+    /// container's `StartError`.
+    pub async fn get(&self, engine: &Engine, path: &Path, metered: bool) -> Result<InstancePre<State>, String> {
+        let meta = std::fs::metadata(path).map_err(|e| format!("cannot read module {}: {e}", path.display()))?;
+        if !meta.is_file() {
+            return Err(format!("module {} is not a file", path.display()));
+        }
+        if meta.len() > MAX_MODULE_BYTES {
+            return Err(format!(
+                "module {} is {} bytes; the limit is {MAX_MODULE_BYTES} bytes",
+                path.display(),
+                meta.len()
+            ));
+        }
+        let key = Key { path: path.to_path_buf(), len: meta.len(), modified: meta.modified().ok(), metered };
+        let slot = {
+            let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+            slots.entry(key).or_default().clone()
+        };
+        let engine = engine.clone();
+        let path = path.to_path_buf();
+        slot.get_or_init(|| async move {
+            tokio::task::spawn_blocking(move || compile(&engine, &path))
+                .await
+                .unwrap_or_else(|e| Err(format!("module compilation failed: {e}")))
+        })
+        .await
+        .clone()
+    }
+}
+
+fn compile(engine: &Engine, path: &Path) -> Result<InstancePre<State>, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read module {}: {e}", path.display()))?;
+    check_header(&bytes, path)?;
+    let module = Module::new(engine, &bytes)
+        .map_err(|e| format!("invalid module {}: {e:#}", path.display()))?;
+    match module.get_export("_start") {
+        Some(wasmtime::ExternType::Func(_)) => {}
+        _ => {
+            return Err(format!(
+                "module {} exports no `_start` function: it is not a WASI command (a library or reactor module cannot run as a container)",
+                path.display()
+            ));
+        }
+    }
+    let mut linker: Linker<State> = Linker::new(engine);
+    wasmtime_wasi::p1::add_to_linker_async(&mut linker, |s: &mut State| &mut s.wasi)
+        .map_err(|e| format!("cannot set up WASI: {e:#}"))?;
+    linker.instantiate_pre(&module).map_err(|e| {
+        format!("module {} cannot be linked: {e:#} (only WASI preview 1 imports are offered)", path.display())
+    })
+}
+
+fn check_header(bytes: &[u8], path: &Path) -> Result<(), String> {
+    if bytes.len() < 8 || &bytes[..4] != b"\0asm" {
+        return Err(format!("{} is not a WebAssembly module (no \\0asm header)", path.display()));
+    }
+    match bytes[4..8] {
+        [1, 0, 0, 0] => Ok(()),
+        [_, _, 1, 0] => Err(format!(
+            "{} is a WebAssembly component; wasmjob runs WASI preview 1 core modules (build for wasm32-wasip1)",
+            path.display()
+        )),
+        _ => Err(format!("{} has an unsupported WebAssembly version", path.display())),
+    }
+}

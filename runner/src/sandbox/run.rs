@@ -1,0 +1,163 @@
+//! Running one container: build the WASI context (argv, env, preopened volumes, log sinks),
+//! instantiate the cached `InstancePre` in a fresh store with limits and fuel, and call `_start`
+//! until it returns, traps, or the stop signal fires. A stop drops the call future, which
+//! unwinds the guest's fiber: nothing of the instance keeps running.
+
+use super::limits::Limits;
+use super::log::{LogWriter, Stream};
+use super::modules::ModuleCache;
+use super::outcome::Exit;
+use super::Engines;
+use std::future::Future;
+use std::path::PathBuf;
+use wasmtime::{Store, Trap};
+use wasmtime_wasi::p1::WasiP1Ctx;
+use wasmtime_wasi::{FsPerms, I32Exit, WasiCtxBuilder};
+
+/// Longest message kept from a trap or start error (Kubernetes caps termination messages at
+/// 4096 bytes).
+const MAX_MESSAGE: usize = 4096;
+
+/// The store data of one instance.
+pub struct State {
+    pub wasi: WasiP1Ctx,
+    limits: Limits,
+}
+
+/// A directory the guest may reach, at `guest_path`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mount {
+    pub host_path: PathBuf,
+    pub guest_path: String,
+    pub read_only: bool,
+}
+
+/// Everything one container run needs.
+#[derive(Clone, Debug)]
+pub struct ContainerPlan {
+    pub module: PathBuf,
+    /// argv, argv[0] included.
+    pub args: Vec<String>,
+    pub env: Vec<(String, String)>,
+    pub mounts: Vec<Mount>,
+    /// Bytes each linear memory may reach.
+    pub memory_limit: Option<u64>,
+    /// Fuel budget of the run; `None` runs unmetered.
+    pub fuel: Option<u64>,
+}
+
+/// Runs containers; shared by every pod of the process.
+pub struct Sandbox {
+    engines: Engines,
+    modules: ModuleCache,
+}
+
+impl Sandbox {
+    pub fn new() -> wasmtime::Result<Sandbox> {
+        Ok(Sandbox { engines: Engines::new()?, modules: ModuleCache::default() })
+    }
+
+    /// Compiles (or finds) the module, so that a bad module is reported before any pod runs.
+    pub async fn prepare(&self, module: &std::path::Path, metered: bool) -> Result<(), String> {
+        self.modules.get(self.engines.get(metered), module, metered).await.map(|_| ())
+    }
+
+    /// Runs the container to its end, writing its output to `log`. `stop` ends it early.
+    pub async fn run(&self, plan: &ContainerPlan, log: &LogWriter, stop: impl Future<Output = ()>) -> Exit {
+        let metered = plan.fuel.is_some();
+        let engine = self.engines.get(metered);
+        let pre = match self.modules.get(engine, &plan.module, metered).await {
+            Ok(pre) => pre,
+            Err(msg) => return Exit::StartError(cap(msg)),
+        };
+        let wasi = match wasi_context(plan, log) {
+            Ok(w) => w,
+            Err(msg) => return Exit::StartError(cap(msg)),
+        };
+        let memory_bytes = plan.memory_limit.map(|b| usize::try_from(b).unwrap_or(usize::MAX));
+        let mut store = Store::new(engine, State { wasi, limits: Limits { memory_bytes, exceeded: None } });
+        store.limiter(|s| &mut s.limits);
+        // Yield to the executor at every epoch tick: a spinning guest holds no thread for long
+        // and the stop signal is seen within a tick.
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_async_yield_and_update(1);
+        if let Some(fuel) = plan.fuel
+            && let Err(e) = store.set_fuel(fuel)
+        {
+            return Exit::StartError(format!("cannot set fuel: {e}"));
+        }
+
+        let result = {
+            let call = async {
+                let instance = pre.instantiate_async(&mut store).await.map_err(Started::No)?;
+                let start = instance
+                    .get_typed_func::<(), ()>(&mut store, "_start")
+                    .map_err(Started::No)?;
+                start.call_async(&mut store, ()).await.map_err(Started::Yes)
+            };
+            tokio::select! {
+                r = call => Some(r),
+                _ = stop => None,
+            }
+        };
+        let Some(result) = result else {
+            return Exit::Stopped;
+        };
+        let exceeded = store.data_mut().limits.exceeded.take();
+        classify(result, exceeded, plan.fuel)
+    }
+}
+
+enum Started {
+    No(wasmtime::Error),
+    Yes(wasmtime::Error),
+}
+
+fn classify(result: Result<(), Started>, memory_exceeded: Option<String>, fuel: Option<u64>) -> Exit {
+    let (err, started) = match result {
+        Ok(()) => return Exit::Code(0),
+        Err(Started::No(e)) => (e, false),
+        Err(Started::Yes(e)) => (e, true),
+    };
+    if let Some(exit) = err.downcast_ref::<I32Exit>() {
+        return Exit::Code(exit.0);
+    }
+    if let Some(msg) = memory_exceeded {
+        return Exit::OutOfMemory(cap(msg));
+    }
+    match err.downcast_ref::<Trap>() {
+        Some(Trap::OutOfFuel) => Exit::OutOfFuel { budget: fuel.unwrap_or(0) },
+        Some(Trap::Interrupt) => Exit::Stopped,
+        Some(trap) => Exit::Trap(cap(format!("wasm trap: {trap}\n{err:#}"))),
+        None if started => Exit::Trap(cap(format!("{err:#}"))),
+        None => Exit::StartError(cap(format!("cannot instantiate module: {err:#}"))),
+    }
+}
+
+fn wasi_context(plan: &ContainerPlan, log: &LogWriter) -> Result<WasiP1Ctx, String> {
+    let mut b = WasiCtxBuilder::new();
+    b.args(&plan.args);
+    for (k, v) in &plan.env {
+        b.env(k, v);
+    }
+    b.stdout(log.sink(Stream::Stdout));
+    b.stderr(log.sink(Stream::Stderr));
+    for m in &plan.mounts {
+        let perms = if m.read_only { FsPerms::ReadOnly } else { FsPerms::ReadWrite };
+        b.preopened_dir(&m.host_path, &m.guest_path, perms).map_err(|e| {
+            format!("cannot mount {} at {}: {e:#}", m.host_path.display(), m.guest_path)
+        })?;
+    }
+    Ok(b.build_p1())
+}
+
+fn cap(mut s: String) -> String {
+    if s.len() > MAX_MESSAGE {
+        let mut end = MAX_MESSAGE;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        s.truncate(end);
+    }
+    s
+}
