@@ -1,0 +1,500 @@
+//! `probe` — a multi-purpose WASI (preview 1) guest for wasmjob's tests.
+//!
+//! The program executes a sequence of *steps* given on its command line
+//! (`argv[0]` is the program name, the steps follow), in order, e.g.
+//!
+//! ```text
+//! probe print hello eprint oops exit 3
+//! ```
+//!
+//! Every step takes a fixed number of arguments, the words that follow it.
+//! When all steps have run the program exits with status 0. A step that
+//! fails exits with status 1 (after a message on stderr); a malformed command
+//! line (unknown step, missing argument, bad number) exits with status 2:
+//! `probe: unknown step <s>`, `probe: step <s> needs N argument(s): …` or
+//! `probe: step <s>: <what> must be …, got "<x>"`.
+//!
+//! Steps (`TEXT`, `PATH`, … are single arguments; numbers are decimal):
+//!
+//! | step | effect |
+//! | --- | --- |
+//! | **output** | |
+//! | `print TEXT` | `TEXT` and a newline on stdout |
+//! | `eprint TEXT` | `TEXT` and a newline on stderr |
+//! | `printn COUNT TEXT` | `TEXT` on stdout `COUNT` times, one per line |
+//! | `flood BYTES` | exactly `BYTES` bytes on stdout, written in 64 KiB chunks: byte `i` is `\n` when `i % 100 == 99`, else `x` |
+//! | `binary` | the 256 bytes `00..=ff`, then the invalid UTF-8 `c3 28 a0 a1 ff fe`, then `\n` (263 bytes) on stdout |
+//! | **ending** | |
+//! | `exit CODE` | `std::process::exit(CODE)` (`CODE` is an `i32`) |
+//! | `panic` | `panic!` (prints `probe: panic step` in the panic message, then traps) |
+//! | `abort` | `std::process::abort()` (traps) |
+//! | **time and CPU** | |
+//! | `sleep MS` | `std::thread::sleep` for `MS` milliseconds |
+//! | `spin` | loop forever without any host call |
+//! | `spin-ms MS` | busy loop for `MS` milliseconds, reading the clock |
+//! | `burn N` | `N` iterations of a cheap arithmetic loop, no host calls |
+//! | **memory** | |
+//! | `alloc MIB` | allocate `MIB` MiB in 1 MiB blocks, write every byte, keep them until exit; prints `allocated MIB MiB`; on failure prints `alloc: out of memory after K of MIB MiB` to stderr and aborts |
+//! | `grow-pages N` | `memory.grow` memory 0 by `N` 64 KiB pages and print the result: the old size in pages, or `-1` on failure |
+//! | `recurse` | unbounded recursion (stack overflow, traps) |
+//! | **environment** | |
+//! | `env` | every environment variable as `K=V`, sorted by name, one per line |
+//! | `args` | every argv entry (including argv\[0\]) on its own line |
+//! | `cwd` | the current directory (`std::env::current_dir`) |
+//! | **files** | |
+//! | `read PATH` | the file's bytes, exactly, on stdout; on error prints `error: <Kind>` (e.g. `error: NotFound`) to stderr and exits 1 |
+//! | `write PATH TEXT` | create/truncate the file and write `TEXT` (no newline added) |
+//! | `append PATH TEXT` | append `TEXT` (no newline added), creating the file if needed |
+//! | `ls PATH` | the entries' names, sorted, one per line |
+//! | `mkdir PATH` | create the directory and missing parents |
+//! | `rm PATH` | remove a file or symlink, or a directory recursively |
+//! | `rename FROM TO` | `std::fs::rename` |
+//! | `symlink TARGET LINK` | create symlink `LINK` pointing to `TARGET` |
+//! | `exists PATH` | `yes` or `no` (follows symlinks) |
+//! | `expect-file PATH TEXT` | exit 1 (with a message) unless the file holds exactly `TEXT` |
+//! | `fail-unless-exists PATH` | exit 1 (with a message) if `PATH` does not exist |
+//! | `fail-if-exists PATH` | exit 1 (with a message) if `PATH` exists |
+//! | **restarts** | |
+//! | `count-runs PATH` | read the integer in `PATH` (0 if missing), add 1, write it back (`N\n`) and print it |
+//! | `fail-until PATH N` | same counter update (nothing printed); if the new count is below `N`, print `fail-until: run K of N, failing` to stderr and exit 1, else go on |
+//!
+//! Errors of the file steps other than `read` (and of `cwd`, `count-runs`,
+//! `fail-until`) print `error: <Kind>: <message>` to stderr (`<Kind>` is the
+//! `std::io::ErrorKind` name, e.g. `error: NotFound: No such file or
+//! directory (os error 44)`) and exit 1.
+//!
+//! Stdout is flushed after every step, so output written before a trap is
+//! not lost.
+
+use std::fs;
+use std::hint::black_box;
+use std::io::{self, Write};
+use std::path::Path;
+use std::process;
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let mut steps = Steps {
+        args: args.get(1..).unwrap_or_default(),
+        pos: 0,
+    };
+    // Memory allocated by `alloc`, kept alive until the program ends.
+    let mut kept: Vec<Vec<u8>> = Vec::new();
+    while let Some(step) = steps.next_step() {
+        run_step(step, &mut steps, &mut kept);
+        // Nothing to do if stdout is closed; the step's own writes reported it.
+        let _ = io::stdout().flush();
+    }
+}
+
+/// The command line being consumed.
+struct Steps<'a> {
+    args: &'a [String],
+    pos: usize,
+}
+
+impl<'a> Steps<'a> {
+    fn next_step(&mut self) -> Option<&'a str> {
+        let s = self.args.get(self.pos)?;
+        self.pos += 1;
+        Some(s)
+    }
+
+    /// Takes the `N` arguments of `step` (named by `names`, for the error
+    /// message), or exits 2 if the command line ends too early.
+    fn take<const N: usize>(&mut self, step: &str, names: [&str; N]) -> [&'a str; N] {
+        let Some(args) = self.args.get(self.pos..self.pos + N) else {
+            usage_error(&format!(
+                "step {step} needs {N} argument(s): {}",
+                names.join(" ")
+            ));
+        };
+        self.pos += N;
+        std::array::from_fn(|i| args[i].as_str())
+    }
+
+    /// Takes one numeric argument of `step`.
+    fn number<T: FromStr>(&mut self, step: &str, name: &str) -> T {
+        let [text] = self.take(step, [name]);
+        parse_number(step, name, text)
+    }
+}
+
+fn parse_number<T: FromStr>(step: &str, name: &str, text: &str) -> T {
+    text.parse().unwrap_or_else(|_| {
+        usage_error(&format!(
+            "step {step}: {name} must be a {}, got {text:?}",
+            std::any::type_name::<T>()
+        ))
+    })
+}
+
+/// Reports a malformed command line and exits 2.
+fn usage_error(message: &str) -> ! {
+    eprintln!("probe: {message}");
+    process::exit(2);
+}
+
+/// Reports a failed step and exits 1.
+fn fail(message: &str) -> ! {
+    let _ = io::stdout().flush();
+    eprintln!("{message}");
+    process::exit(1);
+}
+
+/// Reports an I/O error as `error: <Kind>: <message>` and exits 1.
+fn io_fail(e: &io::Error) -> ! {
+    fail(&format!("error: {:?}: {e}", e.kind()));
+}
+
+fn or_fail<T>(r: io::Result<T>) -> T {
+    r.unwrap_or_else(|e| io_fail(&e))
+}
+
+/// Writes bytes to stdout, exiting 1 if stdout is gone.
+fn out(bytes: &[u8]) {
+    let mut stdout = io::stdout().lock();
+    if let Err(e) = stdout.write_all(bytes).and_then(|()| stdout.flush()) {
+        // stdout is broken: report on stderr.
+        eprintln!("error: {:?}: writing stdout: {e}", e.kind());
+        process::exit(1);
+    }
+}
+
+fn out_line(text: &str) {
+    let mut line = String::with_capacity(text.len() + 1);
+    line.push_str(text);
+    line.push('\n');
+    out(line.as_bytes());
+}
+
+fn run_step<'a>(step: &str, steps: &mut Steps<'a>, kept: &mut Vec<Vec<u8>>) {
+    match step {
+        // ---- output ----
+        "print" => {
+            let [text] = steps.take(step, ["TEXT"]);
+            out_line(text);
+        }
+        "eprint" => {
+            let [text] = steps.take(step, ["TEXT"]);
+            eprintln!("{text}");
+        }
+        "printn" => {
+            let count: u64 = steps.number(step, "COUNT");
+            let [text] = steps.take(step, ["TEXT"]);
+            printn(count, text);
+        }
+        "flood" => flood(steps.number(step, "BYTES")),
+        "binary" => {
+            let mut bytes: Vec<u8> = (0..=255u8).collect();
+            bytes.extend_from_slice(&[0xc3, 0x28, 0xa0, 0xa1, 0xff, 0xfe, b'\n']);
+            out(&bytes);
+        }
+
+        // ---- ending ----
+        "exit" => {
+            let code: i32 = steps.number(step, "CODE");
+            let _ = io::stdout().flush();
+            process::exit(code);
+        }
+        "panic" => {
+            let _ = io::stdout().flush();
+            panic!("probe: panic step");
+        }
+        "abort" => {
+            let _ = io::stdout().flush();
+            process::abort();
+        }
+
+        // ---- time and CPU ----
+        "sleep" => std::thread::sleep(Duration::from_millis(steps.number(step, "MS"))),
+        "spin" => spin(),
+        "spin-ms" => {
+            let ms: u64 = steps.number(step, "MS");
+            let deadline = Duration::from_millis(ms);
+            let start = Instant::now();
+            let mut x = 0u64;
+            while start.elapsed() < deadline {
+                x = black_box(x.wrapping_add(1));
+            }
+        }
+        "burn" => {
+            black_box(burn(steps.number(step, "N")));
+        }
+
+        // ---- memory ----
+        "alloc" => alloc(steps.number(step, "MIB"), kept),
+        "grow-pages" => grow_pages(steps.number(step, "N")),
+        "recurse" => {
+            let _ = io::stdout().flush();
+            black_box(recurse(black_box(0)));
+        }
+
+        // ---- environment ----
+        "env" => {
+            let mut vars: Vec<(String, String)> = std::env::vars_os()
+                .map(|(k, v)| {
+                    (
+                        k.to_string_lossy().into_owned(),
+                        v.to_string_lossy().into_owned(),
+                    )
+                })
+                .collect();
+            vars.sort();
+            let mut text = String::new();
+            for (k, v) in vars {
+                text.push_str(&format!("{k}={v}\n"));
+            }
+            out(text.as_bytes());
+        }
+        "args" => {
+            let mut text = String::new();
+            for a in std::env::args_os() {
+                text.push_str(&a.to_string_lossy());
+                text.push('\n');
+            }
+            out(text.as_bytes());
+        }
+        "cwd" => out_line(&or_fail(std::env::current_dir()).display().to_string()),
+
+        // ---- files ----
+        "read" => {
+            let [path] = steps.take(step, ["PATH"]);
+            match fs::read(path) {
+                Ok(bytes) => out(&bytes),
+                Err(e) => fail(&format!("error: {:?}", e.kind())),
+            }
+        }
+        "write" => {
+            let [path, text] = steps.take(step, ["PATH", "TEXT"]);
+            or_fail(fs::write(path, text));
+        }
+        "append" => {
+            let [path, text] = steps.take(step, ["PATH", "TEXT"]);
+            let mut file = or_fail(fs::OpenOptions::new().append(true).create(true).open(path));
+            or_fail(file.write_all(text.as_bytes()));
+        }
+        "ls" => {
+            let [path] = steps.take(step, ["PATH"]);
+            let mut names = Vec::new();
+            for entry in or_fail(fs::read_dir(path)) {
+                names.push(or_fail(entry).file_name().to_string_lossy().into_owned());
+            }
+            names.sort();
+            let mut text = String::new();
+            for name in names {
+                text.push_str(&name);
+                text.push('\n');
+            }
+            out(text.as_bytes());
+        }
+        "mkdir" => {
+            let [path] = steps.take(step, ["PATH"]);
+            or_fail(fs::create_dir_all(path));
+        }
+        "rm" => {
+            let [path] = steps.take(step, ["PATH"]);
+            let meta = or_fail(fs::symlink_metadata(path));
+            if meta.is_dir() {
+                or_fail(fs::remove_dir_all(path));
+            } else {
+                or_fail(fs::remove_file(path));
+            }
+        }
+        "rename" => {
+            let [from, to] = steps.take(step, ["FROM", "TO"]);
+            or_fail(fs::rename(from, to));
+        }
+        "symlink" => {
+            let [target, link] = steps.take(step, ["TARGET", "LINK"]);
+            or_fail(symlink(target, link));
+        }
+        "exists" => {
+            let [path] = steps.take(step, ["PATH"]);
+            out_line(if Path::new(path).exists() {
+                "yes"
+            } else {
+                "no"
+            });
+        }
+        "expect-file" => {
+            let [path, text] = steps.take(step, ["PATH", "TEXT"]);
+            match fs::read(path) {
+                Ok(bytes) if bytes == text.as_bytes() => {}
+                Ok(bytes) => fail(&format!(
+                    "expect-file: {path} holds {:?}, expected {text:?}",
+                    String::from_utf8_lossy(&bytes)
+                )),
+                Err(e) => fail(&format!(
+                    "expect-file: cannot read {path}: {:?}: {e}",
+                    e.kind()
+                )),
+            }
+        }
+        "fail-unless-exists" => {
+            let [path] = steps.take(step, ["PATH"]);
+            if !Path::new(path).exists() {
+                fail(&format!("fail-unless-exists: {path} does not exist"));
+            }
+        }
+        "fail-if-exists" => {
+            let [path] = steps.take(step, ["PATH"]);
+            if Path::new(path).exists() {
+                fail(&format!("fail-if-exists: {path} exists"));
+            }
+        }
+
+        // ---- restarts ----
+        "count-runs" => {
+            let [path] = steps.take(step, ["PATH"]);
+            out_line(&bump_counter(path).to_string());
+        }
+        "fail-until" => {
+            let [path] = steps.take(step, ["PATH"]);
+            let n: u64 = steps.number(step, "N");
+            let run = bump_counter(path);
+            if run < n {
+                fail(&format!("fail-until: run {run} of {n}, failing"));
+            }
+        }
+
+        _ => usage_error(&format!("unknown step {step}")),
+    }
+}
+
+/// Prints `text` `count` times, one per line, buffering the writes.
+fn printn(count: u64, text: &str) {
+    let mut stdout = io::BufWriter::with_capacity(64 * 1024, io::stdout().lock());
+    let result = (0..count)
+        .try_for_each(|_| writeln!(stdout, "{text}"))
+        .and_then(|()| stdout.flush());
+    if let Err(e) = result {
+        eprintln!("error: {:?}: writing stdout: {e}", e.kind());
+        process::exit(1);
+    }
+}
+
+/// Writes exactly `bytes` bytes of `x`, with a newline as every 100th byte,
+/// in chunks of at most 64 KiB.
+fn flood(bytes: u64) {
+    const CHUNK: u64 = 64 * 1024;
+    let mut written = 0u64;
+    let mut buf = Vec::with_capacity(CHUNK as usize);
+    while written < bytes {
+        let n = CHUNK.min(bytes - written);
+        buf.clear();
+        buf.extend((written..written + n).map(|i| if i % 100 == 99 { b'\n' } else { b'x' }));
+        out(&buf);
+        written += n;
+    }
+}
+
+/// Loops forever without host calls (an epoch/fuel/timeout target).
+fn spin() -> ! {
+    let mut x = 0u64;
+    loop {
+        x = black_box(x.wrapping_add(1));
+    }
+}
+
+/// `n` iterations of a cheap arithmetic recurrence (no host calls).
+fn burn(n: u64) -> u64 {
+    let mut acc = 0u64;
+    for i in 0..n {
+        acc = black_box(
+            acc.wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(i | 1),
+        );
+    }
+    acc
+}
+
+/// Allocates `mib` MiB in 1 MiB blocks, writes every byte and keeps them.
+fn alloc(mib: u64, kept: &mut Vec<Vec<u8>>) {
+    const MIB: usize = 1024 * 1024;
+    for done in 0..mib {
+        let mut block: Vec<u8> = Vec::new();
+        if block.try_reserve_exact(MIB).is_err() {
+            let _ = io::stdout().flush();
+            eprintln!("alloc: out of memory after {done} of {mib} MiB");
+            process::abort();
+        }
+        block.resize(MIB, 0xa5);
+        kept.push(black_box(block));
+    }
+    out_line(&format!("allocated {mib} MiB"));
+}
+
+/// `memory.grow` on memory 0, printing the old size in pages or -1.
+#[cfg(target_arch = "wasm32")]
+fn grow_pages(pages: usize) {
+    let old = core::arch::wasm32::memory_grow(0, pages);
+    if old == usize::MAX {
+        out_line("-1");
+    } else {
+        out_line(&old.to_string());
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn grow_pages(_pages: usize) {
+    usage_error("step grow-pages is only available on wasm32");
+}
+
+/// Recurses until the stack overflows; each frame keeps 512 bytes alive.
+#[allow(unconditional_recursion)]
+#[inline(never)]
+fn recurse(depth: u64) -> u64 {
+    let frame = black_box([depth; 64]);
+    recurse(black_box(depth + 1)).wrapping_add(frame[depth as usize % 64])
+}
+
+/// Creates a symlink through wasi-libc's `symlink(3)` (which resolves `link`
+/// against the preopened directories), since std's `symlink_path` is
+/// unstable.
+#[cfg(target_os = "wasi")]
+fn symlink(target: &str, link: &str) -> io::Result<()> {
+    use std::ffi::{CString, c_char, c_int};
+    unsafe extern "C" {
+        fn symlink(target: *const c_char, linkpath: *const c_char) -> c_int;
+    }
+    let nul = |s: &str| CString::new(s).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput));
+    let (target, link) = (nul(target)?, nul(link)?);
+    // SAFETY: both arguments are valid NUL-terminated strings that outlive
+    // the call; wasi-libc's symlink only reads them.
+    if unsafe { symlink(target.as_ptr(), link.as_ptr()) } == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+#[cfg(unix)]
+fn symlink(target: &str, link: &str) -> io::Result<()> {
+    std::os::unix::fs::symlink(target, link)
+}
+
+#[cfg(not(any(unix, target_os = "wasi")))]
+fn symlink(_target: &str, _link: &str) -> io::Result<()> {
+    Err(io::Error::from(io::ErrorKind::Unsupported))
+}
+
+/// Reads the counter in `path` (0 if the file is missing), increments it,
+/// writes it back and returns the new value. Exits 1 on I/O errors or if the
+/// file holds something else than a number.
+fn bump_counter(path: &str) -> u64 {
+    let current = match fs::read_to_string(path) {
+        Ok(text) => text.trim().parse::<u64>().unwrap_or_else(|_| {
+            fail(&format!(
+                "error: InvalidData: {path} holds {text:?}, not a number"
+            ))
+        }),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => 0,
+        Err(e) => io_fail(&e),
+    };
+    let next = current + 1;
+    or_fail(fs::write(path, format!("{next}\n")));
+    next
+}
