@@ -4,6 +4,10 @@
 //! (wasmtime). Start reading at [`manager`] for the loop and [`controller::reconcile`] for the
 //! semantics.
 
+pub mod cli;
 pub mod controller;
+pub mod manager;
 pub mod node;
 pub mod sandbox;
+pub mod selector;
+pub mod store;

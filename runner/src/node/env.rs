@@ -31,7 +31,11 @@ pub fn environment(pod: &Pod, container: &Container) -> Result<Vec<(String, Stri
         env.push((var.name.clone(), value));
     }
     if !defined.contains_key("HOSTNAME") {
-        let host = pod.spec.hostname.clone().unwrap_or_else(|| pod.metadata.name().to_string());
+        let host = pod
+            .spec
+            .hostname
+            .clone()
+            .unwrap_or_else(|| pod.metadata.name().to_string());
         env.push(("HOSTNAME".to_string(), host));
     }
     Ok(env)
@@ -40,11 +44,20 @@ pub fn environment(pod: &Pod, container: &Container) -> Result<Vec<(String, Stri
 /// argv: `command` + `args` (without `command`, argv[0] is the container name), with `$(VAR)`
 /// references to the container's environment expanded.
 pub fn argv(container: &Container, env: &[(String, String)]) -> Vec<String> {
-    let lookup = |name: &str| env.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    let lookup = |name: &str| {
+        env.iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
     let mut argv: Vec<String> = if container.command.is_empty() {
         vec![container.name.clone()]
     } else {
-        container.command.iter().map(|c| expand(c, &lookup)).collect()
+        container
+            .command
+            .iter()
+            .map(|c| expand(c, &lookup))
+            .collect()
     };
     argv.extend(container.args.iter().map(|a| expand(a, &lookup)));
     argv
@@ -127,20 +140,29 @@ fn resource_value(
             .ok_or_else(|| format!("resourceFieldRef names unknown container {name:?}"))?,
         _ => container,
     };
-    let (group, resource) = r.resource.split_once('.').ok_or_else(|| format!("bad resource {:?}", r.resource))?;
+    let (group, resource) = r
+        .resource
+        .split_once('.')
+        .ok_or_else(|| format!("bad resource {:?}", r.resource))?;
     let res = target.resources.clone().unwrap_or_default();
-    let map = if group == "limits" { &res.limits } else { &res.requests };
+    let map = if group == "limits" {
+        &res.limits
+    } else {
+        &res.requests
+    };
     let divisor = r
         .divisor
         .as_ref()
         .and_then(|d| d.to_bytes_ceil().ok())
         .filter(|d| *d > 0)
         .unwrap_or(1);
-    Ok(match map.get(resource).and_then(|q| q.to_bytes_ceil().ok()) {
-        Some(v) => v.div_ceil(divisor).to_string(),
-        // Kubernetes reports node allocatable when no limit is set; here: no limit is 0.
-        None => "0".to_string(),
-    })
+    Ok(
+        match map.get(resource).and_then(|q| q.to_bytes_ceil().ok()) {
+            Some(v) => v.div_ceil(divisor).to_string(),
+            // Kubernetes reports node allocatable when no limit is set; here: no limit is 0.
+            None => "0".to_string(),
+        },
+    )
 }
 
 #[cfg(test)]
@@ -157,7 +179,11 @@ mod tests {
 
     #[test]
     fn argv_defaults_to_container_name() {
-        let c = Container { name: "pi".into(), args: vec!["$(N)".into()], ..Default::default() };
+        let c = Container {
+            name: "pi".into(),
+            args: vec!["$(N)".into()],
+            ..Default::default()
+        };
         assert_eq!(argv(&c, &[("N".into(), "50".into())]), vec!["pi", "50"]);
     }
 }

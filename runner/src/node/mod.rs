@@ -6,6 +6,7 @@
 
 pub mod env;
 mod pod_run;
+pub use pod_run::module_path;
 pub mod volumes;
 
 use crate::sandbox::Sandbox;
@@ -95,9 +96,20 @@ struct NodeInner {
 }
 
 impl Node {
-    pub fn new(sandbox: Arc<Sandbox>, config: NodeConfig, updates: mpsc::UnboundedSender<PodUpdate>) -> Node {
+    pub fn new(
+        sandbox: Arc<Sandbox>,
+        config: NodeConfig,
+        updates: mpsc::UnboundedSender<PodUpdate>,
+    ) -> Node {
         let capacity = Arc::new(Semaphore::new(config.max_pods.max(1)));
-        Node { inner: Arc::new(NodeInner { sandbox, config, capacity, updates }) }
+        Node {
+            inner: Arc::new(NodeInner {
+                sandbox,
+                config,
+                capacity,
+                updates,
+            }),
+        }
     }
 
     pub fn sandbox(&self) -> &Arc<Sandbox> {
@@ -121,12 +133,21 @@ impl Node {
 pub fn log_path(state_dir: &Path, pod: &Pod, container: &str, restart: i32) -> PathBuf {
     state_dir
         .join("logs")
-        .join(format!("{}_{}_{}", pod.metadata.namespace(), pod.metadata.name(), pod.metadata.uid()))
+        .join(format!(
+            "{}_{}_{}",
+            pod.metadata.namespace(),
+            pod.metadata.name(),
+            pod.metadata.uid()
+        ))
         .join(container)
         .join(format!("{restart}.log"))
 }
 
 /// The folder of a pod's logs.
 pub fn pod_log_dir(state_dir: &Path, pod: &Pod) -> PathBuf {
-    log_path(state_dir, pod, "x", 0).parent().and_then(Path::parent).map(Path::to_path_buf).unwrap_or_default()
+    log_path(state_dir, pod, "x", 0)
+        .parent()
+        .and_then(Path::parent)
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
 }

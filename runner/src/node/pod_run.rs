@@ -40,7 +40,11 @@ impl Live {
 
     fn container(&self, init: bool, name: &str, f: impl FnOnce(&mut ContainerStatus)) {
         self.update(|s| {
-            let list = if init { &mut s.init_container_statuses } else { &mut s.container_statuses };
+            let list = if init {
+                &mut s.init_container_statuses
+            } else {
+                &mut s.container_statuses
+            };
             if let Some(cs) = list.iter_mut().find(|c| c.name == name) {
                 f(cs);
             }
@@ -53,7 +57,12 @@ fn now() -> Time {
     Time(jiff::Timestamp::now())
 }
 
-fn condition(type_: &str, status: bool, reason: Option<&str>, message: Option<&str>) -> PodCondition {
+fn condition(
+    type_: &str,
+    status: bool,
+    reason: Option<&str>,
+    message: Option<&str>,
+) -> PodCondition {
     PodCondition {
         type_: type_.into(),
         status: if status { "True" } else { "False" }.into(),
@@ -77,7 +86,10 @@ fn refresh_ready(s: &mut PodStatus) {
     if s.phase.as_deref() != Some(PHASE_RUNNING) {
         return;
     }
-    let all = !s.container_statuses.is_empty() && s.container_statuses.iter().all(|c| c.state.running.is_some());
+    let all = !s.container_statuses.is_empty()
+        && s.container_statuses
+            .iter()
+            .all(|c| c.state.running.is_some());
     for cs in &mut s.container_statuses {
         cs.ready = cs.state.running.is_some();
     }
@@ -88,7 +100,10 @@ fn refresh_ready(s: &mut PodStatus) {
 
 fn waiting(reason: &str) -> ContainerState {
     ContainerState {
-        waiting: Some(ContainerStateWaiting { reason: Some(reason.into()), message: None }),
+        waiting: Some(ContainerStateWaiting {
+            reason: Some(reason.into()),
+            message: None,
+        }),
         ..Default::default()
     }
 }
@@ -101,11 +116,25 @@ fn initial_status(pod: &Pod) -> PodStatus {
         started: Some(false),
         ..Default::default()
     };
-    let init_wait = if pod.spec.init_containers.is_empty() { "ContainerCreating" } else { "PodInitializing" };
+    let init_wait = if pod.spec.init_containers.is_empty() {
+        "ContainerCreating"
+    } else {
+        "PodInitializing"
+    };
     PodStatus {
         phase: Some(PHASE_PENDING.into()),
-        init_container_statuses: pod.spec.init_containers.iter().map(|c| mk(c, "PodInitializing")).collect(),
-        container_statuses: pod.spec.containers.iter().map(|c| mk(c, init_wait)).collect(),
+        init_container_statuses: pod
+            .spec
+            .init_containers
+            .iter()
+            .map(|c| mk(c, "PodInitializing"))
+            .collect(),
+        container_statuses: pod
+            .spec
+            .containers
+            .iter()
+            .map(|c| mk(c, init_wait))
+            .collect(),
         ..Default::default()
     }
 }
@@ -140,7 +169,15 @@ pub(super) async fn run_pod(
     live.update(|s| {
         s.phase = Some(PHASE_RUNNING.into());
         s.start_time = Some(started);
-        set_condition(s, condition("Initialized", pod.spec.init_containers.is_empty(), None, None));
+        set_condition(
+            s,
+            condition(
+                "Initialized",
+                pod.spec.init_containers.is_empty(),
+                None,
+                None,
+            ),
+        );
     });
 
     // The pod's own deadline stops it like a deletion, with its own reason.
@@ -185,8 +222,16 @@ async fn run_containers(
     }
     let mut set = tokio::task::JoinSet::new();
     for c in pod.spec.containers.clone() {
-        let (live, pod, base_dir, vols, stop) = (live.clone(), pod.clone(), base_dir.to_path_buf(), vols.clone(), stop.clone());
-        set.spawn(async move { run_container(&live, &pod, &c, false, &base_dir, &vols, stop).await });
+        let (live, pod, base_dir, vols, stop) = (
+            live.clone(),
+            pod.clone(),
+            base_dir.to_path_buf(),
+            vols.clone(),
+            stop.clone(),
+        );
+        set.spawn(
+            async move { run_container(&live, &pod, &c, false, &base_dir, &vols, stop).await },
+        );
     }
     while set.join_next().await.is_some() {}
 }
@@ -208,7 +253,9 @@ async fn run_container(
         Ok(p) => p,
         Err(msg) => {
             let exit = Exit::StartError(msg);
-            live.container(init, &c.name, |cs| cs.state = terminated(&exit, None, now(), None));
+            live.container(init, &c.name, |cs| {
+                cs.state = terminated(&exit, None, now(), None)
+            });
             return false;
         }
     };
@@ -217,18 +264,29 @@ async fn run_container(
         let started = now();
         live.container(init, &c.name, |cs| {
             cs.state = ContainerState {
-                running: Some(ContainerStateRunning { started_at: Some(started) }),
+                running: Some(ContainerStateRunning {
+                    started_at: Some(started),
+                }),
                 ..Default::default()
             };
             cs.started = Some(true);
             cs.restart_count = restarts;
-            cs.container_id = Some(format!("wasmjob://{}/{}/{restarts}", pod.metadata.uid(), c.name));
+            cs.container_id = Some(format!(
+                "wasmjob://{}/{}/{restarts}",
+                pod.metadata.uid(),
+                c.name
+            ));
         });
-        let log = match LogWriter::create(&log_path(&cfg.state_dir, pod, &c.name, restarts), cfg.log_limit) {
+        let log = match LogWriter::create(
+            &log_path(&cfg.state_dir, pod, &c.name, restarts),
+            cfg.log_limit,
+        ) {
             Ok(l) => l,
             Err(e) => {
                 let exit = Exit::StartError(format!("cannot create the log file: {e}"));
-                live.container(init, &c.name, |cs| cs.state = terminated(&exit, None, started, None));
+                live.container(init, &c.name, |cs| {
+                    cs.state = terminated(&exit, None, started, None)
+                });
                 return false;
             }
         };
@@ -258,8 +316,12 @@ async fn run_container(
         live.container(init, &c.name, |cs| {
             cs.last_state = state.clone();
             cs.state = waiting("CrashLoopBackOff");
-            cs.state.waiting.as_mut().unwrap().message =
-                Some(format!("back-off {} restarting failed container={} pod={}", go_duration(delay), c.name, pod.metadata.name()));
+            cs.state.waiting.as_mut().unwrap().message = Some(format!(
+                "back-off {} restarting failed container={} pod={}",
+                go_duration(delay),
+                c.name,
+                pod.metadata.name()
+            ));
             cs.started = Some(false);
         });
         tokio::select! {
@@ -275,24 +337,41 @@ async fn run_container(
 }
 
 fn crash_loop_delay(restarts: i32, base: Duration, max: Duration) -> Duration {
-    let factor = 1u32.checked_shl(restarts.clamp(0, 30) as u32).unwrap_or(u32::MAX);
+    let factor = 1u32
+        .checked_shl(restarts.clamp(0, 30) as u32)
+        .unwrap_or(u32::MAX);
     base.saturating_mul(factor).min(max)
 }
 
 fn go_duration(d: Duration) -> String {
     let ms = d.as_millis();
-    if ms % 1000 == 0 { format!("{}s", ms / 1000) } else { format!("{ms}ms") }
+    if ms % 1000 == 0 {
+        format!("{}s", ms / 1000)
+    } else {
+        format!("{ms}ms")
+    }
 }
 
-fn terminated(exit: &Exit, cause: Option<&StopCause>, started: Time, finished: Option<Time>) -> ContainerState {
+fn terminated(
+    exit: &Exit,
+    cause: Option<&StopCause>,
+    started: Time,
+    finished: Option<Time>,
+) -> ContainerState {
     let (code, reason, message) = match (exit, cause) {
-        (Exit::Stopped, Some(StopCause::PodDeadline)) => {
-            (ExitCodes::DEADLINE_EXCEEDED, "DeadlineExceeded".to_string(), Some(POD_DEADLINE_MESSAGE.to_string()))
+        (Exit::Stopped, Some(StopCause::PodDeadline)) => (
+            ExitCodes::DEADLINE_EXCEEDED,
+            "DeadlineExceeded".to_string(),
+            Some(POD_DEADLINE_MESSAGE.to_string()),
+        ),
+        (Exit::Stopped, Some(StopCause::Deleted(why))) => {
+            (ExitCodes::STOPPED, "Stopped".to_string(), Some(why.clone()))
         }
-        (Exit::Stopped, Some(StopCause::Deleted(why))) => (ExitCodes::STOPPED, "Stopped".to_string(), Some(why.clone())),
-        (Exit::Stopped, Some(StopCause::Shutdown)) => {
-            (ExitCodes::STOPPED, "Stopped".to_string(), Some("stopped because wasmjob shut down".to_string()))
-        }
+        (Exit::Stopped, Some(StopCause::Shutdown)) => (
+            ExitCodes::STOPPED,
+            "Stopped".to_string(),
+            Some("stopped because wasmjob shut down".to_string()),
+        ),
         _ => (exit.exit_code(), exit.reason().to_string(), exit.message()),
     };
     ContainerState {
@@ -310,7 +389,12 @@ fn terminated(exit: &Exit, cause: Option<&StopCause>, started: Time, finished: O
 }
 
 /// The plan of one container: module, argv, env, mounts, memory limit and fuel.
-fn plan(pod: &Pod, c: &Container, base_dir: &Path, vols: &HashMap<String, PathBuf>) -> Result<ContainerPlan, String> {
+fn plan(
+    pod: &Pod,
+    c: &Container,
+    base_dir: &Path,
+    vols: &HashMap<String, PathBuf>,
+) -> Result<ContainerPlan, String> {
     let annotations = &pod.metadata.annotations;
     let module = module_path(annotations, c, base_dir)?;
     let env = env::environment(pod, c)?;
@@ -320,10 +404,21 @@ fn plan(pod: &Pod, c: &Container, base_dir: &Path, vols: &HashMap<String, PathBu
         .get(&format!("{FUEL_ANNOTATION_PREFIX}{}", c.name))
         .or_else(|| annotations.get(FUEL_ANNOTATION));
     let fuel = match fuel_text {
-        Some(t) => Some(t.trim().parse::<u64>().map_err(|_| format!("fuel annotation {t:?} is not a positive integer"))?),
+        Some(t) => Some(
+            t.trim()
+                .parse::<u64>()
+                .map_err(|_| format!("fuel annotation {t:?} is not a positive integer"))?,
+        ),
         None => None,
     };
-    Ok(ContainerPlan { module, args, env, mounts, memory_limit: c.memory_limit_bytes(), fuel })
+    Ok(ContainerPlan {
+        module,
+        args,
+        env,
+        mounts,
+        memory_limit: c.memory_limit_bytes(),
+        fuel,
+    })
 }
 
 /// `wasmjob.dev/module.<container>` if set, else `image`: a path relative to the manifest's
@@ -333,10 +428,11 @@ pub fn module_path(
     c: &Container,
     base_dir: &Path,
 ) -> Result<PathBuf, String> {
-    let (source, from_annotation) = match annotations.get(&format!("{MODULE_ANNOTATION_PREFIX}{}", c.name)) {
-        Some(m) => (m.as_str(), true),
-        None => (c.image.as_deref().unwrap_or(""), false),
-    };
+    let (source, from_annotation) =
+        match annotations.get(&format!("{MODULE_ANNOTATION_PREFIX}{}", c.name)) {
+            Some(m) => (m.as_str(), true),
+            None => (c.image.as_deref().unwrap_or(""), false),
+        };
     if source.is_empty() {
         return Err(format!("container {:?} has no image", c.name));
     }
@@ -352,35 +448,59 @@ pub fn module_path(
 
 /// Sets the terminal phase and reports the pod's last status.
 fn finish(live: &Live, cause: Option<&StopCause>, volume_error: Option<String>) {
-    let mut s = live.status.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let mut s = live
+        .status
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
     let at = now();
     // Containers that never ran end as stopped (or as not started, when volumes failed).
-    for cs in s.init_container_statuses.iter_mut().chain(s.container_statuses.iter_mut()) {
+    for cs in s
+        .init_container_statuses
+        .iter_mut()
+        .chain(s.container_statuses.iter_mut())
+    {
         if cs.state.terminated.is_none() {
             let exit = match &volume_error {
                 Some(msg) => Exit::StartError(msg.clone()),
                 None => Exit::Stopped,
             };
             let ran = cs.state.running.is_some();
-            let started = cs.state.running.as_ref().and_then(|r| r.started_at).unwrap_or(at);
+            let started = cs
+                .state
+                .running
+                .as_ref()
+                .and_then(|r| r.started_at)
+                .unwrap_or(at);
             if ran || cause.is_some() || volume_error.is_some() {
                 cs.state = terminated(&exit, cause, started, Some(at));
             }
         }
         cs.ready = false;
     }
-    let all_ok = s
-        .container_statuses
-        .iter()
-        .all(|c| c.state.terminated.as_ref().is_some_and(|t| t.exit_code == 0));
-    s.phase = Some(if all_ok && !s.container_statuses.is_empty() {
-        PHASE_SUCCEEDED
+    let all_ok = s.container_statuses.iter().all(|c| {
+        c.state
+            .terminated
+            .as_ref()
+            .is_some_and(|t| t.exit_code == 0)
+    });
+    s.phase = Some(
+        if all_ok && !s.container_statuses.is_empty() {
+            PHASE_SUCCEEDED
+        } else {
+            PHASE_FAILED
+        }
+        .into(),
+    );
+    let reason = if s.phase.as_deref() == Some(PHASE_SUCCEEDED) {
+        "PodCompleted"
     } else {
-        PHASE_FAILED
-    }
-    .into());
-    let reason = if s.phase.as_deref() == Some(PHASE_SUCCEEDED) { "PodCompleted" } else { "PodFailed" };
-    set_condition(&mut s, condition("ContainersReady", false, Some(reason), None));
+        "PodFailed"
+    };
+    set_condition(
+        &mut s,
+        condition("ContainersReady", false, Some(reason), None),
+    );
     set_condition(&mut s, condition("Ready", false, Some(reason), None));
     match cause {
         Some(StopCause::PodDeadline) if s.phase.as_deref() == Some(PHASE_FAILED) => {
@@ -389,7 +509,12 @@ fn finish(live: &Live, cause: Option<&StopCause>, volume_error: Option<String>) 
         }
         Some(StopCause::Shutdown) => set_condition(
             &mut s,
-            condition("DisruptionTarget", true, Some("TerminationByKubelet"), Some("wasmjob is shutting down")),
+            condition(
+                "DisruptionTarget",
+                true,
+                Some("TerminationByKubelet"),
+                Some("wasmjob is shutting down"),
+            ),
         ),
         _ => {}
     }

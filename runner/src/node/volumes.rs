@@ -9,19 +9,33 @@ use std::path::{Path, PathBuf};
 use wasmjob_spec::{Container, Pod};
 
 /// Creates or finds every volume of the pod; returns its host directory by name.
-pub fn prepare(pod: &Pod, base_dir: &Path, pod_dir: &Path) -> Result<HashMap<String, PathBuf>, String> {
+pub fn prepare(
+    pod: &Pod,
+    base_dir: &Path,
+    pod_dir: &Path,
+) -> Result<HashMap<String, PathBuf>, String> {
     let mut out = HashMap::new();
     for v in &pod.spec.volumes {
         let dir = if v.empty_dir.is_some() {
             let dir = pod_dir.join("volumes").join(&v.name);
-            std::fs::create_dir_all(&dir)
-                .map_err(|e| format!("volume {:?}: cannot create emptyDir {}: {e}", v.name, dir.display()))?;
+            std::fs::create_dir_all(&dir).map_err(|e| {
+                format!(
+                    "volume {:?}: cannot create emptyDir {}: {e}",
+                    v.name,
+                    dir.display()
+                )
+            })?;
             dir
         } else if let Some(hp) = &v.host_path {
             let path = base_dir.join(&hp.path);
             match hp.type_.as_deref().unwrap_or("") {
-                "DirectoryOrCreate" => std::fs::create_dir_all(&path)
-                    .map_err(|e| format!("volume {:?}: cannot create hostPath {}: {e}", v.name, path.display()))?,
+                "DirectoryOrCreate" => std::fs::create_dir_all(&path).map_err(|e| {
+                    format!(
+                        "volume {:?}: cannot create hostPath {}: {e}",
+                        v.name,
+                        path.display()
+                    )
+                })?,
                 _ if !path.is_dir() => {
                     return Err(format!(
                         "volume {:?}: hostPath {} is not an existing directory",
@@ -42,7 +56,10 @@ pub fn prepare(pod: &Pod, base_dir: &Path, pod_dir: &Path) -> Result<HashMap<Str
 
 /// The preopens of one container. `workingDir`, when set, must lie inside a mount; that
 /// directory is also preopened as `.`, so relative paths resolve there.
-pub fn mounts(container: &Container, volumes: &HashMap<String, PathBuf>) -> Result<Vec<Mount>, String> {
+pub fn mounts(
+    container: &Container,
+    volumes: &HashMap<String, PathBuf>,
+) -> Result<Vec<Mount>, String> {
     let mut out = Vec::new();
     for vm in &container.volume_mounts {
         let root = volumes
@@ -54,17 +71,30 @@ pub fn mounts(container: &Container, volumes: &HashMap<String, PathBuf>) -> Resu
             if !host.exists() {
                 std::fs::create_dir_all(&host).map_err(|e| format!("subPath {sub:?}: {e}"))?;
             }
-            let real_root = root.canonicalize().map_err(|e| format!("volume {:?}: {e}", vm.name))?;
-            let real = host.canonicalize().map_err(|e| format!("subPath {sub:?}: {e}"))?;
+            let real_root = root
+                .canonicalize()
+                .map_err(|e| format!("volume {:?}: {e}", vm.name))?;
+            let real = host
+                .canonicalize()
+                .map_err(|e| format!("subPath {sub:?}: {e}"))?;
             if !real.starts_with(&real_root) {
-                return Err(format!("subPath {sub:?} resolves outside its volume {:?}", vm.name));
+                return Err(format!(
+                    "subPath {sub:?} resolves outside its volume {:?}",
+                    vm.name
+                ));
             }
             if !real.is_dir() {
-                return Err(format!("subPath {sub:?} is not a directory (WASI can only mount directories)"));
+                return Err(format!(
+                    "subPath {sub:?} is not a directory (WASI can only mount directories)"
+                ));
             }
             host = real;
         }
-        out.push(Mount { host_path: host, guest_path: vm.mount_path.clone(), read_only: vm.read_only == Some(true) });
+        out.push(Mount {
+            host_path: host,
+            guest_path: vm.mount_path.clone(),
+            read_only: vm.read_only == Some(true),
+        });
     }
     if let Some(wd) = container.working_dir.as_deref().filter(|w| !w.is_empty()) {
         let best = out
@@ -73,15 +103,24 @@ pub fn mounts(container: &Container, volumes: &HashMap<String, PathBuf>) -> Resu
             .max_by_key(|m| m.guest_path.len())
             .cloned()
             .ok_or_else(|| format!("workingDir {wd:?} is not inside a volume mount"))?;
-        let rel = Path::new(wd).strip_prefix(&best.guest_path).unwrap_or(Path::new(""));
-        if rel.components().any(|c| !matches!(c, std::path::Component::Normal(_))) {
+        let rel = Path::new(wd)
+            .strip_prefix(&best.guest_path)
+            .unwrap_or(Path::new(""));
+        if rel
+            .components()
+            .any(|c| !matches!(c, std::path::Component::Normal(_)))
+        {
             return Err(format!("workingDir {wd:?} must not contain '..'"));
         }
         let host = best.host_path.join(rel);
         if !host.is_dir() {
             std::fs::create_dir_all(&host).map_err(|e| format!("workingDir {wd:?}: {e}"))?;
         }
-        out.push(Mount { host_path: host, guest_path: ".".into(), read_only: best.read_only });
+        out.push(Mount {
+            host_path: host,
+            guest_path: ".".into(),
+            read_only: best.read_only,
+        });
     }
     Ok(out)
 }

@@ -44,7 +44,11 @@ impl Engines {
                 }
             })
             .map_err(|e| wasmtime::format_err!("cannot start the epoch ticker: {e}"))?;
-        Ok(Engines { plain, metered, stop_ticker })
+        Ok(Engines {
+            plain,
+            metered,
+            stop_ticker,
+        })
     }
 
     pub fn get(&self, metered: bool) -> &Engine {

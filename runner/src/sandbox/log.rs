@@ -66,7 +66,10 @@ impl LogWriter {
     }
 
     pub fn sink(&self, stream: Stream) -> LogSink {
-        LogSink { writer: self.clone(), stream }
+        LogSink {
+            writer: self.clone(),
+            stream,
+        }
     }
 
     /// Writes a line of the host's own (e.g. why a container was stopped) to the log.
@@ -198,7 +201,11 @@ impl OutputStream for LogSink {
 }
 
 impl tokio::io::AsyncWrite for LogSink {
-    fn poll_write(self: Pin<&mut Self>, _: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         self.writer.write(self.stream, buf);
         Poll::Ready(Ok(buf.len()))
     }
@@ -240,9 +247,15 @@ pub fn read_log(path: &Path) -> io::Result<Vec<LogLine>> {
 
 fn parse_record(raw: &[u8]) -> LogLine {
     let mut parts = raw.splitn(4, |b| *b == b' ');
-    let (Some(time), Some(stream), Some(tag), Some(content)) = (parts.next(), parts.next(), parts.next(), parts.next())
+    let (Some(time), Some(stream), Some(tag), Some(content)) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
     else {
-        return LogLine { time: String::new(), stream: "stdout".into(), full: true, content: raw.to_vec() };
+        return LogLine {
+            time: String::new(),
+            stream: "stdout".into(),
+            full: true,
+            content: raw.to_vec(),
+        };
     };
     LogLine {
         time: String::from_utf8_lossy(time).into_owned(),
@@ -268,7 +281,8 @@ mod tests {
     use super::*;
 
     fn text(lines: &[LogLine]) -> String {
-        String::from_utf8_lossy(&lines.iter().flat_map(|l| l.raw()).collect::<Vec<u8>>()).into_owned()
+        String::from_utf8_lossy(&lines.iter().flat_map(|l| l.raw()).collect::<Vec<u8>>())
+            .into_owned()
     }
 
     #[test]
@@ -313,7 +327,11 @@ mod tests {
     }
 
     fn tempdir() -> std::path::PathBuf {
-        let p = std::env::temp_dir().join(format!("wasmjob-log-{}-{}", std::process::id(), fastrand::u64(..)));
+        let p = std::env::temp_dir().join(format!(
+            "wasmjob-log-{}-{}",
+            std::process::id(),
+            fastrand::u64(..)
+        ));
         std::fs::create_dir_all(&p).unwrap();
         p
     }

@@ -32,8 +32,14 @@ pub struct ModuleCache {
 impl ModuleCache {
     /// The linked module at `path`, compiling it on first use. Errors are messages for the
     /// container's `StartError`.
-    pub async fn get(&self, engine: &Engine, path: &Path, metered: bool) -> Result<InstancePre<State>, String> {
-        let meta = std::fs::metadata(path).map_err(|e| format!("cannot read module {}: {e}", path.display()))?;
+    pub async fn get(
+        &self,
+        engine: &Engine,
+        path: &Path,
+        metered: bool,
+    ) -> Result<InstancePre<State>, String> {
+        let meta = std::fs::metadata(path)
+            .map_err(|e| format!("cannot read module {}: {e}", path.display()))?;
         if !meta.is_file() {
             return Err(format!("module {} is not a file", path.display()));
         }
@@ -44,7 +50,12 @@ impl ModuleCache {
                 meta.len()
             ));
         }
-        let key = Key { path: path.to_path_buf(), len: meta.len(), modified: meta.modified().ok(), metered };
+        let key = Key {
+            path: path.to_path_buf(),
+            len: meta.len(),
+            modified: meta.modified().ok(),
+            metered,
+        };
         let slot = {
             let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
             slots.entry(key).or_default().clone()
@@ -62,7 +73,8 @@ impl ModuleCache {
 }
 
 fn compile(engine: &Engine, path: &Path) -> Result<InstancePre<State>, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read module {}: {e}", path.display()))?;
+    let bytes =
+        std::fs::read(path).map_err(|e| format!("cannot read module {}: {e}", path.display()))?;
     check_header(&bytes, path)?;
     let module = Module::new(engine, &bytes)
         .map_err(|e| format!("invalid module {}: {e:#}", path.display()))?;
@@ -79,13 +91,19 @@ fn compile(engine: &Engine, path: &Path) -> Result<InstancePre<State>, String> {
     wasmtime_wasi::p1::add_to_linker_async(&mut linker, |s: &mut State| &mut s.wasi)
         .map_err(|e| format!("cannot set up WASI: {e:#}"))?;
     linker.instantiate_pre(&module).map_err(|e| {
-        format!("module {} cannot be linked: {e:#} (only WASI preview 1 imports are offered)", path.display())
+        format!(
+            "module {} cannot be linked: {e:#} (only WASI preview 1 imports are offered)",
+            path.display()
+        )
     })
 }
 
 fn check_header(bytes: &[u8], path: &Path) -> Result<(), String> {
     if bytes.len() < 8 || &bytes[..4] != b"\0asm" {
-        return Err(format!("{} is not a WebAssembly module (no \\0asm header)", path.display()));
+        return Err(format!(
+            "{} is not a WebAssembly module (no \\0asm header)",
+            path.display()
+        ));
     }
     match bytes[4..8] {
         [1, 0, 0, 0] => Ok(()),
@@ -93,6 +111,9 @@ fn check_header(bytes: &[u8], path: &Path) -> Result<(), String> {
             "{} is a WebAssembly component; wasmjob runs WASI preview 1 core modules (build for wasm32-wasip1)",
             path.display()
         )),
-        _ => Err(format!("{} has an unsupported WebAssembly version", path.display())),
+        _ => Err(format!(
+            "{} has an unsupported WebAssembly version",
+            path.display()
+        )),
     }
 }

@@ -3,11 +3,11 @@
 //! until it returns, traps, or the stop signal fires. A stop drops the call future, which
 //! unwinds the guest's fiber: nothing of the instance keeps running.
 
+use super::Engines;
 use super::limits::Limits;
 use super::log::{LogWriter, Stream};
 use super::modules::ModuleCache;
 use super::outcome::Exit;
-use super::Engines;
 use std::future::Future;
 use std::path::PathBuf;
 use wasmtime::{Store, Trap};
@@ -54,16 +54,27 @@ pub struct Sandbox {
 
 impl Sandbox {
     pub fn new() -> wasmtime::Result<Sandbox> {
-        Ok(Sandbox { engines: Engines::new()?, modules: ModuleCache::default() })
+        Ok(Sandbox {
+            engines: Engines::new()?,
+            modules: ModuleCache::default(),
+        })
     }
 
     /// Compiles (or finds) the module, so that a bad module is reported before any pod runs.
     pub async fn prepare(&self, module: &std::path::Path, metered: bool) -> Result<(), String> {
-        self.modules.get(self.engines.get(metered), module, metered).await.map(|_| ())
+        self.modules
+            .get(self.engines.get(metered), module, metered)
+            .await
+            .map(|_| ())
     }
 
     /// Runs the container to its end, writing its output to `log`. `stop` ends it early.
-    pub async fn run(&self, plan: &ContainerPlan, log: &LogWriter, stop: impl Future<Output = ()>) -> Exit {
+    pub async fn run(
+        &self,
+        plan: &ContainerPlan,
+        log: &LogWriter,
+        stop: impl Future<Output = ()>,
+    ) -> Exit {
         let metered = plan.fuel.is_some();
         let engine = self.engines.get(metered);
         let pre = match self.modules.get(engine, &plan.module, metered).await {
@@ -74,8 +85,19 @@ impl Sandbox {
             Ok(w) => w,
             Err(msg) => return Exit::StartError(cap(msg)),
         };
-        let memory_bytes = plan.memory_limit.map(|b| usize::try_from(b).unwrap_or(usize::MAX));
-        let mut store = Store::new(engine, State { wasi, limits: Limits { memory_bytes, exceeded: None } });
+        let memory_bytes = plan
+            .memory_limit
+            .map(|b| usize::try_from(b).unwrap_or(usize::MAX));
+        let mut store = Store::new(
+            engine,
+            State {
+                wasi,
+                limits: Limits {
+                    memory_bytes,
+                    exceeded: None,
+                },
+            },
+        );
         store.limiter(|s| &mut s.limits);
         // Yield to the executor at every epoch tick: a spinning guest holds no thread for long
         // and the stop signal is seen within a tick.
@@ -89,7 +111,10 @@ impl Sandbox {
 
         let result = {
             let call = async {
-                let instance = pre.instantiate_async(&mut store).await.map_err(Started::No)?;
+                let instance = pre
+                    .instantiate_async(&mut store)
+                    .await
+                    .map_err(Started::No)?;
                 let start = instance
                     .get_typed_func::<(), ()>(&mut store, "_start")
                     .map_err(Started::No)?;
@@ -113,7 +138,11 @@ enum Started {
     Yes(wasmtime::Error),
 }
 
-fn classify(result: Result<(), Started>, memory_exceeded: Option<String>, fuel: Option<u64>) -> Exit {
+fn classify(
+    result: Result<(), Started>,
+    memory_exceeded: Option<String>,
+    fuel: Option<u64>,
+) -> Exit {
     let (err, started) = match result {
         Ok(()) => return Exit::Code(0),
         Err(Started::No(e)) => (e, false),
@@ -126,7 +155,9 @@ fn classify(result: Result<(), Started>, memory_exceeded: Option<String>, fuel: 
         return Exit::OutOfMemory(cap(msg));
     }
     match err.downcast_ref::<Trap>() {
-        Some(Trap::OutOfFuel) => Exit::OutOfFuel { budget: fuel.unwrap_or(0) },
+        Some(Trap::OutOfFuel) => Exit::OutOfFuel {
+            budget: fuel.unwrap_or(0),
+        },
         Some(Trap::Interrupt) => Exit::Stopped,
         Some(trap) => Exit::Trap(cap(format!("wasm trap: {trap}\n{err:#}"))),
         None if started => Exit::Trap(cap(format!("{err:#}"))),
@@ -143,10 +174,19 @@ fn wasi_context(plan: &ContainerPlan, log: &LogWriter) -> Result<WasiP1Ctx, Stri
     b.stdout(log.sink(Stream::Stdout));
     b.stderr(log.sink(Stream::Stderr));
     for m in &plan.mounts {
-        let perms = if m.read_only { FsPerms::ReadOnly } else { FsPerms::ReadWrite };
-        b.preopened_dir(&m.host_path, &m.guest_path, perms).map_err(|e| {
-            format!("cannot mount {} at {}: {e:#}", m.host_path.display(), m.guest_path)
-        })?;
+        let perms = if m.read_only {
+            FsPerms::ReadOnly
+        } else {
+            FsPerms::ReadWrite
+        };
+        b.preopened_dir(&m.host_path, &m.guest_path, perms)
+            .map_err(|e| {
+                format!(
+                    "cannot mount {} at {}: {e:#}",
+                    m.host_path.display(),
+                    m.guest_path
+                )
+            })?;
     }
     Ok(b.build_p1())
 }

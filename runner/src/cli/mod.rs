@@ -1,0 +1,154 @@
+//! cli: the `wasmjob` command in kubectl's grammar. Each subcommand lives in its own file; this
+//! one holds the shared flags, the state-directory default, and the one place where errors
+//! become exit codes (0 success, 1 a Job failed or a runtime error, 2 invalid input or usage).
+
+mod get;
+mod logs;
+pub mod printers;
+mod run;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// Run Kubernetes batch/v1 Jobs whose containers are WebAssembly (WASI) modules.
+#[derive(Debug, Parser)]
+#[command(name = "wasmjob", version, about, long_about = None)]
+pub struct Cli {
+    /// Where Jobs, Pods and logs are kept. Default: the user's state directory
+    /// ($XDG_STATE_HOME/wasmjob or ~/.local/state/wasmjob).
+    #[arg(long, global = true, env = "WASMJOB_STATE_DIR", value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+
+    /// Namespace of the objects (default: the manifest's, else "default").
+    #[arg(short = 'n', long, global = true, value_name = "NAMESPACE")]
+    pub namespace: Option<String>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run every Job in FILE to its end in the foreground.
+    Run(run::RunArgs),
+    /// List Jobs or Pods (kubectl's columns).
+    Get(get::GetArgs),
+    /// Print the log of a pod's container (`POD` or `job/NAME`).
+    Logs(logs::LogsArgs),
+}
+
+/// An error with its exit code.
+#[derive(Debug)]
+pub struct Failure {
+    pub code: u8,
+    pub message: String,
+}
+
+impl Failure {
+    /// Invalid input or usage: exit 2.
+    pub fn input(message: impl Into<String>) -> Failure {
+        Failure {
+            code: 2,
+            message: message.into(),
+        }
+    }
+    /// Anything else that went wrong: exit 1.
+    pub fn runtime(message: impl Into<String>) -> Failure {
+        Failure {
+            code: 1,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<wasmjob_spec::ManifestError> for Failure {
+    fn from(e: wasmjob_spec::ManifestError) -> Failure {
+        Failure::input(e.to_string())
+    }
+}
+
+impl From<crate::store::StoreError> for Failure {
+    fn from(e: crate::store::StoreError) -> Failure {
+        match e {
+            crate::store::StoreError::AlreadyExists { .. } => {
+                Failure::input(format!("Error from server (AlreadyExists): {e}"))
+            }
+            e => Failure::runtime(format!("error: {e}")),
+        }
+    }
+}
+
+impl From<std::io::Error> for Failure {
+    fn from(e: std::io::Error) -> Failure {
+        Failure::runtime(format!("error: {e}"))
+    }
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match dispatch(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(f) => {
+            if !f.message.is_empty() {
+                eprintln!("{}", f.message);
+            }
+            ExitCode::from(f.code)
+        }
+    }
+}
+
+fn dispatch(cli: Cli) -> Result<u8, Failure> {
+    let state_dir = state_dir(cli.state_dir)?;
+    let ns = cli.namespace;
+    match cli.command {
+        Command::Run(a) => run::run(a, &state_dir, ns.as_deref()),
+        Command::Get(a) => get::get(a, &state_dir, ns.as_deref()).map(|_| 0),
+        Command::Logs(a) => logs::logs(a, &state_dir, ns.as_deref()).map(|_| 0),
+    }
+}
+
+fn state_dir(flag: Option<PathBuf>) -> Result<PathBuf, Failure> {
+    if let Some(d) = flag {
+        return Ok(d);
+    }
+    dirs::state_dir()
+        .or_else(|| dirs::home_dir().map(|h| h.join(".local").join("state")))
+        .map(|d| d.join("wasmjob"))
+        .ok_or_else(|| {
+            Failure::input("error: no state directory: pass --state-dir or set WASMJOB_STATE_DIR")
+        })
+}
+
+/// Parses `10s`, `1m30s`, `250ms`, `1h` (and ISO 8601 `PT10S`).
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let d: jiff::SignedDuration = text
+        .trim()
+        .parse()
+        .map_err(|e| format!("invalid duration {text:?} (examples: 10s, 1m30s, 250ms): {e}"))?;
+    if d.is_negative() {
+        return Err(format!("invalid duration {text:?}: must not be negative"));
+    }
+    Ok(d.unsigned_abs())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("10s"), Ok(Duration::from_secs(10)));
+        assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert!(parse_duration("ten").is_err());
+        assert!(parse_duration("-1s").is_err());
+    }
+}

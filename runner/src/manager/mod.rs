@@ -1,0 +1,346 @@
+//! manager: the event loop that wires controller, node and store together. It keeps every
+//! managed Job and its pods in memory (the store holds the same, durably), reconciles Jobs
+//! whose pods changed or whose timer is due, applies each decision — store first, in one batch,
+//! then effects (start and stop pods) — and folds pod status reports back in.
+//! Must not: decide Job semantics (that is `controller`).
+
+mod pods;
+
+use crate::controller::{ControllerConfig, Decision, StopReason, reconcile};
+use crate::node::{Node, PodHandle, PodUpdate, StopCause};
+use crate::store::{EventRecord, JobRecord, Store, StoreError};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::future::Future;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use wasmjob_spec::{Job, Pod, TRACKING_FINALIZER, Time};
+
+/// Where time comes from; tests can drive a virtual one.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> Time;
+}
+
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Time {
+        Time(jiff::Timestamp::now())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ManagerError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(
+        "interrupted: running pods were stopped; the unfinished Jobs stay in the state directory"
+    )]
+    Interrupted,
+}
+
+struct Entry {
+    record: JobRecord,
+    pods: BTreeMap<String, Pod>,
+    handles: HashMap<String, PodHandle>,
+    wake_at: Option<Instant>,
+}
+
+pub struct Manager {
+    store: Store,
+    node: Node,
+    clock: Box<dyn Clock>,
+    config: ControllerConfig,
+    updates: mpsc::UnboundedReceiver<PodUpdate>,
+    jobs: HashMap<String, Entry>,
+    /// (namespace, pod name) → job uid.
+    pod_owner: HashMap<(String, String), String>,
+    dirty_jobs: BTreeSet<String>,
+    dirty_pods: BTreeSet<(String, String)>,
+}
+
+impl Manager {
+    pub fn new(
+        store: Store,
+        node: Node,
+        updates: mpsc::UnboundedReceiver<PodUpdate>,
+        config: ControllerConfig,
+        clock: Box<dyn Clock>,
+    ) -> Manager {
+        Manager {
+            store,
+            node,
+            clock,
+            config,
+            updates,
+            jobs: HashMap::new(),
+            pod_owner: HashMap::new(),
+            dirty_jobs: BTreeSet::new(),
+            dirty_pods: BTreeSet::new(),
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Stores a new Job and takes charge of it.
+    pub fn create(&mut self, mut record: JobRecord) -> Result<String, ManagerError> {
+        let mut batch = self.store.batch()?;
+        batch.create_job(&mut record)?;
+        batch.commit()?;
+        let uid = record.job.metadata.uid().to_string();
+        self.jobs.insert(
+            uid.clone(),
+            Entry {
+                record,
+                pods: BTreeMap::new(),
+                handles: HashMap::new(),
+                wake_at: None,
+            },
+        );
+        self.dirty_jobs.insert(uid.clone());
+        Ok(uid)
+    }
+
+    pub fn job(&self, uid: &str) -> Option<&Job> {
+        self.jobs.get(uid).map(|e| &e.record.job)
+    }
+
+    pub fn pods(&self, uid: &str) -> impl Iterator<Item = &Pod> {
+        self.jobs.get(uid).into_iter().flat_map(|e| e.pods.values())
+    }
+
+    /// Runs until every Job in `uids` is finished and its pods have ended, calling `observe`
+    /// after each change. When `shutdown` fires, running pods are stopped (with a
+    /// `DisruptionTarget` condition), their last status is stored, and `Interrupted` returned.
+    pub async fn run_until_finished(
+        &mut self,
+        uids: &[String],
+        observe: &mut dyn FnMut(&Manager),
+        shutdown: impl Future<Output = ()>,
+    ) -> Result<(), ManagerError> {
+        tokio::pin!(shutdown);
+        loop {
+            self.sync()?;
+            observe(self);
+            let done = uids.iter().all(|u| {
+                self.jobs
+                    .get(u)
+                    .is_none_or(|e| e.record.job.is_finished() && e.handles.is_empty())
+            });
+            if done {
+                return Ok(());
+            }
+            let wake = self.jobs.values().filter_map(|e| e.wake_at).min();
+            tokio::select! {
+                update = self.updates.recv() => {
+                    if let Some(u) = update {
+                        self.apply_update(u);
+                    }
+                    while let Ok(u) = self.updates.try_recv() {
+                        self.apply_update(u);
+                    }
+                }
+                _ = sleep_until(wake) => {
+                    let now = Instant::now();
+                    for (uid, e) in &mut self.jobs {
+                        if e.wake_at.is_some_and(|w| w <= now) {
+                            e.wake_at = None;
+                            self.dirty_jobs.insert(uid.clone());
+                        }
+                    }
+                }
+                _ = &mut shutdown => {
+                    self.shutdown().await?;
+                    return Err(ManagerError::Interrupted);
+                }
+            }
+        }
+    }
+
+    /// Stops every running pod and waits for their final reports.
+    async fn shutdown(&mut self) -> Result<(), ManagerError> {
+        for e in self.jobs.values() {
+            for h in e.handles.values() {
+                h.stop(StopCause::Shutdown);
+            }
+        }
+        while self.jobs.values().any(|e| !e.handles.is_empty()) {
+            match tokio::time::timeout(Duration::from_secs(10), self.updates.recv()).await {
+                Ok(Some(u)) => self.apply_update(u),
+                _ => break,
+            }
+        }
+        self.write_dirty_pods()?;
+        Ok(())
+    }
+
+    fn apply_update(&mut self, u: PodUpdate) {
+        let key = (u.namespace, u.name);
+        let Some(uid) = self.pod_owner.get(&key) else {
+            return;
+        };
+        let Some(entry) = self.jobs.get_mut(uid) else {
+            return;
+        };
+        if let Some(pod) = entry.pods.get_mut(&key.1) {
+            pod.status = u.status;
+        }
+        if u.finished {
+            entry.handles.remove(&key.1);
+        }
+        self.dirty_jobs.insert(uid.clone());
+        self.dirty_pods.insert(key);
+    }
+
+    fn write_dirty_pods(&mut self) -> Result<(), ManagerError> {
+        let mut batch = self.store.batch()?;
+        for key in std::mem::take(&mut self.dirty_pods) {
+            if let Some(uid) = self.pod_owner.get(&key)
+                && let Some(pod) = self.jobs.get_mut(uid).and_then(|e| e.pods.get_mut(&key.1))
+            {
+                batch.put_pod(pod, uid)?;
+            }
+        }
+        batch.commit()?;
+        Ok(())
+    }
+
+    /// Reconciles every dirty Job; writes all changes in one batch, then starts and stops pods.
+    fn sync(&mut self) -> Result<(), ManagerError> {
+        if self.dirty_jobs.is_empty() && self.dirty_pods.is_empty() {
+            return Ok(());
+        }
+        let now = self.clock.now();
+        let mut starts: Vec<(String, Pod)> = Vec::new();
+        let mut stops: Vec<(PodHandle, StopCause)> = Vec::new();
+        let mut decisions: Vec<(String, Decision)> = Vec::new();
+        for uid in std::mem::take(&mut self.dirty_jobs) {
+            let Some(e) = self.jobs.get(&uid) else {
+                continue;
+            };
+            let pods: Vec<Pod> = e.pods.values().cloned().collect();
+            let d = reconcile(&e.record.job, &pods, &e.record.backoff, &self.config, now);
+            decisions.push((uid, d));
+        }
+        let mut events: Vec<EventRecord> = Vec::new();
+        let mut changed: Vec<String> = Vec::new();
+        for (uid, d) in decisions {
+            let Some(e) = self.jobs.get_mut(&uid) else {
+                continue;
+            };
+            e.wake_at = d.requeue_after.map(|r| Instant::now() + r);
+            if d.is_noop(e.record.job.status(), &e.record.backoff) {
+                continue;
+            }
+            changed.push(uid.clone());
+            let job = &e.record.job;
+            let event = |type_: &str, reason: &str, message: String| EventRecord {
+                namespace: job.namespace().to_string(),
+                kind: "Job".into(),
+                name: job.name().to_string(),
+                uid: uid.clone(),
+                type_: type_.into(),
+                reason: reason.into(),
+                message,
+                time: now,
+            };
+            for name in &d.counted {
+                if let Some(p) = e.pods.get_mut(name) {
+                    p.metadata.finalizers.retain(|f| f != TRACKING_FINALIZER);
+                    self.dirty_pods
+                        .insert((p.metadata.namespace().to_string(), name.clone()));
+                }
+            }
+            for s in &d.stop {
+                if let Some(p) = e.pods.get_mut(&s.name) {
+                    p.metadata.deletion_timestamp.get_or_insert(now);
+                    p.metadata.deletion_grace_period_seconds =
+                        Some(p.spec.termination_grace_period_seconds.unwrap_or(30));
+                    self.dirty_pods
+                        .insert((p.metadata.namespace().to_string(), s.name.clone()));
+                    events.push(event(
+                        "Normal",
+                        "SuccessfulDelete",
+                        format!("Deleted pod: {}", s.name),
+                    ));
+                }
+                if let Some(h) = e.handles.get(&s.name) {
+                    let why = match s.reason {
+                        StopReason::JobFailed => "the Job failed",
+                        StopReason::JobSucceeded => "the Job met its success criteria",
+                        StopReason::ScaleDown => "the Job needs fewer pods",
+                    };
+                    stops.push((
+                        h.clone(),
+                        StopCause::Deleted(format!("stopped by the Job controller: {why}")),
+                    ));
+                }
+            }
+            for c in &d.create {
+                let owners = &self.pod_owner;
+                let ns = job.namespace().to_string();
+                let pod =
+                    pods::new_pod(job, c.index, &uuid::Uuid::new_v4().to_string(), now, &|n| {
+                        owners.contains_key(&(ns.clone(), n.to_string()))
+                    });
+                let name = pod.metadata.name().to_string();
+                events.push(event(
+                    "Normal",
+                    "SuccessfulCreate",
+                    format!("Created pod: {name}"),
+                ));
+                self.pod_owner
+                    .insert((ns.clone(), name.clone()), uid.clone());
+                self.dirty_pods.insert((ns, name.clone()));
+                starts.push((uid.clone(), pod.clone()));
+                e.pods.insert(name, pod);
+            }
+            for ev in &d.events {
+                events.push(event(ev.type_, &ev.reason, ev.message.clone()));
+            }
+            if d.requeue_after == Some(Duration::ZERO) {
+                self.dirty_jobs.insert(uid.clone());
+            }
+            e.record.job.status = Some(d.status);
+            e.record.backoff = d.backoff;
+        }
+        // One transaction: pods, job statuses and events land together.
+        let mut batch = self.store.batch()?;
+        for key in std::mem::take(&mut self.dirty_pods) {
+            if let Some(uid) = self.pod_owner.get(&key)
+                && let Some(pod) = self.jobs.get_mut(uid).and_then(|e| e.pods.get_mut(&key.1))
+            {
+                batch.put_pod(pod, uid)?;
+            }
+        }
+        for uid in &changed {
+            if let Some(e) = self.jobs.get_mut(uid) {
+                batch.update_job(&mut e.record.job, &e.record.backoff)?;
+            }
+        }
+        for ev in &events {
+            batch.add_event(ev)?;
+        }
+        batch.commit()?;
+        for (uid, pod) in starts {
+            if let Some(e) = self.jobs.get_mut(&uid) {
+                let name = pod.metadata.name().to_string();
+                let handle = self.node.start(pod, e.record.base_dir.clone());
+                e.handles.insert(name, handle);
+            }
+        }
+        for (h, cause) in stops {
+            h.stop(cause);
+        }
+        Ok(())
+    }
+}
+
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(t) => tokio::time::sleep_until(t).await,
+        None => std::future::pending().await,
+    }
+}
