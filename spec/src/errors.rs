@@ -10,7 +10,7 @@ use std::fmt;
 pub enum FieldErrorKind {
     /// `Required value`
     Required,
-    /// `Invalid value: <value>`
+    /// `Invalid value: <value>` (just `Invalid value` when the value is empty: not shown)
     Invalid(String),
     /// `Unsupported value: "<v>": supported values: "a", "b"`
     Unsupported {
@@ -63,6 +63,10 @@ impl FieldError {
     ) -> Self {
         Self::new(path, FieldErrorKind::Invalid(format!("{value:?}")), detail)
     }
+    /// `Invalid value: <detail>`, without the value (Go's `field.OmitValueType`).
+    pub fn invalid_omit_value(path: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self::new(path, FieldErrorKind::Invalid(String::new()), detail)
+    }
     pub fn unsupported(path: impl Into<String>, value: &str, supported: &[&str]) -> Self {
         Self::new(
             path,
@@ -95,6 +99,7 @@ impl fmt::Display for FieldError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let body = match &self.kind {
             FieldErrorKind::Required => "Required value".to_string(),
+            FieldErrorKind::Invalid(v) if v.is_empty() => "Invalid value".to_string(),
             FieldErrorKind::Invalid(v) => format!("Invalid value: {v}"),
             FieldErrorKind::Unsupported { value, supported } => {
                 let list: Vec<String> = supported.iter().map(|s| format!("{s:?}")).collect();

@@ -116,9 +116,13 @@ pub fn read_document<T: DeserializeOwned>(doc: &Document<'_>) -> Result<T, Field
 }
 
 /// Turns a serde message into a field error. The tracked path already ends with the name of
-/// an unknown field.
+/// an unknown field; `?` (no field reached, e.g. a syntax error) is the document itself.
 fn classify(path: String, message: &str, loc: Option<(usize, usize)>) -> FieldError {
-    let path = if path == "." { String::new() } else { path };
+    let path = if path == "." || path == "?" {
+        String::new()
+    } else {
+        path
+    };
     if let Some(rest) = message.strip_prefix("unknown field `") {
         let field = rest.split('`').next().unwrap_or_default();
         let expected = rest

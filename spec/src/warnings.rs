@@ -10,9 +10,10 @@ pub fn collect(job: &Job) -> Vec<String> {
     let mut out = Vec::new();
     let name = job.name();
     if !name.is_empty() && name.contains('.') {
-        out.push(format!(
+        out.push(
             "metadata.name: this is used in Pod names and hostnames, which can result in surprising behavior; a DNS label is recommended: [must not contain dots]"
-        ));
+                .to_string(),
+        );
     }
     let pod = &job.spec.template.spec;
     for field in pod.ignored_fields() {
