@@ -1,0 +1,149 @@
+//! The harness of the CLI tests: a temporary directory holding manifests and a state
+//! directory, and a way to run the real `wasmjob` binary there with a time limit.
+
+#![allow(dead_code)]
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+pub use wasmjob_tests::guests::{PI_WASM, PROBE_WASM};
+
+pub struct Env {
+    pub dir: wasmjob_tests::tempfile::TempDir,
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub elapsed: Duration,
+}
+
+impl Run {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+                self.stdout, self.stderr
+            )
+        })
+    }
+}
+
+impl Env {
+    pub fn new() -> Env {
+        Env {
+            dir: wasmjob_tests::tempdir(),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn state(&self) -> PathBuf {
+        self.dir.path().join("state")
+    }
+
+    /// Writes a manifest; `PROBE` in it stands for the probe guest's path.
+    pub fn manifest(&self, name: &str, yaml: &str) -> PathBuf {
+        wasmjob_tests::write_manifest(self.dir.path(), name, &yaml.replace("PROBE", PROBE_WASM))
+    }
+
+    /// Runs `wasmjob --state-dir <state> ARGS` (60 s limit).
+    pub fn wasmjob(&self, args: &[&str]) -> Run {
+        self.wasmjob_limit(args, Duration::from_secs(60))
+    }
+
+    pub fn wasmjob_limit(&self, args: &[&str], limit: Duration) -> Run {
+        let out_path = self.dir.path().join(format!("out-{}", fastrand::u64(..)));
+        let err_path = self.dir.path().join(format!("err-{}", fastrand::u64(..)));
+        let started = Instant::now();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_wasmjob"))
+            .arg("--state-dir")
+            .arg(self.state())
+            .args(args)
+            .current_dir(self.dir.path())
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(&out_path).unwrap())
+            .stderr(std::fs::File::create(&err_path).unwrap())
+            .spawn()
+            .expect("starting wasmjob");
+        let status = loop {
+            if let Some(s) = child.try_wait().unwrap() {
+                break s;
+            }
+            if started.elapsed() > limit {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "wasmjob {args:?} did not exit within {limit:?}\nstderr:\n{}",
+                    std::fs::read_to_string(&err_path).unwrap_or_default()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        Run {
+            code: status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&std::fs::read(&out_path).unwrap()).into_owned(),
+            stderr: String::from_utf8_lossy(&std::fs::read(&err_path).unwrap()).into_owned(),
+            elapsed: started.elapsed(),
+        }
+    }
+
+    /// `wasmjob run FILE -o json` with a short back-off.
+    pub fn run(&self, yaml: &str) -> Run {
+        let file = self.manifest(&format!("job-{}.yaml", fastrand::u64(..)), yaml);
+        self.wasmjob(&[
+            "run",
+            file.to_str().unwrap(),
+            "-o",
+            "json",
+            "--backoff-base",
+            "20ms",
+            "--backoff-max",
+            "200ms",
+        ])
+    }
+
+    pub fn pods(&self, selector: &str) -> Vec<Value> {
+        let r = self.wasmjob(&["get", "pods", "-l", selector, "-o", "json"]);
+        assert_eq!(r.code, 0, "get pods failed: {}", r.stderr);
+        r.json()["items"].as_array().cloned().unwrap_or_default()
+    }
+
+    pub fn logs(&self, target: &str) -> String {
+        let r = self.wasmjob(&["logs", target]);
+        assert_eq!(r.code, 0, "logs failed: {}", r.stderr);
+        r.stdout
+    }
+}
+
+/// The `(type, reason)` of each condition of a Job object.
+pub fn conditions(job: &Value) -> Vec<(String, String)> {
+    job["status"]["conditions"]
+        .as_array()
+        .map(|cs| {
+            cs.iter()
+                .map(|c| {
+                    (
+                        c["type"].as_str().unwrap_or("").to_string(),
+                        c["reason"].as_str().unwrap_or("").to_string(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+pub fn has_condition(job: &Value, type_: &str, reason: &str) -> bool {
+    conditions(job)
+        .iter()
+        .any(|(t, r)| t == type_ && r == reason)
+}
+
+/// The terminated state of the pod's first container.
+pub fn terminated(pod: &Value) -> &Value {
+    &pod["status"]["containerStatuses"][0]["state"]["terminated"]
+}
