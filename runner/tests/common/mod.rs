@@ -7,6 +7,7 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+#[allow(unused_imports)]
 pub use wasmjob_tests::guests::{PI_WASM, PROBE_WASM};
 
 pub struct Env {
