@@ -194,14 +194,17 @@ pub(super) async fn run_pod(
     }
 
     let pod_dir = inner.config.state_dir.join("pods").join(pod.metadata.uid());
-    let outcome = match volumes::prepare(&pod, &base_dir, &pod_dir) {
-        Err(msg) => Err(msg),
-        Ok(vols) => Ok(run_containers(&live, &pod, &base_dir, &vols, &stop).await),
+    let volume_error = match volumes::prepare(&pod, &base_dir, &pod_dir) {
+        Err(msg) => Some(msg),
+        Ok(vols) => {
+            run_containers(&live, &pod, &base_dir, &vols, &stop).await;
+            None
+        }
     };
     let _ = std::fs::remove_dir_all(&pod_dir);
     drop(permit);
     let cause = stop.borrow().clone();
-    finish(&live, cause.as_ref(), outcome.err());
+    finish(&live, cause.as_ref(), volume_error);
 }
 
 /// Init containers one after another, then all containers side by side.
@@ -345,7 +348,7 @@ fn crash_loop_delay(restarts: i32, base: Duration, max: Duration) -> Duration {
 
 fn go_duration(d: Duration) -> String {
     let ms = d.as_millis();
-    if ms % 1000 == 0 {
+    if ms.is_multiple_of(1000) {
         format!("{}s", ms / 1000)
     } else {
         format!("{ms}ms")
