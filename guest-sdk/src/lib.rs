@@ -47,7 +47,10 @@ pub struct Context {
 impl Context {
     /// Reads the context from the process environment and arguments.
     pub fn from_env() -> Context {
-        Context::from_parts(|k| std::env::var(k).ok(), std::env::args().skip(1).collect())
+        Context::from_parts(
+            |k| std::env::var(k).ok(),
+            std::env::args().skip(1).collect(),
+        )
     }
 
     /// Builds a context from a variable lookup and arguments (for tests).
@@ -88,7 +91,10 @@ mod tests {
 
     #[test]
     fn missing_or_garbled_index_is_none() {
-        let ctx = Context::from_parts(|k| (k == "JOB_COMPLETION_INDEX").then(|| "x".into()), vec![]);
+        let ctx = Context::from_parts(
+            |k| (k == "JOB_COMPLETION_INDEX").then(|| "x".into()),
+            vec![],
+        );
         assert_eq!(ctx.completion_index, None);
         assert_eq!(ctx.hostname, "");
     }

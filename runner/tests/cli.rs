@@ -280,3 +280,60 @@ fn json_manifests_run_too() {
         r.stdout
     );
 }
+
+#[test]
+fn sigterm_stops_running_pods_with_a_disruption_target_condition() {
+    let env = Env::new();
+    let file = env.manifest(
+        "sleepy.yaml",
+        &GOOD
+            .replace("name: hello", "name: sleepy")
+            .replace("[print, hi]", "[sleep, '60000']"),
+    );
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_wasmjob"))
+        .arg("--state-dir")
+        .arg(env.state())
+        .args(["run", file.to_str().unwrap()])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the pod runs.
+    let started = std::time::Instant::now();
+    loop {
+        let pods = env.pods("batch.kubernetes.io/job-name=sleepy");
+        if pods
+            .first()
+            .is_some_and(|p| p["status"]["phase"] == "Running")
+        {
+            break;
+        }
+        assert!(started.elapsed().as_secs() < 20, "the pod never ran");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let stopped_at = std::time::Instant::now();
+    let kill = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(stopped_at.elapsed().as_secs() < 10, "wasmjob did not stop");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(130));
+    let pod = &env.pods("batch.kubernetes.io/job-name=sleepy")[0];
+    assert_eq!(pod["status"]["phase"], "Failed");
+    let disruption = pod["status"]["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == "DisruptionTarget")
+        .expect("a DisruptionTarget condition");
+    assert_eq!(disruption["status"], "True");
+    assert_eq!(terminated(pod)["exitCode"], 143);
+}

@@ -163,9 +163,11 @@ async fn run_jobs(
     let started = Instant::now();
     let progress = Progress::new(&manager, &uids);
     let result = manager
-        .run_until_finished(&uids, &mut |m| progress.update(m, started), async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
+        .run_until_finished(
+            &uids,
+            &mut |m| progress.update(m, started),
+            shutdown_signal(),
+        )
         .await;
     progress.finish();
     match result {
@@ -216,6 +218,19 @@ async fn run_jobs(
         _ => {}
     }
     Ok(if any_failed { 1 } else { 0 })
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => return std::future::pending().await,
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
 }
 
 fn manager_failure(e: ManagerError) -> Failure {

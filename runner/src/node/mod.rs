@@ -112,10 +112,6 @@ impl Node {
         }
     }
 
-    pub fn sandbox(&self) -> &Arc<Sandbox> {
-        &self.inner.sandbox
-    }
-
     /// Starts running `pod` in the background; module paths and hostPaths resolve against
     /// `base_dir`.
     pub fn start(&self, pod: Pod, base_dir: PathBuf) -> PodHandle {

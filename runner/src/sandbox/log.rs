@@ -72,13 +72,6 @@ impl LogWriter {
         }
     }
 
-    /// Writes a line of the host's own (e.g. why a container was stopped) to the log.
-    pub fn note(&self, text: &str) {
-        let mut inner = self.lock();
-        inner.record(Stream::Stderr, true, text.as_bytes());
-        inner.flush();
-    }
-
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -227,10 +220,8 @@ pub struct LogLine {
     pub content: Vec<u8>,
 }
 
-/// Reads log records; malformed records are kept as plain content rather than dropped.
-pub struct LogReader;
-
-/// Reads a whole log file. A missing file reads as empty.
+/// Reads a whole log file; a missing file reads as empty, and a malformed record is kept as
+/// plain content rather than dropped.
 pub fn read_log(path: &Path) -> io::Result<Vec<LogLine>> {
     let file = match File::open(path) {
         Ok(f) => f,

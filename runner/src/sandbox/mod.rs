@@ -14,6 +14,6 @@ mod outcome;
 mod run;
 
 pub use engines::Engines;
-pub use log::{LogReader, LogWriter, read_log};
+pub use log::{LogWriter, read_log};
 pub use outcome::{Exit, ExitCodes};
 pub use run::{ContainerPlan, Mount, Sandbox};
