@@ -352,3 +352,43 @@ fn env_argv_and_hostname_follow_kubernetes() {
     );
     assert_eq!(log, expected);
 }
+
+#[test]
+fn a_log_flood_is_capped_with_a_marker_and_the_pod_still_succeeds() {
+    let env = Env::new();
+    let file = env.manifest(
+        "flood.yaml",
+        "apiVersion: batch/v1\nkind: Job\nmetadata: {name: flood}\nspec:\n  template:\n    spec:\n      restartPolicy: Never\n      containers:\n      - {name: c, image: PROBE, args: [flood, '1000000', print, after]}\n",
+    );
+    let r = env.wasmjob(&["run", file.to_str().unwrap(), "--log-limit", "5000"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let log = env.logs("job/flood");
+    let (kept, marker) = log.split_at(
+        log.find("[wasmjob] log truncated")
+            .expect("a truncation marker"),
+    );
+    assert_eq!(
+        kept.chars().filter(|c| *c != '\n').count() + kept.matches('\n').count(),
+        5000
+    );
+    assert!(marker.contains("5000 bytes"), "{marker}");
+    assert!(!log.contains("after"), "output past the cap is dropped");
+}
+
+#[test]
+fn binary_output_is_kept_byte_for_byte() {
+    let env = Env::new();
+    let r = env.run(
+        "apiVersion: batch/v1\nkind: Job\nmetadata: {name: bin}\nspec:\n  template:\n    spec:\n      restartPolicy: Never\n      containers:\n      - {name: c, image: PROBE, args: [binary]}\n",
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_wasmjob"))
+        .arg("--state-dir")
+        .arg(env.state())
+        .args(["logs", "job/bin"])
+        .output()
+        .unwrap();
+    let mut want: Vec<u8> = (0u8..=255).collect();
+    want.extend_from_slice(&[0xc3, 0x28, 0xa0, 0xa1, 0xff, 0xfe, b'\n']);
+    assert_eq!(out.stdout, want);
+}

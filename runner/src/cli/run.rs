@@ -2,7 +2,7 @@
 //! to their end in the foreground, with live progress on a terminal. On failure it says why
 //! and shows the tail of the last failed pod's log. `-o json|yaml` prints the final Jobs.
 
-use super::printers::{self, Output};
+use super::printers;
 use super::{Failure, parse_duration};
 use crate::controller::ControllerConfig;
 use crate::manager::{Manager, ManagerError, SystemClock};
@@ -12,8 +12,14 @@ use crate::store::{JobRecord, Store, remove_logs};
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use wasmjob_spec::*;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum RunOutput {
+    Json,
+    Yaml,
+}
 
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
@@ -22,7 +28,7 @@ pub struct RunArgs {
 
     /// Print the final Job(s) as Kubernetes shapes them (a List when there are several).
     #[arg(short = 'o', long, value_enum)]
-    pub output: Option<Output>,
+    pub output: Option<RunOutput>,
 
     /// First delay before re-creating pods after a failure (doubles per failure). Also paces
     /// OnFailure container restarts. Kubernetes: 10s.
@@ -48,9 +54,6 @@ pub struct RunArgs {
 }
 
 pub fn run(args: RunArgs, state_dir: &Path, namespace: Option<&str>) -> Result<u8, Failure> {
-    if matches!(args.output, Some(Output::Wide | Output::Name)) {
-        return Err(Failure::input("error: run supports -o json or -o yaml"));
-    }
     let (text, source, base_dir) = read_input(&args.file)?;
     let loaded = load_jobs(&text, &source)?;
     for l in &loaded {
@@ -160,14 +163,9 @@ async fn run_jobs(
         uids.push(manager.create(record).map_err(manager_failure)?);
     }
 
-    let started = Instant::now();
     let progress = Progress::new(&manager, &uids);
     let result = manager
-        .run_until_finished(
-            &uids,
-            &mut |m| progress.update(m, started),
-            shutdown_signal(),
-        )
+        .run_until_finished(&uids, &mut |m| progress.update(m), shutdown_signal())
         .await;
     progress.finish();
     match result {
@@ -202,20 +200,17 @@ async fn run_jobs(
             manager.store().dir(),
         )?;
     }
-    match args.output {
-        Some(Output::Json) | Some(Output::Yaml) => {
-            let value = if finished.len() == 1 {
-                serde_json::to_value(&finished[0]).map_err(|e| Failure::runtime(e.to_string()))?
-            } else {
-                printers::list(&finished)
-            };
-            if args.output == Some(Output::Json) {
-                printers::print_json(&mut out, &value)?;
-            } else {
-                printers::print_yaml(&mut out, &value)?;
-            }
+    if let Some(format) = args.output {
+        let value = if finished.len() == 1 {
+            serde_json::to_value(&finished[0]).map_err(|e| Failure::runtime(e.to_string()))?
+        } else {
+            printers::list(&finished)
+        };
+        if format == RunOutput::Json {
+            printers::print_json(&mut out, &value)?;
+        } else {
+            printers::print_yaml(&mut out, &value)?;
         }
-        _ => {}
     }
     Ok(if any_failed { 1 } else { 0 })
 }
@@ -415,7 +410,7 @@ impl Progress {
             };
         }
         let multi = indicatif::MultiProgress::new();
-        let style = indicatif::ProgressStyle::with_template("{spinner} {msg}")
+        let style = indicatif::ProgressStyle::with_template("{spinner} {msg}  {elapsed}")
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner());
         let bars = uids
             .iter()
@@ -435,18 +430,17 @@ impl Progress {
         }
     }
 
-    fn update(&self, manager: &Manager, started: Instant) {
+    fn update(&self, manager: &Manager) {
         for (uid, bar) in &self.bars {
             if let Some(job) = manager.job(uid) {
                 let s = job.status();
                 bar.set_message(format!(
-                    "job.batch/{}  {}  active {}  succeeded {}  failed {}  {:.1}s",
+                    "job.batch/{}  {}  active {}  succeeded {}  failed {}",
                     job.name(),
                     printers::job_status_word(job),
                     s.active,
                     printers::job_completions(job),
-                    s.failed,
-                    started.elapsed().as_secs_f64()
+                    s.failed
                 ));
             }
         }

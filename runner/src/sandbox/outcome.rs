@@ -74,3 +74,52 @@ impl Exit {
         *self == Exit::Code(0)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasmjob_guest::exit_codes as guest;
+
+    #[test]
+    fn the_guest_sdk_publishes_the_same_codes() {
+        assert_eq!(guest::START_ERROR, ExitCodes::START_ERROR);
+        assert_eq!(guest::TRAP, ExitCodes::TRAP);
+        assert_eq!(guest::OOM_KILLED, ExitCodes::OOM_KILLED);
+        assert_eq!(guest::DEADLINE_EXCEEDED, ExitCodes::DEADLINE_EXCEEDED);
+        assert_eq!(guest::STOPPED, ExitCodes::STOPPED);
+        assert_eq!(guest::FUEL_EXHAUSTED, ExitCodes::FUEL_EXHAUSTED);
+    }
+
+    #[test]
+    fn each_ending_has_its_own_code_and_reason() {
+        let endings = [
+            Exit::Code(0),
+            Exit::Code(3),
+            Exit::Trap("t".into()),
+            Exit::OutOfMemory("m".into()),
+            Exit::OutOfFuel { budget: 5 },
+            Exit::Stopped,
+            Exit::StartError("s".into()),
+        ];
+        let codes: Vec<i32> = endings.iter().map(Exit::exit_code).collect();
+        assert_eq!(codes, vec![0, 3, 134, 137, 152, 143, 128]);
+        let reasons: Vec<&str> = endings.iter().map(Exit::reason).collect();
+        assert_eq!(
+            reasons,
+            vec![
+                "Completed",
+                "Error",
+                "Trap",
+                "OOMKilled",
+                "FuelExhausted",
+                "Stopped",
+                "StartError"
+            ]
+        );
+        assert!(Exit::Code(0).success() && !Exit::Code(1).success());
+        assert_eq!(
+            Exit::OutOfFuel { budget: 5 }.message().as_deref(),
+            Some("fuel budget of 5 units exhausted")
+        );
+    }
+}
