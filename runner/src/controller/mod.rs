@@ -13,6 +13,11 @@ mod deadline;
 mod manage;
 mod reconcile;
 
+pub mod indexed;
+pub mod per_index_backoff;
+pub mod pod_failure_policy;
+pub mod success_policy;
+
 pub use backoff::{BackoffRecord, delay_for};
 pub use classify::PodClass;
 pub use reconcile::reconcile;
