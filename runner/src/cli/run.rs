@@ -60,7 +60,6 @@ pub fn run(args: RunArgs, state_dir: &Path, namespace: Option<&str>) -> Result<u
         for w in &l.warnings {
             eprintln!("Warning: {source}: job {:?}: {w}", l.job.name());
         }
-        refuse_later_semantics(&l.job)?;
     }
     let now = Time(jiff::Timestamp::now());
     let mut jobs = Vec::new();
@@ -275,30 +274,6 @@ fn resolve_namespace(job: &Job, flag: Option<&str>) -> Result<String, Failure> {
         (None, Some(b)) => Ok(b.to_string()),
         (None, None) => Ok("default".to_string()),
     }
-}
-
-/// Fields whose semantics are parsed and validated but not run yet.
-fn refuse_later_semantics(job: &Job) -> Result<(), Failure> {
-    let s = &job.spec;
-    let unsupported = [
-        (job.is_indexed(), "spec.completionMode: Indexed"),
-        (
-            s.backoff_limit_per_index.is_some(),
-            "spec.backoffLimitPerIndex",
-        ),
-        (s.pod_failure_policy.is_some(), "spec.podFailurePolicy"),
-        (s.success_policy.is_some(), "spec.successPolicy"),
-        (job.is_suspended(), "spec.suspend: true"),
-    ];
-    for (set, what) in unsupported {
-        if set {
-            return Err(Failure::input(format!(
-                "error: job {:?}: {what} is valid but not supported by this version of wasmjob yet",
-                job.name()
-            )));
-        }
-    }
-    Ok(())
 }
 
 /// The closing lines for one Job: how it ended, and for a failure why, with the tail of the

@@ -49,10 +49,14 @@ impl Default for ControllerConfig {
 }
 
 /// A pod the controller wants created from the Job's template.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PodToCreate {
     /// Completion index (Indexed jobs).
     pub index: Option<i32>,
+    /// `batch.kubernetes.io/job-index-failure-count` (jobs with `backoffLimitPerIndex`).
+    pub failure_count: Option<i32>,
+    /// `batch.kubernetes.io/job-index-ignored-failure-count`, written when above 0.
+    pub ignored_failure_count: Option<i32>,
 }
 
 /// Why a pod is stopped, which decides how it is counted.

@@ -1,30 +1,43 @@
 //! The order of decisions in one sync of a Job (upstream `syncJob`, §7 of the reference).
 //!
 //! 1. A finished Job (`Complete` or `Failed` is `True`) is left alone.
-//! 2. Classify pods: active, terminating, ready, newly finished (not yet counted).
-//! 3. Candidate counters: `failed`/`succeeded` = status + newly finished pods.
-//! 4. `startTime` is set at the first sync that is not suspended.
+//! 2. Classify pods: active, terminating, ready, newly finished (not yet counted). Newly failed
+//!    pods go through the pod failure policy: `Ignore` is not counted (but still delays
+//!    re-creation), `FailJob` decides the Job's fate, `FailIndex` fails the pod's index.
+//! 3. Candidate counters: `failed` = status + newly counted failures; `succeeded` = status +
+//!    new successes, or for Indexed Jobs the number of completed indexes. Pods without a valid
+//!    index are never counted.
+//! 4. `startTime` is set at the first sync that is not suspended, and again on resume.
 //! 5. The back-off record learns the newly finished pods.
-//! 6. The finishing decision, first match wins:
-//!    an existing `SuccessCriteriaMet`, an existing `FailureTarget`,
-//!    `BackoffLimitExceeded` (failed > backoffLimit, or OnFailure restarts ≥ backoffLimit),
-//!    `DeadlineExceeded` (else a wake-up is scheduled at the deadline).
+//! 6. The finishing decision, first match wins: an existing `SuccessCriteriaMet`, an existing
+//!    `FailureTarget`, a `FailJob` rule (`PodFailurePolicy`), `BackoffLimitExceeded` (failed >
+//!    backoffLimit, or OnFailure restarts ≥ backoffLimit), `DeadlineExceeded` (else a wake-up
+//!    at the deadline), `MaxFailedIndexesExceeded`, `FailedIndexes`, a success policy rule
+//!    (`SuccessPolicy`).
 //! 7. With a finishing decision every active pod is stopped (counted as failed unless the Job
-//!    succeeded). Otherwise `manage` creates or stops pods, and the completion rule decides
-//!    `CompletionsReached`.
+//!    succeeded). Otherwise `manage` creates or stops pods, the completion rule decides
+//!    `CompletionsReached`, and the `Suspended` condition follows `spec.suspend`.
 //! 8. Newly finished pods are counted (their finalizer goes in the same write as the counters);
 //!    the interim condition is appended, and the terminal one (`Failed`/`Complete`, with
 //!    `completionTime`) once no pod is left terminating.
 
-use super::classify::{classify, finish_time};
-use super::conditions::{Finish, ensure, existing_finish};
-use super::manage::manage;
-use super::{BackoffRecord, ControllerConfig, Decision, JobEvent, PodToStop, StopReason, deadline};
+use super::classify::{classify, finish_time, has_tracking_finalizer};
+use super::conditions::{Finish, ensure, existing_finish, new_condition};
+use super::indexed::{IndexSet, pod_index};
+use super::manage::{Progress, manage};
+use super::pod_failure_policy::{self as pfp, Action};
+use super::{
+    BackoffRecord, ControllerConfig, Decision, JobEvent, PodToStop, StopReason, deadline,
+    per_index_backoff, success_policy,
+};
 use std::time::Duration;
 use wasmjob_spec::*;
 
 const BACKOFF_LIMIT_MESSAGE: &str = "Job has reached the specified backoff limit";
 const COMPLETIONS_MESSAGE: &str = "Reached expected number of succeeded pods";
+const MAX_FAILED_INDEXES_MESSAGE: &str =
+    "Job has exceeded the specified maximal number of failed indexes";
+const FAILED_INDEXES_MESSAGE: &str = "Job has failed indexes";
 
 /// One sync of `job` over its `pods` at `now`. Pure: the same inputs give the same decision.
 pub fn reconcile(
@@ -43,32 +56,93 @@ pub fn reconcile(
     if job.is_finished() {
         return d;
     }
-
+    let indexed = job.is_indexed();
+    let completions = job.spec.completions.unwrap_or(0);
+    let per_index_limit = job.spec.backoff_limit_per_index.filter(|_| indexed);
+    let valid_index = |p: &Pod| pod_index(p).filter(|i| *i < completions);
     let class = classify(job, pods);
-    let new_failed = class.new_failed.len() as i32;
-    let new_succeeded = class.new_succeeded.len() as i32;
-    let failed = old.failed.saturating_add(new_failed);
-    let succeeded = old.succeeded.saturating_add(new_succeeded);
-    d.counted.extend(
-        class
-            .new_failed
+
+    // Newly failed pods: counted, ignored, or deciding the Job's or an index's fate.
+    let mut counted_failures = 0i32;
+    let mut failure_times = Vec::new();
+    let mut fail_job: Option<Finish> = None;
+    let mut newly_failed_indexes = IndexSet::new();
+    for pod in &class.new_failed {
+        d.counted.push(pod.metadata.name().to_string());
+        if indexed && valid_index(pod).is_none() {
+            continue;
+        }
+        failure_times.push(finish_time(pod));
+        let verdict = job
+            .spec
+            .pod_failure_policy
+            .as_ref()
+            .and_then(|p| pfp::evaluate(p, pod, job.namespace()));
+        let action = verdict.as_ref().map_or(Action::Count, |v| v.action);
+        if action == Action::Ignore {
+            continue;
+        }
+        counted_failures += 1;
+        if action == Action::FailJob && fail_job.is_none() {
+            let message = verdict.and_then(|v| v.message).unwrap_or_default();
+            fail_job = Some(Finish::failure(REASON_POD_FAILURE_POLICY, &message));
+        }
+        if let (Some(limit), Some(i)) = (per_index_limit, valid_index(pod))
+            && (action == Action::FailIndex || per_index_backoff::failure_count(pod) >= limit)
+        {
+            newly_failed_indexes.insert(i);
+        }
+    }
+    let failed = old.failed.saturating_add(counted_failures);
+
+    // Successes: per pod, or per completed index.
+    let mut completed = IndexSet::new();
+    if indexed {
+        completed = IndexSet::parse(old.completed_indexes.as_deref().unwrap_or(""), completions)
+            .unwrap_or_default();
+    }
+    let mut success_times = Vec::new();
+    let mut new_successes = 0i32;
+    for pod in &class.new_succeeded {
+        d.counted.push(pod.metadata.name().to_string());
+        if indexed {
+            match valid_index(pod) {
+                Some(i) => {
+                    completed.insert(i);
+                }
+                None => continue,
+            }
+        } else {
+            new_successes += 1;
+        }
+        success_times.push(finish_time(pod));
+    }
+    let succeeded = if indexed {
+        completed.len() as i32
+    } else {
+        old.succeeded.saturating_add(new_successes)
+    };
+    let mut failed_indexes = IndexSet::new();
+    if per_index_limit.is_some() {
+        let previous = IndexSet::parse(old.failed_indexes.as_deref().unwrap_or(""), completions)
+            .unwrap_or_default();
+        failed_indexes = previous
+            .union(&newly_failed_indexes)
             .iter()
-            .chain(&class.new_succeeded)
-            .map(|p| p.metadata.name().to_string()),
-    );
+            .filter(|i| !completed.contains(*i))
+            .collect();
+    }
 
     let status = &mut d.status;
-    if status.start_time.is_none() && !job.is_suspended() {
+    let resuming = !job.is_suspended() && suspended_condition_true(job);
+    if (status.start_time.is_none() || resuming) && !job.is_suspended() {
         status.start_time = Some(now);
     }
-    d.backoff = backoff.observe(
-        class.new_succeeded.iter().map(|p| finish_time(p)).collect(),
-        class.new_failed.iter().map(|p| finish_time(p)).collect(),
-    );
+    d.backoff = backoff.observe(success_times, failure_times);
 
     let backoff_limit = job.spec.backoff_limit.unwrap_or(6);
     let mut requeue: Option<Duration> = None;
-    let mut finish = existing_finish(job);
+    let mut finish = existing_finish(job).or(fail_job);
     if finish.is_none()
         && (failed > backoff_limit || past_backoff_limit_on_failure(job, class.running_restarts))
     {
@@ -82,6 +156,38 @@ pub fn reconcile(
             Ok(()) => finish = Some(Finish::failure(REASON_DEADLINE_EXCEEDED, deadline::MESSAGE)),
             Err(left) => requeue = left,
         }
+    }
+    if finish.is_none() && per_index_limit.is_some() {
+        let too_many = job
+            .spec
+            .max_failed_indexes
+            .is_some_and(|max| failed_indexes.len() as i64 > max as i64);
+        if too_many {
+            finish = Some(Finish::failure(
+                REASON_MAX_FAILED_INDEXES_EXCEEDED,
+                MAX_FAILED_INDEXES_MESSAGE,
+            ));
+        } else if !failed_indexes.is_empty()
+            && (completed.len() + failed_indexes.len()) as i64 >= completions as i64
+        {
+            finish = Some(Finish::failure(
+                REASON_FAILED_INDEXES,
+                FAILED_INDEXES_MESSAGE,
+            ));
+        }
+    }
+    if finish.is_none()
+        && indexed
+        && let Some(rule) = job
+            .spec
+            .success_policy
+            .as_ref()
+            .and_then(|p| success_policy::evaluate(p, completions, &completed))
+    {
+        finish = Some(Finish::success(
+            REASON_SUCCESS_POLICY,
+            &success_policy::message(rule),
+        ));
     }
 
     let mut active = class.active.len();
@@ -99,7 +205,7 @@ pub fn reconcile(
                 name: name.clone(),
                 reason,
             });
-            if super::classify::has_tracking_finalizer(pod) && !d.counted.contains(&name) {
+            if has_tracking_finalizer(pod) && !d.counted.contains(&name) {
                 d.counted.push(name);
                 if !f.success {
                     failed = failed.saturating_add(1);
@@ -109,9 +215,14 @@ pub fn reconcile(
         terminating += active;
         active = 0;
     } else {
-        let managed = manage(job, &class, succeeded, &d.backoff, config, now);
+        let progress = Progress {
+            succeeded,
+            completed: &completed,
+            failed_indexes: &failed_indexes,
+        };
+        let managed = manage(job, pods, &class, &progress, &d.backoff, config, now);
         for s in &managed.stop {
-            // Pods the controller removes for scale-down are never counted.
+            // Pods the controller removes for scale-down, suspend or duplicates are never counted.
             if !d.counted.contains(&s.name) {
                 d.counted.push(s.name.clone());
             }
@@ -130,15 +241,24 @@ pub fn reconcile(
                 REASON_COMPLETIONS_REACHED,
                 COMPLETIONS_MESSAGE,
             ));
+        } else {
+            update_suspended(&mut d.status, &mut d.events, job.is_suspended(), now);
         }
     }
 
     let status = &mut d.status;
     status.active = active as i32;
-    status.ready = Some((class.ready.min(active)) as i32);
+    status.ready = Some(class.ready.min(active) as i32);
     status.terminating = Some(terminating as i32);
     status.failed = failed;
     status.succeeded = succeeded;
+    if indexed {
+        let text = completed.to_string();
+        status.completed_indexes = (!text.is_empty()).then_some(text);
+    }
+    if per_index_limit.is_some() {
+        status.failed_indexes = Some(failed_indexes.to_string());
+    }
     status
         .uncounted_terminated_pods
         .get_or_insert_with(Default::default);
@@ -164,6 +284,44 @@ pub fn reconcile(
     }
     d.requeue_after = requeue;
     d
+}
+
+fn suspended_condition_true(job: &Job) -> bool {
+    job.true_condition(COND_SUSPENDED).is_some()
+}
+
+/// `Suspended` True/`JobSuspended` when suspended; flipped in place to False/`JobResumed` on
+/// resume (never created as False).
+fn update_suspended(
+    status: &mut JobStatus,
+    events: &mut Vec<JobEvent>,
+    suspended: bool,
+    now: Time,
+) {
+    let existing = status
+        .conditions
+        .iter_mut()
+        .find(|c| c.type_ == COND_SUSPENDED);
+    let (want, reason, message, event) = if suspended {
+        ("True", "JobSuspended", "Job suspended", "Suspended")
+    } else {
+        ("False", "JobResumed", "Job resumed", "Resumed")
+    };
+    match existing {
+        Some(c) if c.status == want => return,
+        Some(c) => *c = new_condition(COND_SUSPENDED, want, reason, message, now),
+        None if suspended => {
+            status
+                .conditions
+                .push(new_condition(COND_SUSPENDED, want, reason, message, now))
+        }
+        None => return,
+    }
+    events.push(JobEvent {
+        type_: "Normal",
+        reason: event.into(),
+        message: message.into(),
+    });
 }
 
 /// restartPolicy OnFailure: container restarts in pods still running count toward the limit

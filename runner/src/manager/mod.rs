@@ -281,10 +281,9 @@ impl Manager {
             for c in &d.create {
                 let owners = &self.pod_owner;
                 let ns = job.namespace().to_string();
-                let pod =
-                    pods::new_pod(job, c.index, &uuid::Uuid::new_v4().to_string(), now, &|n| {
-                        owners.contains_key(&(ns.clone(), n.to_string()))
-                    });
+                let pod = pods::new_pod(job, c, &uuid::Uuid::new_v4().to_string(), now, &|n| {
+                    owners.contains_key(&(ns.clone(), n.to_string()))
+                });
                 let name = pod.metadata.name().to_string();
                 events.push(event(
                     "Normal",

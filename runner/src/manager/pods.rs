@@ -2,6 +2,7 @@
 //! name `<job>-<5 random>`, the template's labels and annotations, the Job as controlling
 //! owner, the tracking finalizer, and phase Pending.
 
+use crate::controller::PodToCreate;
 use rand_name::suffix;
 use wasmjob_spec::*;
 
@@ -10,11 +11,12 @@ const MAX_PREFIX: usize = 58;
 
 pub fn new_pod(
     job: &Job,
-    index: Option<i32>,
+    want: &PodToCreate,
     uid: &str,
     now: Time,
     taken: &dyn Fn(&str) -> bool,
 ) -> Pod {
+    let index = want.index;
     let template = &job.spec.template;
     let mut prefix = match index {
         Some(i) => format!("{}-{i}-", job.name()),
@@ -60,6 +62,35 @@ pub fn new_pod(
         meta.annotations
             .insert(COMPLETION_INDEX_ANNOTATION.into(), i.to_string());
         spec.hostname = Some(format!("{}-{i}", job.name()));
+        // Every container learns its index, unless it defines the variable itself.
+        let env = EnvVar {
+            name: COMPLETION_INDEX_ENV.into(),
+            value: None,
+            value_from: Some(EnvVarSource {
+                field_ref: Some(ObjectFieldSelector {
+                    api_version: Some("v1".into()),
+                    field_path: format!("metadata.labels['{COMPLETION_INDEX_ANNOTATION}']"),
+                }),
+                ..Default::default()
+            }),
+        };
+        for c in spec
+            .init_containers
+            .iter_mut()
+            .chain(spec.containers.iter_mut())
+        {
+            if !c.env.iter().any(|e| e.name == COMPLETION_INDEX_ENV) {
+                c.env.push(env.clone());
+            }
+        }
+    }
+    if let Some(n) = want.failure_count {
+        meta.annotations
+            .insert(INDEX_FAILURE_COUNT_ANNOTATION.into(), n.to_string());
+    }
+    if let Some(n) = want.ignored_failure_count.filter(|n| *n > 0) {
+        meta.annotations
+            .insert(INDEX_IGNORED_FAILURE_COUNT_ANNOTATION.into(), n.to_string());
     }
     Pod {
         api_version: "v1".into(),
