@@ -11,6 +11,7 @@ pub mod meta;
 pub mod parse;
 pub mod pod;
 pub mod quantity;
+pub mod update;
 pub mod validate;
 pub mod warnings;
 

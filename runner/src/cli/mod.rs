@@ -4,6 +4,7 @@
 
 mod get;
 mod logs;
+mod patch;
 pub mod printers;
 mod run;
 
@@ -37,6 +38,8 @@ pub enum Command {
     Get(get::GetArgs),
     /// Print the log of a pod's container (`POD` or `job/NAME`).
     Logs(logs::LogsArgs),
+    /// Change a live Job (parallelism, suspend, activeDeadlineSeconds, …).
+    Patch(patch::PatchArgs),
 }
 
 /// An error with its exit code.
@@ -106,6 +109,7 @@ fn dispatch(cli: Cli) -> Result<u8, Failure> {
         Command::Run(a) => run::run(a, &state_dir, ns.as_deref()),
         Command::Get(a) => get::get(a, &state_dir, ns.as_deref()).map(|_| 0),
         Command::Logs(a) => logs::logs(a, &state_dir, ns.as_deref()).map(|_| 0),
+        Command::Patch(a) => patch::patch(a, &state_dir, ns.as_deref()).map(|_| 0),
     }
 }
 

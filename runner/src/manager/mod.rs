@@ -16,6 +16,9 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use wasmjob_spec::{Job, Pod, TRACKING_FINALIZER, Time};
 
+/// How often the manager looks for spec changes made by other processes.
+const SPEC_CHECK: Duration = Duration::from_millis(250);
+
 /// Where time comes from; tests can drive a virtual one.
 pub trait Clock: Send + Sync {
     fn now(&self) -> Time;
@@ -121,6 +124,8 @@ impl Manager {
         shutdown: impl Future<Output = ()>,
     ) -> Result<(), ManagerError> {
         tokio::pin!(shutdown);
+        let mut spec_check = tokio::time::interval(SPEC_CHECK);
+        spec_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         loop {
             self.sync()?;
             observe(self);
@@ -151,12 +156,39 @@ impl Manager {
                         }
                     }
                 }
+                _ = spec_check.tick() => self.reload_changed_specs(uids)?,
                 _ = &mut shutdown => {
                     self.shutdown().await?;
                     return Err(ManagerError::Interrupted);
                 }
             }
         }
+    }
+
+    /// Picks up spec changes made by other processes (`wasmjob patch`): a Job whose stored
+    /// generation moved on gets its new spec and metadata, keeps its status, and is reconciled.
+    fn reload_changed_specs(&mut self, uids: &[String]) -> Result<(), ManagerError> {
+        for (uid, generation) in self.store.job_generations(uids)? {
+            let Some(e) = self.jobs.get(&uid) else {
+                continue;
+            };
+            if e.record.job.metadata.generation == Some(generation) {
+                continue;
+            }
+            let (ns, name) = (
+                e.record.job.namespace().to_string(),
+                e.record.job.name().to_string(),
+            );
+            if let Some(stored) = self.store.get_job(&ns, &name)?
+                && let Some(e) = self.jobs.get_mut(&uid)
+            {
+                let status = e.record.job.status.take();
+                e.record.job = stored.job;
+                e.record.job.status = status;
+                self.dirty_jobs.insert(uid);
+            }
+        }
+        Ok(())
     }
 
     /// Stops every running pod and waits for their final reports.
@@ -316,7 +348,12 @@ impl Manager {
         }
         for uid in &changed {
             if let Some(e) = self.jobs.get_mut(uid) {
+                let generation = e.record.job.metadata.generation;
                 batch.update_job(&mut e.record.job, &e.record.backoff)?;
+                if e.record.job.metadata.generation != generation {
+                    // The spec was changed by another process meanwhile: look again.
+                    self.dirty_jobs.insert(uid.clone());
+                }
             }
         }
         for ev in &events {

@@ -194,6 +194,27 @@ impl Store {
             .collect()
     }
 
+    /// `metadata.generation` of each stored Job among `uids` (missing ones are left out).
+    pub fn job_generations(&self, uids: &[String]) -> Result<Vec<(String, i64)>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT json_extract(object, '$.metadata.generation') FROM jobs WHERE uid = ?1",
+            )
+            .map_err(self.sql_err())?;
+        let mut out = Vec::new();
+        for uid in uids {
+            let g: Option<Option<i64>> = stmt
+                .query_row(params![uid], |r| r.get(0))
+                .optional()
+                .map_err(self.sql_err())?;
+            if let Some(g) = g {
+                out.push((uid.clone(), g.unwrap_or(1)));
+            }
+        }
+        Ok(out)
+    }
+
     pub fn pods_of_job(&self, job_uid: &str) -> Result<Vec<Pod>> {
         self.query_pods(
             "SELECT name, object FROM pods WHERE job_uid = ?1 ORDER BY rowid",
@@ -327,16 +348,83 @@ impl Batch<'_> {
         }
     }
 
-    /// Writes a Job's new status / back-off record.
-    pub fn update_job(&mut self, job: &mut Job, backoff: &BackoffRecord) -> Result<()> {
-        job.metadata.resource_version = Some(self.next_version()?);
+    /// Writes a Job's status and back-off record. The stored spec and metadata win (another
+    /// process may have changed the spec): `job` is refreshed from the store with its status
+    /// kept. Returns false when the Job is no longer stored.
+    pub fn update_job(&mut self, job: &mut Job, backoff: &BackoffRecord) -> Result<bool> {
+        let Some(mut current) = self.read_job(job.metadata.uid())? else {
+            return Ok(false);
+        };
+        current.status = job.status.clone();
+        current.metadata.resource_version = Some(self.next_version()?);
         self.tx
             .execute(
                 "UPDATE jobs SET object = ?2, backoff = ?3 WHERE uid = ?1",
-                params![job.metadata.uid(), json(&*job), json(backoff)],
+                params![current.metadata.uid(), json(&current), json(backoff)],
             )
             .map_err(self.err())?;
-        Ok(())
+        *job = current;
+        Ok(true)
+    }
+
+    /// Replaces a Job's spec and metadata (not its status) with `change(stored)`, bumping
+    /// `metadata.generation` when the spec changed. Returns the stored result, or `None` when
+    /// there is no such Job.
+    pub fn change_job<E>(
+        &mut self,
+        namespace: &str,
+        name: &str,
+        change: impl FnOnce(&Job) -> std::result::Result<Job, E>,
+    ) -> Result<Option<std::result::Result<Job, E>>> {
+        let uid: Option<String> = self
+            .tx
+            .query_row(
+                "SELECT uid FROM jobs WHERE namespace = ?1 AND name = ?2",
+                params![namespace, name],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(self.err())?;
+        let Some(uid) = uid else { return Ok(None) };
+        let Some(current) = self.read_job(&uid)? else {
+            return Ok(None);
+        };
+        let mut next = match change(&current) {
+            Ok(j) => j,
+            Err(e) => return Ok(Some(Err(e))),
+        };
+        next.status = current.status.clone();
+        if next.spec != current.spec {
+            next.metadata.generation = Some(current.metadata.generation.unwrap_or(1) + 1);
+        }
+        next.metadata.resource_version = Some(self.next_version()?);
+        self.tx
+            .execute(
+                "UPDATE jobs SET object = ?2 WHERE uid = ?1",
+                params![uid, json(&next)],
+            )
+            .map_err(self.err())?;
+        Ok(Some(Ok(next)))
+    }
+
+    fn read_job(&self, uid: &str) -> Result<Option<Job>> {
+        let text: Option<String> = self
+            .tx
+            .query_row(
+                "SELECT object FROM jobs WHERE uid = ?1",
+                params![uid],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(self.err())?;
+        text.map(|t| {
+            serde_json::from_str(&t).map_err(|e| StoreError::Corrupt {
+                path: self.dir.join("state.db").display().to_string(),
+                what: format!("job {uid}"),
+                detail: e.to_string(),
+            })
+        })
+        .transpose()
     }
 
     /// Inserts or replaces a pod.
