@@ -228,13 +228,12 @@ impl Manager {
 
     fn write_dirty_pods(&mut self) -> Result<(), ManagerError> {
         let mut batch = self.store.batch()?;
-        for key in std::mem::take(&mut self.dirty_pods) {
-            if let Some(uid) = self.pod_owner.get(&key)
-                && let Some(pod) = self.jobs.get_mut(uid).and_then(|e| e.pods.get_mut(&key.1))
-            {
-                batch.put_pod(pod, uid)?;
-            }
-        }
+        put_dirty_pods(
+            &mut batch,
+            &mut self.dirty_pods,
+            &self.pod_owner,
+            &mut self.jobs,
+        )?;
         batch.commit()?;
         Ok(())
     }
@@ -339,13 +338,12 @@ impl Manager {
         }
         // One transaction: pods, job statuses and events land together.
         let mut batch = self.store.batch()?;
-        for key in std::mem::take(&mut self.dirty_pods) {
-            if let Some(uid) = self.pod_owner.get(&key)
-                && let Some(pod) = self.jobs.get_mut(uid).and_then(|e| e.pods.get_mut(&key.1))
-            {
-                batch.put_pod(pod, uid)?;
-            }
-        }
+        put_dirty_pods(
+            &mut batch,
+            &mut self.dirty_pods,
+            &self.pod_owner,
+            &mut self.jobs,
+        )?;
         for uid in &changed {
             if let Some(e) = self.jobs.get_mut(uid) {
                 let generation = e.record.job.metadata.generation;
@@ -372,6 +370,23 @@ impl Manager {
         }
         Ok(())
     }
+}
+
+/// Writes every pod marked dirty into `batch`.
+fn put_dirty_pods(
+    batch: &mut crate::store::Batch<'_>,
+    dirty: &mut BTreeSet<(String, String)>,
+    owners: &HashMap<(String, String), String>,
+    jobs: &mut HashMap<String, Entry>,
+) -> Result<(), ManagerError> {
+    for key in std::mem::take(dirty) {
+        if let Some(uid) = owners.get(&key)
+            && let Some(pod) = jobs.get_mut(uid).and_then(|e| e.pods.get_mut(&key.1))
+        {
+            batch.put_pod(pod, uid)?;
+        }
+    }
+    Ok(())
 }
 
 async fn sleep_until(at: Option<Instant>) {
