@@ -71,11 +71,33 @@ pub fn classify<'a>(job: &Job, pods: &'a [Pod]) -> PodClass<'a> {
     c
 }
 
-/// When a pod finished: the latest `finishedAt` of its containers when all terminated, else the
-/// time its deletion was asked for, else its creation (upstream `getFinishedTime`).
+/// When a pod finished (upstream `getFinishedTime`, reference §9): the latest `finishedAt` of
+/// its containers when every container terminated; else the last transition of its `Ready`
+/// condition to `False`; else the moment its deletion was asked for, `deletionTimestamp −
+/// deletionGracePeriodSeconds`; else its creation.
 pub fn finish_time(pod: &Pod) -> Time {
-    pod.finish_time()
-        .or(pod.metadata.deletion_timestamp)
+    containers_finished_at(pod)
+        .or_else(|| {
+            pod.condition("Ready")
+                .filter(|c| c.status == "False")
+                .and_then(|c| c.last_transition_time)
+        })
+        .or_else(|| {
+            let grace = pod.metadata.deletion_grace_period_seconds.unwrap_or(0);
+            pod.metadata
+                .deletion_timestamp
+                .map(|t| t.plus_millis(grace.saturating_mul(-1000)))
+        })
         .or(pod.metadata.creation_timestamp)
         .unwrap_or(Time::from_millis(0))
+}
+
+/// The latest `finishedAt` of the (non-init) containers, when all of them terminated with one.
+fn containers_finished_at(pod: &Pod) -> Option<Time> {
+    let mut latest = None;
+    for cs in &pod.status.container_statuses {
+        let t = cs.state.terminated.as_ref()?.finished_at?;
+        latest = latest.max(Some(t));
+    }
+    latest
 }
