@@ -1,7 +1,8 @@
 //! `manageJob` (upstream §8): how many pods the Job wants active, which surplus pods to stop
 //! (least progressed first; for Indexed Jobs also pods with a bad, out-of-range, completed,
 //! failed or duplicate index), and which pods to create — the lowest pending indexes first —
-//! unless the failure back-off (global, or per index) holds creation back.
+//! unless the failure back-off (global, or per index) holds creation back; an index in its own
+//! back-off is not replaced by a higher one.
 
 use super::backoff::BackoffRecord;
 use super::classify::{PodClass, only_replace_failed};
@@ -113,15 +114,10 @@ pub fn manage(
     }
     let last_failed = last_failed_by_index(pods);
     let mut wait: Option<Duration> = None;
-    for index in lowest_pending(
-        completions,
-        progress.completed,
-        &busy,
-        diff.saturating_add(10_000),
-    ) {
-        if out.create.len() == diff {
-            break;
-        }
+    // The `diff` lowest pending indexes, then those still in their own back-off are dropped (not
+    // replaced by higher indexes): upstream `firstPendingIndexes`, then
+    // `getPodCreationInfoForIndependentIndexes` (reference §8.1).
+    for index in lowest_pending(completions, progress.completed, &busy, diff) {
         let previous = last_failed.get(&index);
         let mut new = PodToCreate {
             index: Some(index),
@@ -151,9 +147,9 @@ pub fn manage(
         out.create.push(new);
     }
     out.active += out.create.len();
-    if out.create.is_empty() {
-        out.requeue_after = wait.map(|w| w.max(Duration::from_millis(1)));
-    }
+    // Look again when the first held-back index may go (upstream requeues when nothing could be
+    // created, and its pod-creation events bring the next sync otherwise).
+    out.requeue_after = wait.map(|w| w.max(Duration::from_millis(1)));
     out
 }
 
