@@ -11,7 +11,7 @@ use super::pod_failure_policy::{self as pfp, Action};
 use super::{ControllerConfig, PodToCreate, PodToStop, StopReason, per_index_backoff};
 use std::collections::HashMap;
 use std::time::Duration;
-use wasmjob_spec::{Job, PHASE_FAILED, PHASE_RUNNING, Pod, Time};
+use wasmjob_spec::{Job, PHASE_FAILED, PHASE_RUNNING, PHASE_SUCCEEDED, Pod, Time};
 
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Managed {
@@ -112,7 +112,7 @@ pub fn manage(
             .collect();
         busy = busy.union(&terminating);
     }
-    let last_failed = last_failed_by_index(pods);
+    let last_failed = last_failed_by_index(job, pods);
     let mut wait: Option<Duration> = None;
     // The `diff` lowest pending indexes, then those still in their own back-off are dropped (not
     // replaced by higher indexes): upstream `firstPendingIndexes`, then
@@ -186,17 +186,30 @@ fn split_indexed<'a>(
     (keep, surplus)
 }
 
-/// The latest failed pod of each index.
-fn last_failed_by_index(pods: &[Pod]) -> HashMap<i32, &Pod> {
+/// The last failed pod of each index, whose annotations carry the index's failure counts and
+/// whose finish time starts its back-off (upstream `getPodsWithDelayedDeletionPerIndex`): failed
+/// as counting sees it — phase `Failed`, or being deleted and not `Succeeded` unless
+/// replacements wait for terminal pods (reference §1, §16) — with the highest
+/// `failure + ignored failure` count, the latest finish time among equals.
+fn last_failed_by_index<'a>(job: &Job, pods: &'a [Pod]) -> HashMap<i32, &'a Pod> {
+    let wait_for_terminal = only_replace_failed(job);
+    let failed = |p: &Pod| {
+        p.phase() == PHASE_FAILED
+            || (p.metadata.deletion_timestamp.is_some()
+                && p.phase() != PHASE_SUCCEEDED
+                && !wait_for_terminal)
+    };
+    let rank = |p: &Pod| {
+        let count = i64::from(per_index_backoff::failure_count(p))
+            + i64::from(per_index_backoff::ignored_failure_count(p));
+        (count, super::classify::finish_time(p))
+    };
     let mut out: HashMap<i32, &Pod> = HashMap::new();
-    for p in pods.iter().filter(|p| p.phase() == PHASE_FAILED) {
-        if let Some(i) = pod_index(p) {
-            let later = out
-                .get(&i)
-                .is_none_or(|q| super::classify::finish_time(q) <= super::classify::finish_time(p));
-            if later {
-                out.insert(i, p);
-            }
+    for p in pods.iter().filter(|p| failed(p)) {
+        if let Some(i) = pod_index(p)
+            && out.get(&i).is_none_or(|q| rank(q) <= rank(p))
+        {
+            out.insert(i, p);
         }
     }
     out
