@@ -6,11 +6,13 @@
 //! `n = job-index-failure-count + job-index-ignored-failure-count + 1`.
 //!
 //! Must not: decide whether an index failed (`failure count ≥ backoffLimitPerIndex` is the
-//! caller's), pick the last failed pod of an index, read a clock or do I/O.
+//! caller's), read a clock or do I/O.
 
 use super::backoff::delay_for;
 use super::classify::finish_time;
+use super::indexed::IndexSet;
 use super::{ControllerConfig, duration_between};
+use std::collections::BTreeMap;
 use std::time::Duration;
 use wasmjob_spec::{
     INDEX_FAILURE_COUNT_ANNOTATION, INDEX_IGNORED_FAILURE_COUNT_ANNOTATION, Pod, Time,
@@ -51,6 +53,30 @@ pub fn next_counts(last_failed: &Pod, ignored: bool) -> (i32, i32) {
     } else {
         (failed.saturating_add(1), ignored_count)
     }
+}
+
+/// Of the failed pods not yet counted, `(pod, index)`, those whose counting waits for their
+/// index's replacement (upstream `getPodsWithDelayedDeletionPerIndex`, reference §14
+/// "status.failed rises only after the replacement is created"): for each index not in `busy`
+/// (completed, failed or with an active pod), the pod with the highest failure + ignored failure
+/// count, the latest finish time among equals.
+pub fn delayed_until_replaced<'a>(
+    failed: impl Iterator<Item = (&'a Pod, i32)>,
+    busy: &IndexSet,
+) -> Vec<&'a Pod> {
+    let rank = |p: &Pod| {
+        (
+            i64::from(failure_count(p)) + i64::from(ignored_failure_count(p)),
+            finish_time(p),
+        )
+    };
+    let mut last: BTreeMap<i32, &'a Pod> = BTreeMap::new();
+    for (pod, index) in failed.filter(|(_, i)| !busy.contains(*i)) {
+        if last.get(&index).is_none_or(|q| rank(q) <= rank(pod)) {
+            last.insert(index, pod);
+        }
+    }
+    last.into_values().collect()
 }
 
 fn count_annotation(pod: &Pod, key: &str) -> i32 {

@@ -17,9 +17,10 @@
 //! 7. With a finishing decision every active pod is stopped (counted as failed unless the Job
 //!    succeeded). Otherwise `manage` creates or stops pods, the completion rule decides
 //!    `CompletionsReached`, and the `Suspended` condition follows `spec.suspend`.
-//! 8. Newly finished pods are counted (their finalizer goes in the same write as the counters);
-//!    the interim condition is appended, and the terminal one (`Failed`/`Complete`, with
-//!    `completionTime`) once no pod is left terminating.
+//! 8. Newly finished pods are counted (their finalizer goes in the same write as the counters),
+//!    except, with `backoffLimitPerIndex`, the last failed pod of an index still to run, counted
+//!    once its replacement exists or the Job finishes; the interim condition is appended, and the
+//!    terminal one (`Failed`/`Complete`, with `completionTime`) once no pod is left terminating.
 
 use super::classify::{classify, finish_time, has_tracking_finalizer};
 use super::conditions::{Finish, ensure, existing_finish, new_condition};
@@ -62,23 +63,25 @@ pub fn reconcile(
     let valid_index = |p: &Pod| pod_index(p).filter(|i| *i < completions);
     let class = classify(job, pods);
 
-    // Newly failed pods: counted, ignored, or deciding the Job's or an index's fate.
+    // Newly failed pods: counted, ignored, or deciding the Job's or an index's fate. `failed`
+    // holds every counted failure for the limits; `status.failed` may take some later (below).
     let mut counted_failures = 0i32;
-    let mut failure_times = Vec::new();
     let mut fail_job: Option<Finish> = None;
     let mut newly_failed_indexes = IndexSet::new();
+    // (pod, whether the failure counts)
+    let mut new_failures: Vec<(&Pod, bool)> = Vec::new();
     for pod in &class.new_failed {
-        d.counted.push(pod.metadata.name().to_string());
         if indexed && valid_index(pod).is_none() {
+            d.counted.push(pod.metadata.name().to_string()); // never counted
             continue;
         }
-        failure_times.push(finish_time(pod));
         let verdict = job
             .spec
             .pod_failure_policy
             .as_ref()
             .and_then(|p| pfp::evaluate(p, pod, job.namespace()));
         let action = verdict.as_ref().map_or(Action::Count, |v| v.action);
+        new_failures.push((pod, action != Action::Ignore));
         if action == Action::Ignore {
             continue;
         }
@@ -131,6 +134,34 @@ pub fn reconcile(
             .iter()
             .filter(|i| !completed.contains(*i))
             .collect();
+    }
+
+    // With backoffLimitPerIndex the last failed pod of an index still to run is counted only
+    // once its replacement exists (or the Job finishes), as upstream keeps its finalizer to pass
+    // the failure count on (§14).
+    let delayed: Vec<&Pod> = if per_index_limit.is_some() {
+        let busy = completed
+            .union(&failed_indexes)
+            .union(&class.active.iter().filter_map(|p| valid_index(p)).collect());
+        let candidates = new_failures
+            .iter()
+            .filter_map(|(p, _)| valid_index(p).map(|i| (*p, i)));
+        per_index_backoff::delayed_until_replaced(candidates, &busy)
+    } else {
+        Vec::new()
+    };
+    let is_delayed = |p: &Pod| delayed.iter().any(|q| std::ptr::eq(*q, p));
+    let mut status_failed = old.failed;
+    let mut failure_times = Vec::new();
+    for (pod, counts) in &new_failures {
+        if is_delayed(pod) {
+            continue;
+        }
+        d.counted.push(pod.metadata.name().to_string());
+        failure_times.push(finish_time(pod));
+        if *counts {
+            status_failed = status_failed.saturating_add(1);
+        }
     }
 
     let status = &mut d.status;
@@ -192,7 +223,6 @@ pub fn reconcile(
 
     let mut active = class.active.len();
     let mut terminating = class.terminating;
-    let mut failed = failed;
     if let Some(f) = &finish {
         let reason = if f.success {
             StopReason::JobSucceeded
@@ -208,7 +238,7 @@ pub fn reconcile(
             if has_tracking_finalizer(pod) && !d.counted.contains(&name) {
                 d.counted.push(name);
                 if !f.success {
-                    failed = failed.saturating_add(1);
+                    status_failed = status_failed.saturating_add(1);
                 }
             }
         }
@@ -246,11 +276,21 @@ pub fn reconcile(
         }
     }
 
+    if finish.is_some() {
+        // A finishing Job counts every failure it saw.
+        for (pod, counts) in new_failures.iter().filter(|(p, _)| is_delayed(p)) {
+            d.counted.push(pod.metadata.name().to_string());
+            if *counts {
+                status_failed = status_failed.saturating_add(1);
+            }
+        }
+    }
+
     let status = &mut d.status;
     status.active = active as i32;
     status.ready = Some(class.ready.min(active) as i32);
     status.terminating = Some(terminating as i32);
-    status.failed = failed;
+    status.failed = status_failed;
     status.succeeded = succeeded;
     if indexed {
         let text = completed.to_string();
