@@ -55,6 +55,13 @@ pub fn evaluate(policy: &PodFailurePolicy, pod: &Pod, namespace: &str) -> Option
     if pod.phase() != PHASE_FAILED {
         return None;
     }
+    evaluate_rules(policy, pod, namespace)
+}
+
+/// The rules alone, whatever the pod's phase (upstream `matchPodFailurePolicy`): for pods a
+/// failing Job counts as failed while they are still running or being deleted (§7 step 10), an
+/// `Ignore` match (say on `DisruptionTarget`) keeps them uncounted.
+pub fn evaluate_rules(policy: &PodFailurePolicy, pod: &Pod, namespace: &str) -> Option<Verdict> {
     let pod_name = pod.metadata.name();
     for (rule_index, rule) in policy.rules.iter().enumerate() {
         let Some(action) = Action::parse(&rule.action) else {

@@ -14,8 +14,9 @@
 //!    backoffLimit, or OnFailure restarts ≥ backoffLimit), `DeadlineExceeded` (else a wake-up
 //!    at the deadline), `MaxFailedIndexesExceeded`, `FailedIndexes`, a success policy rule
 //!    (`SuccessPolicy`).
-//! 7. With a finishing decision every active pod is stopped (counted as failed unless the Job
-//!    succeeded). Otherwise `manage` creates or stops pods, the completion rule decides
+//! 7. With a finishing decision every active pod is stopped, and every pod not finished yet
+//!    (active or already terminating) is counted as failed unless the Job succeeded or an
+//!    `Ignore` rule matches it. Otherwise `manage` creates or stops pods, the completion rule decides
 //!    `CompletionsReached`, and the `Suspended` condition follows `spec.suspend`.
 //! 8. Newly finished pods are counted (their finalizer goes in the same write as the counters),
 //!    except, with `backoffLimitPerIndex`, the last failed pod of an index still to run, counted
@@ -31,6 +32,7 @@ use super::{
     BackoffRecord, ControllerConfig, Decision, JobEvent, PodToStop, StopReason, deadline,
     per_index_backoff, success_policy,
 };
+use std::collections::HashSet;
 use std::time::Duration;
 use wasmjob_spec::*;
 
@@ -230,17 +232,10 @@ pub fn reconcile(
             StopReason::JobFailed
         };
         for pod in &class.active {
-            let name = pod.metadata.name().to_string();
             d.stop.push(PodToStop {
-                name: name.clone(),
+                name: pod.metadata.name().to_string(),
                 reason,
             });
-            if has_tracking_finalizer(pod) && !d.counted.contains(&name) {
-                d.counted.push(name);
-                if !f.success {
-                    status_failed = status_failed.saturating_add(1);
-                }
-            }
         }
         terminating += active;
         active = 0;
@@ -276,11 +271,37 @@ pub fn reconcile(
         }
     }
 
-    if finish.is_some() {
+    if let Some(f) = &finish {
         // A finishing Job counts every failure it saw.
         for (pod, counts) in new_failures.iter().filter(|(p, _)| is_delayed(p)) {
             d.counted.push(pod.metadata.name().to_string());
             if *counts {
+                status_failed = status_failed.saturating_add(1);
+            }
+        }
+        // Every pod not yet counted and not finished is settled now (upstream
+        // `trackJobStatusAndRemoveFinalizers` with a finishing condition): the active ones just
+        // stopped, and those already being deleted that wait for a terminal phase
+        // (`podReplacementPolicy: Failed`). A failing Job counts them as failed unless an
+        // `Ignore` rule matches them; a succeeding Job never counts them.
+        let seen: HashSet<String> = d.counted.iter().cloned().collect();
+        let in_new_failed: HashSet<*const Pod> =
+            class.new_failed.iter().map(|p| *p as *const Pod).collect();
+        let unsettled = pods.iter().filter(|p| {
+            !p.is_terminal()
+                && has_tracking_finalizer(p)
+                && !in_new_failed.contains(&(*p as *const Pod))
+                && !seen.contains(p.metadata.name())
+        });
+        for pod in unsettled {
+            d.counted.push(pod.metadata.name().to_string());
+            let ignored = job
+                .spec
+                .pod_failure_policy
+                .as_ref()
+                .and_then(|p| pfp::evaluate_rules(p, pod, job.namespace()))
+                .is_some_and(|v| v.action == Action::Ignore);
+            if !f.success && !ignored {
                 status_failed = status_failed.saturating_add(1);
             }
         }
