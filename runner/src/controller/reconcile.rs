@@ -309,7 +309,15 @@ pub fn reconcile(
 
     let status = &mut d.status;
     status.active = active as i32;
-    status.ready = Some(class.ready.min(active) as i32);
+    // Ready pods among those still active once this decision's stops are applied (upstream
+    // subtracts the ready pods it deleted).
+    let stopped: HashSet<&str> = d.stop.iter().map(|s| s.name.as_str()).collect();
+    let ready = class
+        .active
+        .iter()
+        .filter(|p| p.condition_true("Ready") && !stopped.contains(p.metadata.name()))
+        .count();
+    status.ready = Some(ready.min(active) as i32);
     status.terminating = Some(terminating as i32);
     status.failed = status_failed;
     status.succeeded = succeeded;
