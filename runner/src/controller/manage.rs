@@ -5,7 +5,7 @@
 //! back-off is not replaced by a higher one.
 
 use super::backoff::BackoffRecord;
-use super::classify::{PodClass, only_replace_failed};
+use super::classify::{PodClass, has_tracking_finalizer, only_replace_failed};
 use super::indexed::{IndexSet, lowest_pending, pod_index};
 use super::pod_failure_policy::{self as pfp, Action};
 use super::{ControllerConfig, PodToCreate, PodToStop, StopReason, per_index_backoff};
@@ -189,15 +189,18 @@ fn split_indexed<'a>(
 /// The last failed pod of each index, whose annotations carry the index's failure counts and
 /// whose finish time starts its back-off (upstream `getPodsWithDelayedDeletionPerIndex`): failed
 /// as counting sees it — phase `Failed`, or being deleted and not `Succeeded` unless
-/// replacements wait for terminal pods (reference §1, §16) — with the highest
-/// `failure + ignored failure` count, the latest finish time among equals.
+/// replacements wait for terminal pods (reference §1, §16) — and not counted yet (the last
+/// failure of an index still to run keeps its tracking finalizer until the replacement exists,
+/// §14; pods the controller stopped for scale-down or suspend lost it and pass nothing on), with
+/// the highest `failure + ignored failure` count, the latest finish time among equals.
 fn last_failed_by_index<'a>(job: &Job, pods: &'a [Pod]) -> HashMap<i32, &'a Pod> {
     let wait_for_terminal = only_replace_failed(job);
     let failed = |p: &Pod| {
-        p.phase() == PHASE_FAILED
-            || (p.metadata.deletion_timestamp.is_some()
-                && p.phase() != PHASE_SUCCEEDED
-                && !wait_for_terminal)
+        has_tracking_finalizer(p)
+            && (p.phase() == PHASE_FAILED
+                || (p.metadata.deletion_timestamp.is_some()
+                    && p.phase() != PHASE_SUCCEEDED
+                    && !wait_for_terminal))
     };
     let rank = |p: &Pod| {
         let count = i64::from(per_index_backoff::failure_count(p))
