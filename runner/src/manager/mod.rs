@@ -4,7 +4,7 @@
 //! then effects (start and stop pods) — and folds pod status reports back in.
 //! Must not: decide Job semantics (that is `controller`).
 
-mod pods;
+pub mod pods;
 
 use crate::controller::{ControllerConfig, Decision, StopReason, reconcile};
 use crate::node::{Node, PodHandle, PodUpdate, StopCause};

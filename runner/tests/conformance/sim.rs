@@ -1,0 +1,997 @@
+//! The simulator: one Job, its pods and a virtual clock. It calls the pure controller, applies
+//! each decision as the manager does (`runner/src/manager/mod.rs` `sync`: counted pods lose the
+//! tracking finalizer, stopped pods get a deletionTimestamp and grace period, new pods come from
+//! `wasmjob::manager::pods::new_pod`), moves pods along their scripted behaviour (Pending →
+//! Running → Succeeded/Failed with terminated container statuses and `finishedAt`), honours
+//! `requeue_after`, and checks expectations and invariants.
+
+use super::format::*;
+use serde_json::Value;
+use std::time::Duration;
+use wasmjob::controller::indexed::IndexSet;
+use wasmjob::controller::{BackoffRecord, ControllerConfig, Decision, reconcile};
+use wasmjob::manager::pods::new_pod;
+use wasmjob_spec::*;
+
+/// The Job's creation: 2026-01-01T00:00:00Z.
+const T0_MS: i64 = 1_767_225_600_000;
+const DEFAULT_TERMINATION_DELAY: Dur = Dur(1000);
+const STOPPED_EXIT_CODE: i32 = 143;
+const MAX_SYNCS_PER_INSTANT: usize = 50;
+const MAX_INSTANTS: usize = 100_000;
+const DEFAULT_UNTIL: Dur = Dur(4 * 3_600_000);
+
+fn time(rel: i64) -> Time {
+    Time::from_millis(T0_MS + rel)
+}
+
+fn rel(t: Time) -> Dur {
+    Dur(t.as_millis() - T0_MS)
+}
+
+struct SimPod {
+    pod: Pod,
+    rule: Rule,
+    /// Creation order among the pods the controller created; `None` for added pods.
+    nth: Option<usize>,
+    created: i64,
+    restarts_done: usize,
+    /// When a stop (deletion) was asked for, how long it takes and the exit code it ends with.
+    stop: Option<(i64, i64, i32)>,
+    /// Conditions to add when the pod ends because of a deletion.
+    stop_conditions: Vec<PodCond>,
+}
+
+impl SimPod {
+    fn start_at(&self) -> i64 {
+        self.created + self.rule.start.map_or(0, |d| d.0)
+    }
+    fn ready_at(&self) -> Option<i64> {
+        match self.rule.ready {
+            Some(ReadyAt::Never) => None,
+            Some(ReadyAt::At(d)) => Some((self.created + d.0).max(self.start_at())),
+            None => Some(self.start_at()),
+        }
+    }
+    fn own_end(&self) -> Option<i64> {
+        self.rule
+            .succeed
+            .or(self.rule.fail)
+            .map(|d| (self.created + d.0).max(self.start_at()))
+    }
+    fn stop_end(&self) -> Option<i64> {
+        self.stop.map(|(at, delay, _)| at + delay)
+    }
+    fn end(&self) -> Option<(i64, bool)> {
+        match (self.own_end(), self.stop_end()) {
+            (Some(o), Some(s)) if s < o => Some((s, true)),
+            (Some(o), _) => Some((o, false)),
+            (None, Some(s)) => Some((s, true)),
+            (None, None) => None,
+        }
+    }
+
+    /// The next instant after `now` at which this pod changes.
+    fn next_event(&self, now: i64) -> Option<i64> {
+        if self.pod.is_terminal() {
+            return None;
+        }
+        let mut times = vec![self.start_at()];
+        times.extend(self.ready_at());
+        times.extend(self.rule.restarts.iter().map(|d| self.created + d.0));
+        times.extend(self.end().map(|(t, _)| t));
+        times.into_iter().filter(|t| *t > now).min()
+    }
+
+    /// Applies everything due by `now`; returns whether the pod changed.
+    fn advance(&mut self, now: i64) -> bool {
+        if self.pod.is_terminal() {
+            return false;
+        }
+        let mut changed = false;
+        let end = self.end().filter(|(t, _)| *t <= now);
+        let start = self.start_at();
+        if self.pod.phase() == PHASE_PENDING && start <= now && end.is_none_or(|(t, _)| start <= t)
+        {
+            self.pod.status.phase = Some(PHASE_RUNNING.into());
+            self.pod.status.start_time = Some(time(start));
+            for cs in &mut self.pod.status.container_statuses {
+                cs.state = ContainerState {
+                    running: Some(ContainerStateRunning {
+                        started_at: Some(time(start)),
+                    }),
+                    ..Default::default()
+                };
+                cs.started = Some(true);
+            }
+            changed = true;
+        }
+        if self.pod.phase() == PHASE_RUNNING {
+            if let Some(r) = self.ready_at()
+                && r <= now
+                && end.is_none_or(|(t, _)| r <= t)
+                && !self.pod.condition_true("Ready")
+            {
+                set_pod_condition(&mut self.pod, "Ready", "True", None, time(r));
+                for cs in &mut self.pod.status.container_statuses {
+                    cs.ready = true;
+                }
+                changed = true;
+            }
+            while self.restarts_done < self.rule.restarts.len() {
+                let at = self.created + self.rule.restarts[self.restarts_done].0;
+                if at > now || end.is_some_and(|(t, _)| at > t) {
+                    break;
+                }
+                for cs in &mut self.pod.status.container_statuses {
+                    cs.restart_count += 1;
+                }
+                self.restarts_done += 1;
+                changed = true;
+            }
+        }
+        if let Some((t, by_stop)) = end {
+            let codes: Vec<i32> = if by_stop {
+                let code = self.stop.map_or(STOPPED_EXIT_CODE, |s| s.2);
+                vec![code; self.pod.status.container_statuses.len()]
+            } else {
+                self.pod
+                    .status
+                    .container_statuses
+                    .iter()
+                    .map(|cs| {
+                        let default = if self.rule.succeed.is_some() {
+                            0
+                        } else {
+                            self.rule.exit_code.unwrap_or(1)
+                        };
+                        self.rule
+                            .exit_codes
+                            .as_ref()
+                            .and_then(|m| m.get(&cs.name).copied())
+                            .unwrap_or(default)
+                    })
+                    .collect()
+            };
+            let started = self.pod.status.start_time.unwrap_or(time(t));
+            for (cs, code) in self.pod.status.container_statuses.iter_mut().zip(&codes) {
+                cs.state = ContainerState {
+                    terminated: Some(ContainerStateTerminated {
+                        exit_code: *code,
+                        reason: Some(if *code == 0 { "Completed" } else { "Error" }.into()),
+                        started_at: Some(started),
+                        finished_at: Some(time(t)),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                };
+                cs.ready = false;
+            }
+            let ok = !codes.is_empty() && codes.iter().all(|c| *c == 0);
+            self.pod.status.phase = Some(if ok { PHASE_SUCCEEDED } else { PHASE_FAILED }.into());
+            let reason = if ok { "PodCompleted" } else { "PodFailed" };
+            set_pod_condition(&mut self.pod, "Ready", "False", Some(reason), time(t));
+            let extra = if by_stop {
+                self.stop_conditions.clone()
+            } else {
+                self.rule.conditions.clone()
+            };
+            for c in extra {
+                set_pod_condition(
+                    &mut self.pod,
+                    &c.type_,
+                    &c.status,
+                    c.reason.as_deref(),
+                    time(t),
+                );
+            }
+            changed = true;
+        }
+        changed
+    }
+}
+
+fn set_pod_condition(pod: &mut Pod, type_: &str, status: &str, reason: Option<&str>, at: Time) {
+    let c = PodCondition {
+        type_: type_.into(),
+        status: status.into(),
+        last_transition_time: Some(at),
+        reason: reason.map(String::from),
+        ..Default::default()
+    };
+    match pod.status.conditions.iter_mut().find(|x| x.type_ == type_) {
+        Some(x) if x.status == status => {}
+        Some(x) => *x = c,
+        None => pod.status.conditions.push(c),
+    }
+}
+
+pub struct Sim<'a> {
+    scenario: &'a Scenario,
+    config: ControllerConfig,
+    job: Job,
+    backoff: BackoffRecord,
+    pods: Vec<SimPod>,
+    created: usize,
+    now: i64,
+    wake: Option<i64>,
+    dirty: bool,
+    syncs: usize,
+    trace: Vec<String>,
+}
+
+/// Runs one scenario; `Err` holds a readable report of every mismatch and the run's trace.
+pub fn run(scenario: &Scenario, source: &str) -> Result<usize, String> {
+    let mut sim = Sim::new(scenario, source)?;
+    let result = sim.run();
+    result.map(|_| sim.syncs).map_err(|e| {
+        format!(
+            "{e}\n  trace:\n    {}",
+            sim.trace
+                .iter()
+                .map(|l| l.as_str())
+                .collect::<Vec<_>>()
+                .join("\n    ")
+        )
+    })
+}
+
+fn base_job() -> Value {
+    serde_json::json!({
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": "job", "namespace": "default"},
+        "spec": {"template": {"spec": {
+            "restartPolicy": "Never",
+            "containers": [{"name": "main", "image": "main.wasm"}]
+        }}}
+    })
+}
+
+/// Maps merge key by key; anything else is replaced (the scenario's `job` over the base).
+fn merge(base: &mut Value, over: &Value) {
+    match (base, over) {
+        (Value::Object(b), Value::Object(o)) => {
+            for (k, v) in o {
+                match b.get_mut(k) {
+                    Some(slot) => merge(slot, v),
+                    None => {
+                        b.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+        }
+        (b, o) => *b = o.clone(),
+    }
+}
+
+/// RFC 7386 JSON merge patch (`null` removes).
+fn merge_patch(target: &mut Value, patch: &Value) {
+    let Value::Object(p) = patch else {
+        *target = patch.clone();
+        return;
+    };
+    if !target.is_object() {
+        *target = Value::Object(Default::default());
+    }
+    let t = target.as_object_mut().expect("object");
+    for (k, v) in p {
+        if v.is_null() {
+            t.remove(k);
+        } else {
+            merge_patch(t.entry(k.clone()).or_insert(Value::Null), v);
+        }
+    }
+}
+
+impl<'a> Sim<'a> {
+    fn new(scenario: &'a Scenario, source: &'a str) -> Result<Sim<'a>, String> {
+        let mut manifest = base_job();
+        if let Some(j) = &scenario.job {
+            merge(&mut manifest, j);
+        }
+        let text = serde_json::to_string_pretty(&manifest).map_err(|e| e.to_string())?;
+        let mut loaded = load_jobs(&text, source).map_err(|e| format!("invalid job: {e}"))?;
+        let mut job = loaded.remove(0).job;
+        defaults::assign_identity(&mut job, "job-uid", time(0));
+        let d = ControllerConfig::default();
+        let c = &scenario.config;
+        let ms = |x: Dur| Duration::from_millis(x.0 as u64);
+        let config = ControllerConfig {
+            backoff_base: c.backoff_base.map_or(d.backoff_base, ms),
+            backoff_max: c.backoff_max.map_or(d.backoff_max, ms),
+            max_pods_per_sync: c.max_pods_per_sync.unwrap_or(d.max_pods_per_sync),
+        };
+        Ok(Sim {
+            scenario,
+            config,
+            job,
+            backoff: BackoffRecord::default(),
+            pods: Vec::new(),
+            created: 0,
+            now: 0,
+            wake: None,
+            dirty: true,
+            syncs: 0,
+            trace: Vec::new(),
+        })
+    }
+
+    fn at(&self) -> Dur {
+        Dur(self.now)
+    }
+
+    fn log(&mut self, line: String) {
+        let at = self.at();
+        self.trace.push(format!("[{at}] {line}"));
+    }
+
+    fn run(&mut self) -> Result<(), String> {
+        let mut steps: Vec<&Step> = self.scenario.steps.iter().collect();
+        steps.sort_by_key(|s| s.at);
+        let until = self.scenario.until.unwrap_or(DEFAULT_UNTIL).0;
+        let mut errors = Vec::new();
+        let mut next_step = 0;
+        let mut instants = 0;
+        loop {
+            instants += 1;
+            if instants > MAX_INSTANTS {
+                return Err(format!(
+                    "the run did not end after {MAX_INSTANTS} instants (set `until`)"
+                ));
+            }
+            while next_step < steps.len() && steps[next_step].at.0 <= self.now {
+                let step = steps[next_step];
+                next_step += 1;
+                self.apply_step(step)?;
+                self.settle()?;
+                if let Some(e) = &step.expect {
+                    let mut diffs = self.check(e);
+                    if !diffs.is_empty() {
+                        diffs.insert(0, format!("step at {}: want vs got:", step.at));
+                        errors.push(diffs.join("\n    "));
+                    }
+                }
+            }
+            self.settle()?;
+            let mut next: Vec<i64> = Vec::new();
+            if let Some(s) = steps.get(next_step) {
+                next.push(s.at.0);
+            }
+            next.extend(self.wake.filter(|w| *w > self.now));
+            next.extend(self.pods.iter().filter_map(|p| p.next_event(self.now)));
+            match next.into_iter().min() {
+                Some(t) if t <= until => self.now = t,
+                _ => break,
+            }
+        }
+        if let Some(e) = &self.scenario.expect {
+            let mut diffs = self.check(e);
+            if !diffs.is_empty() {
+                diffs.insert(0, format!("at the end ({}): want vs got:", self.at()));
+                errors.push(diffs.join("\n    "));
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors.join("\n  "))
+        }
+    }
+
+    fn pod_by(&self, nth: Option<usize>, name: Option<&str>) -> Option<usize> {
+        self.pods.iter().position(|p| match (nth, name) {
+            (Some(n), _) => p.nth == Some(n),
+            (None, Some(name)) => p.pod.metadata.name() == name,
+            (None, None) => false,
+        })
+    }
+
+    fn apply_step(&mut self, step: &Step) -> Result<(), String> {
+        if let Some(patch) = &step.patch {
+            let mut v = serde_json::to_value(&self.job).map_err(|e| e.to_string())?;
+            merge_patch(&mut v, patch);
+            let mut job: Job = serde_json::from_value(v).map_err(|e| format!("patch: {e}"))?;
+            job.metadata.generation = Some(job.metadata.generation.unwrap_or(1) + 1);
+            // As `wasmjob patch` does (runner/src/cli/patch.rs).
+            let errors = update::validate_update(&self.job, &job);
+            if !errors.is_empty() {
+                let list: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+                return Err(format!(
+                    "step at {}: the patched Job is invalid: {}",
+                    step.at,
+                    list.join("; ")
+                ));
+            }
+            self.job = job;
+            self.dirty = true;
+            self.log(format!("patch {patch}"));
+        }
+        if let Some(del) = &step.delete {
+            let i = self
+                .pod_by(del.pod, del.name.as_deref())
+                .ok_or_else(|| format!("step at {}: delete: no such pod", step.at))?;
+            let now = self.now;
+            let grace = self.job.spec.template.spec.termination_grace_period_seconds;
+            let p = &mut self.pods[i];
+            if p.pod.metadata.deletion_timestamp.is_none() {
+                p.pod.metadata.deletion_timestamp = Some(time(now));
+                p.pod.metadata.deletion_grace_period_seconds = Some(grace.unwrap_or(30));
+            }
+            for c in &del.conditions {
+                set_pod_condition(
+                    &mut p.pod,
+                    &c.type_,
+                    &c.status,
+                    c.reason.as_deref(),
+                    time(now),
+                );
+            }
+            let delay = del
+                .termination_delay
+                .or(p.rule.termination_delay)
+                .unwrap_or(DEFAULT_TERMINATION_DELAY)
+                .0;
+            p.stop = Some((now, delay, del.exit_code.unwrap_or(STOPPED_EXIT_CODE)));
+            p.stop_conditions = del.conditions.clone();
+            let name = p.pod.metadata.name().to_string();
+            self.dirty = true;
+            self.log(format!("pod {name} deleted by someone else"));
+        }
+        if let Some(add) = &step.add_pod {
+            let template = &self.job.spec.template;
+            let mut pod = Pod {
+                api_version: "v1".into(),
+                kind: "Pod".into(),
+                metadata: ObjectMeta {
+                    name: Some(add.name.clone()),
+                    namespace: Some(self.job.namespace().into()),
+                    uid: Some(format!("uid-{}", add.name)),
+                    creation_timestamp: Some(time(self.now)),
+                    labels: template.metadata.labels.clone(),
+                    annotations: add.annotations.clone(),
+                    finalizers: vec![TRACKING_FINALIZER.into()],
+                    ..Default::default()
+                },
+                spec: template.spec.clone(),
+                status: PodStatus {
+                    phase: Some(PHASE_PENDING.into()),
+                    ..Default::default()
+                },
+            };
+            pod.metadata.labels.extend(add.labels.clone());
+            pod.status.container_statuses = container_statuses(&pod);
+            self.pods.push(SimPod {
+                pod,
+                rule: add.behaviour.clone(),
+                nth: None,
+                created: self.now,
+                restarts_done: 0,
+                stop: None,
+                stop_conditions: Vec::new(),
+            });
+            self.dirty = true;
+            self.log(format!("pod {} added (adopted)", add.name));
+        }
+        Ok(())
+    }
+
+    /// Moves pods and reconciles until nothing changes at this instant.
+    fn settle(&mut self) -> Result<(), String> {
+        for _ in 0..MAX_SYNCS_PER_INSTANT {
+            let now = self.now;
+            let mut changed = Vec::new();
+            for p in &mut self.pods {
+                if p.advance(now) {
+                    changed.push(format!(
+                        "pod {} is {}{}",
+                        p.pod.metadata.name(),
+                        p.pod.phase(),
+                        if p.pod.condition_true("Ready") {
+                            " (ready)"
+                        } else {
+                            ""
+                        }
+                    ));
+                }
+            }
+            if !changed.is_empty() {
+                self.dirty = true;
+                for c in changed {
+                    self.log(c);
+                }
+            }
+            if self.wake.is_some_and(|w| w <= now) {
+                self.wake = None;
+                self.dirty = true;
+            }
+            if !self.dirty {
+                return Ok(());
+            }
+            self.dirty = false;
+            self.sync()?;
+        }
+        Err(format!(
+            "at {}: the Job does not settle after {MAX_SYNCS_PER_INSTANT} syncs",
+            self.at()
+        ))
+    }
+
+    fn sync(&mut self) -> Result<(), String> {
+        let pods: Vec<Pod> = self.pods.iter().map(|p| p.pod.clone()).collect();
+        let before = self.job.status().clone();
+        let d = reconcile(
+            &self.job,
+            &pods,
+            &self.backoff,
+            &self.config,
+            time(self.now),
+        );
+        self.syncs += 1;
+        self.describe(&before, &d);
+        self.apply(d)?;
+        let after = self.job.status().clone();
+        invariants(&self.job, &before, &after).map_err(|e| {
+            format!(
+                "at {}: invariant broken: {e}\n    before: {}\n    after:  {}",
+                self.at(),
+                status_line(&before),
+                status_line(&after)
+            )
+        })
+    }
+
+    fn describe(&mut self, before: &JobStatus, d: &Decision) {
+        let mut parts = Vec::new();
+        if !d.create.is_empty() {
+            let what: Vec<String> = d
+                .create
+                .iter()
+                .map(|c| match c.index {
+                    Some(i) => format!("index {i}"),
+                    None => "pod".into(),
+                })
+                .collect();
+            parts.push(format!("create [{}]", what.join(", ")));
+        }
+        if !d.stop.is_empty() {
+            let what: Vec<String> = d
+                .stop
+                .iter()
+                .map(|s| format!("{} ({:?})", s.name, s.reason))
+                .collect();
+            parts.push(format!("stop [{}]", what.join(", ")));
+        }
+        if !d.counted.is_empty() {
+            parts.push(format!("count [{}]", d.counted.join(", ")));
+        }
+        if let Some(r) = d.requeue_after {
+            parts.push(format!("requeue {:?}", r));
+        }
+        if &d.status != before || !parts.is_empty() {
+            parts.push(status_line(&d.status));
+            self.log(format!("sync: {}", parts.join("; ")));
+        }
+    }
+
+    fn apply(&mut self, d: Decision) -> Result<(), String> {
+        let now = self.now;
+        for name in &d.counted {
+            if let Some(p) = self.pods.iter_mut().find(|p| p.pod.metadata.name() == name) {
+                p.pod
+                    .metadata
+                    .finalizers
+                    .retain(|f| f != TRACKING_FINALIZER);
+            }
+        }
+        for s in &d.stop {
+            let grace = self.job.spec.template.spec.termination_grace_period_seconds;
+            if let Some(p) = self
+                .pods
+                .iter_mut()
+                .find(|p| p.pod.metadata.name() == s.name)
+            {
+                p.pod.metadata.deletion_timestamp.get_or_insert(time(now));
+                p.pod.metadata.deletion_grace_period_seconds = Some(grace.unwrap_or(30));
+                if p.stop.is_none() {
+                    let delay = p
+                        .rule
+                        .termination_delay
+                        .unwrap_or(DEFAULT_TERMINATION_DELAY)
+                        .0;
+                    let code = p.rule.stop_exit_code.unwrap_or(STOPPED_EXIT_CODE);
+                    p.stop = Some((now, delay, code));
+                }
+            }
+        }
+        for c in &d.create {
+            let names: Vec<String> = self
+                .pods
+                .iter()
+                .map(|p| p.pod.metadata.name().to_string())
+                .collect();
+            let nth = self.created;
+            let mut pod = new_pod(&self.job, c, &format!("uid-{nth}"), time(now), &|n| {
+                names.iter().any(|x| x == n)
+            });
+            pod.status.container_statuses = container_statuses(&pod);
+            let index = c.index;
+            let attempt = self
+                .pods
+                .iter()
+                .filter(|p| p.nth.is_some() && index_of(&p.pod) == index)
+                .count();
+            let rule = self
+                .scenario
+                .pods
+                .iter()
+                .find(|r| r.matches(nth, index, attempt))
+                .cloned()
+                .unwrap_or_default();
+            self.pods.push(SimPod {
+                pod,
+                rule,
+                nth: Some(nth),
+                created: now,
+                restarts_done: 0,
+                stop: None,
+                stop_conditions: Vec::new(),
+            });
+            self.created += 1;
+        }
+        self.job.status = Some(d.status);
+        self.backoff = d.backoff;
+        self.wake = d.requeue_after.map(|r| now + r.as_millis() as i64);
+        if d.requeue_after == Some(Duration::ZERO) {
+            self.dirty = true;
+        }
+        Ok(())
+    }
+
+    fn pod_name(&self, nth: usize) -> String {
+        self.pod_by(Some(nth), None)
+            .map(|i| self.pods[i].pod.metadata.name().to_string())
+            .unwrap_or_else(|| format!("<no pod {nth}>"))
+    }
+
+    /// `{pod N}` → the name of the N-th pod created.
+    fn expand(&self, text: &str) -> String {
+        let mut out = String::new();
+        let mut rest = text;
+        while let Some(at) = rest.find("{pod ") {
+            out.push_str(&rest[..at]);
+            let tail = &rest[at + 5..];
+            match tail
+                .find('}')
+                .and_then(|e| Some((e, tail[..e].parse::<usize>().ok()?)))
+            {
+                Some((end, n)) => {
+                    out.push_str(&self.pod_name(n));
+                    rest = &tail[end + 1..];
+                }
+                None => {
+                    out.push_str("{pod ");
+                    rest = tail;
+                }
+            }
+        }
+        out.push_str(rest);
+        out
+    }
+
+    fn check(&self, e: &Expect) -> Vec<String> {
+        let s = self.job.status();
+        let mut diffs = Vec::new();
+        let counters = [
+            ("active", e.active, s.active),
+            ("succeeded", e.succeeded, s.succeeded),
+            ("failed", e.failed, s.failed),
+            ("ready", e.ready, s.ready.unwrap_or(0)),
+            ("terminating", e.terminating, s.terminating.unwrap_or(0)),
+        ];
+        for (field, want, got) in counters {
+            if let Some(w) = want {
+                cmp(&mut diffs, field, w.to_string(), got.to_string());
+            }
+        }
+        if let Some(w) = &e.completed_indexes {
+            cmp(
+                &mut diffs,
+                "completedIndexes",
+                format!("{w:?}"),
+                format!("{:?}", s.completed_indexes.clone().unwrap_or_default()),
+            );
+        }
+        if let Some(w) = &e.failed_indexes {
+            cmp(
+                &mut diffs,
+                "failedIndexes",
+                format!("{w:?}"),
+                format!("{:?}", s.failed_indexes),
+            );
+        }
+        let t = |x: Option<Time>| format!("{:?}", x.map(|t| rel(t).to_string()));
+        if let Some(w) = &e.start_time {
+            cmp(
+                &mut diffs,
+                "startTime",
+                t(w.map(|d| time(d.0))),
+                t(s.start_time),
+            );
+        }
+        if let Some(w) = &e.completion_time {
+            cmp(
+                &mut diffs,
+                "completionTime",
+                t(w.map(|d| time(d.0))),
+                t(s.completion_time),
+            );
+        }
+        if let Some(want) = &e.conditions {
+            let fmt_want: Vec<String> = want
+                .iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    let got = s.conditions.get(i);
+                    let message = c
+                        .message
+                        .as_ref()
+                        .map(|m| self.expand(m))
+                        .or_else(|| got.and_then(|g| g.message.clone()))
+                        .unwrap_or_default();
+                    let at =
+                        c.at.map(|a| a.to_string())
+                            .or_else(|| {
+                                got.and_then(|g| g.last_transition_time)
+                                    .map(|t| rel(t).to_string())
+                            })
+                            .unwrap_or_default();
+                    format!("{}={} {} {message:?} at {at}", c.type_, c.status, c.reason)
+                })
+                .collect();
+            let fmt_got: Vec<String> = s
+                .conditions
+                .iter()
+                .map(|c| {
+                    format!(
+                        "{}={} {} {:?} at {}",
+                        c.type_,
+                        c.status,
+                        c.reason.as_deref().unwrap_or(""),
+                        c.message.as_deref().unwrap_or(""),
+                        c.last_transition_time
+                            .map(|t| rel(t).to_string())
+                            .unwrap_or_default()
+                    )
+                })
+                .collect();
+            if fmt_want != fmt_got {
+                diffs.push(format!(
+                    "conditions:\n      want: {}\n      got:  {}",
+                    fmt_want.join("\n            "),
+                    fmt_got.join("\n            ")
+                ));
+            }
+        }
+        let made: Vec<&SimPod> = self.pods.iter().filter(|p| p.nth.is_some()).collect();
+        if let Some(w) = e.pods_created {
+            cmp(
+                &mut diffs,
+                "podsCreated",
+                w.to_string(),
+                made.len().to_string(),
+            );
+        }
+        if let Some(w) = &e.created {
+            let want: Vec<String> = w.iter().map(|d| d.to_string()).collect();
+            let got: Vec<String> = made.iter().map(|p| Dur(p.created).to_string()).collect();
+            cmp(&mut diffs, "created", want.join(", "), got.join(", "));
+        }
+        if let Some(w) = &e.indexes {
+            let want: Vec<String> = w.iter().map(|i| i.to_string()).collect();
+            let got: Vec<String> = made
+                .iter()
+                .map(|p| index_of(&p.pod).map_or("-".into(), |i| i.to_string()))
+                .collect();
+            cmp(&mut diffs, "indexes", want.join(", "), got.join(", "));
+        }
+        for pe in e.pods.iter().flatten() {
+            let Some(i) = self.pod_by(pe.pod, pe.name.as_deref()) else {
+                diffs.push(format!("pods: no pod {:?}/{:?}", pe.pod, pe.name));
+                continue;
+            };
+            let p = &self.pods[i];
+            let who = format!("pod {}", p.pod.metadata.name());
+            let m = &p.pod.metadata;
+            let mut pcmp = |field: &str, want: String, got: String| {
+                cmp(&mut diffs, &format!("{who} {field}"), want, got)
+            };
+            if let Some(w) = pe.created {
+                pcmp("created", w.to_string(), Dur(p.created).to_string());
+            }
+            if let Some(w) = &pe.phase {
+                pcmp("phase", w.clone(), p.pod.phase().to_string());
+            }
+            if let Some(w) = pe.stopped {
+                pcmp(
+                    "stopped",
+                    w.to_string(),
+                    m.deletion_timestamp.is_some().to_string(),
+                );
+            }
+            if let Some(w) = pe.counted {
+                let has = m.finalizers.iter().any(|f| f == TRACKING_FINALIZER);
+                pcmp("counted", w.to_string(), (!has).to_string());
+            }
+            for (k, w) in &pe.annotations {
+                pcmp(
+                    &format!("annotation {k}"),
+                    format!("{w:?}"),
+                    format!("{:?}", m.annotations.get(k)),
+                );
+            }
+            for (k, w) in &pe.labels {
+                pcmp(
+                    &format!("label {k}"),
+                    format!("{w:?}"),
+                    format!("{:?}", m.labels.get(k)),
+                );
+            }
+            if let Some(w) = &pe.hostname {
+                pcmp(
+                    "hostname",
+                    format!("{w:?}"),
+                    format!("{:?}", p.pod.spec.hostname),
+                );
+            }
+            if let Some(w) = pe.index_env {
+                let all = p
+                    .pod
+                    .spec
+                    .containers
+                    .iter()
+                    .chain(&p.pod.spec.init_containers)
+                    .all(|c| c.env.iter().any(|e| e.name == COMPLETION_INDEX_ENV));
+                pcmp("indexEnv", w.to_string(), all.to_string());
+            }
+        }
+        diffs
+    }
+}
+
+fn cmp(diffs: &mut Vec<String>, field: &str, want: String, got: String) {
+    if want != got {
+        diffs.push(format!("{field}: want {want}, got {got}"));
+    }
+}
+
+fn index_of(pod: &Pod) -> Option<i32> {
+    pod.metadata
+        .annotations
+        .get(COMPLETION_INDEX_ANNOTATION)
+        .and_then(|v| v.parse().ok())
+}
+
+fn container_statuses(pod: &Pod) -> Vec<ContainerStatus> {
+    pod.spec
+        .containers
+        .iter()
+        .map(|c| ContainerStatus {
+            name: c.name.clone(),
+            state: ContainerState {
+                waiting: Some(ContainerStateWaiting {
+                    reason: Some("ContainerCreating".into()),
+                    message: None,
+                }),
+                ..Default::default()
+            },
+            started: Some(false),
+            ..Default::default()
+        })
+        .collect()
+}
+
+fn status_line(s: &JobStatus) -> String {
+    let conds: Vec<String> = s
+        .conditions
+        .iter()
+        .map(|c| {
+            format!(
+                "{}={}/{}",
+                c.type_,
+                c.status,
+                c.reason.as_deref().unwrap_or("")
+            )
+        })
+        .collect();
+    let mut out = format!(
+        "active={} ready={} terminating={} succeeded={} failed={}",
+        s.active,
+        s.ready.unwrap_or(0),
+        s.terminating.unwrap_or(0),
+        s.succeeded,
+        s.failed
+    );
+    if let Some(c) = &s.completed_indexes {
+        out.push_str(&format!(" completed={c:?}"));
+    }
+    if let Some(f) = &s.failed_indexes {
+        out.push_str(&format!(" failedIndexes={f:?}"));
+    }
+    if let Some(t) = s.start_time {
+        out.push_str(&format!(" start={}", rel(t)));
+    }
+    format!("{out} [{}]", conds.join(", "))
+}
+
+/// Reference §5 and §6.3: what must hold after every sync.
+fn invariants(job: &Job, before: &JobStatus, after: &JobStatus) -> Result<(), String> {
+    let has = |t: &str| {
+        after
+            .conditions
+            .iter()
+            .any(|c| c.type_ == t && c.status == "True")
+    };
+    if after.failed < before.failed {
+        return Err("status.failed went down".into());
+    }
+    let shrunk = job.is_indexed()
+        && index_set(before.completed_indexes.as_deref()).len()
+            > index_set(after.completed_indexes.as_deref()).len();
+    if after.succeeded < before.succeeded && !shrunk {
+        return Err("status.succeeded went down".into());
+    }
+    if after.ready.unwrap_or(0) > after.active {
+        return Err("ready > active".into());
+    }
+    if after.active < 0 || after.succeeded < 0 || after.failed < 0 {
+        return Err("a counter is negative".into());
+    }
+    for (a, b) in [
+        ("Complete", "Failed"),
+        ("Complete", "FailureTarget"),
+        ("SuccessCriteriaMet", "Failed"),
+        ("SuccessCriteriaMet", "FailureTarget"),
+    ] {
+        if has(a) && has(b) {
+            return Err(format!("{a} and {b} together"));
+        }
+    }
+    if has("Failed") && !has("FailureTarget") {
+        return Err("Failed without FailureTarget".into());
+    }
+    if has("Complete") && !has("SuccessCriteriaMet") {
+        return Err("Complete without SuccessCriteriaMet".into());
+    }
+    for c in &before.conditions {
+        let kept = after.conditions.iter().any(|x| {
+            x.type_ == c.type_
+                && (c.type_ == "Suspended"
+                    || (x.status == c.status && x.reason == c.reason && x.message == c.message))
+        });
+        if !kept {
+            return Err(format!("condition {} changed or disappeared", c.type_));
+        }
+    }
+    if has("Complete") || has("Failed") {
+        if after.active != 0 || after.terminating.unwrap_or(0) != 0 {
+            return Err("a finished Job has active or terminating pods".into());
+        }
+        if after.start_time.is_none() {
+            return Err("a finished Job has no startTime".into());
+        }
+    }
+    if after.completion_time.is_some() != has("Complete") {
+        return Err("completionTime without Complete (or Complete without it)".into());
+    }
+    let completed = index_set(after.completed_indexes.as_deref());
+    if completed.intersection_len(&index_set(after.failed_indexes.as_deref())) > 0 {
+        return Err("completedIndexes and failedIndexes overlap".into());
+    }
+    Ok(())
+}
+
+/// A compressed index list as a set (the simulator's own reading, for the invariants).
+fn index_set(text: Option<&str>) -> IndexSet {
+    IndexSet::parse(text.unwrap_or(""), i32::MAX).unwrap_or_default()
+}
