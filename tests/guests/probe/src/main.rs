@@ -57,6 +57,24 @@
 //! | **restarts** | |
 //! | `count-runs PATH` | read the integer in `PATH` (0 if missing), add 1, write it back (`N\n`) and print it |
 //! | `fail-until PATH N` | same counter update (nothing printed); if the new count is below `N`, print `fail-until: run K of N, failing` to stderr and exit 1, else go on |
+//! | **scenarios** | |
+//! | `plan DIR RULES` | behave as the first matching rule of `RULES` says (see below); ends the program |
+//!
+//! `plan DIR RULES` plays one pod of a conformance scenario. `DIR` is a
+//! directory shared by every pod of the Job (a hostPath volume). The pod
+//! learns its *pod number* (creation order among all the Job's pods, as seen
+//! by the guests starting) by creating `DIR/pod-<n>` for `n = 0, 1, 2, …`
+//! with `create_new` (the first that succeeds is its number), and its
+//! *attempt* (the n-th pod of its completion index, or of the Job for a
+//! NonIndexed Job) the same way with `DIR/index-<i>-<n>` (`DIR/job-<n>`
+//! without `JOB_COMPLETION_INDEX`). `RULES` is a `;`-separated list of
+//! `SELECTORS:ACTION`; `SELECTORS` is `*` or a `,`-separated list of
+//! `KEY=V|V|…` with `KEY` one of `index`, `attempt`, `pod`; a rule matches
+//! when every selector does. The first matching rule's `ACTION` runs:
+//! `succeed@MS` (sleep `MS` ms, exit 0), `fail=CODE@MS` (sleep `MS` ms, exit
+//! `CODE`) or `run` (sleep forever); without a match the pod also sleeps
+//! forever. It prints `plan: pod P index I attempt A: ACTION` first. A
+//! malformed `RULES` exits 2.
 //!
 //! Errors of the file steps other than `read` (and of `cwd`, `count-runs`,
 //! `fail-until`) print `error: <Kind>: <message>` to stderr (`<Kind>` is the
@@ -360,6 +378,12 @@ fn run_step<'a>(step: &str, steps: &mut Steps<'a>, kept: &mut Vec<Vec<u8>>) {
             }
         }
 
+        // ---- scenarios ----
+        "plan" => {
+            let [dir, rules] = steps.take(step, ["DIR", "RULES"]);
+            plan(dir, rules);
+        }
+
         _ => usage_error(&format!("unknown step {step}")),
     }
 }
@@ -497,4 +521,127 @@ fn bump_counter(path: &str) -> u64 {
     let next = current + 1;
     or_fail(fs::write(path, format!("{next}\n")));
     next
+}
+
+/// What a `plan` rule makes the pod do.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum PlanAction {
+    Succeed(u64),
+    Fail(i32, u64),
+    Run,
+}
+
+/// One rule of `plan`: selectors (key, accepted values) and an action.
+struct PlanRule {
+    selectors: Vec<(String, Vec<i64>)>,
+    action: PlanAction,
+}
+
+fn parse_plan_rules(rules: &str) -> Vec<PlanRule> {
+    let bad = |what: &str| -> ! { usage_error(&format!("step plan: {what} in RULES {rules:?}")) };
+    let mut out = Vec::new();
+    for rule in rules.split(';').map(str::trim).filter(|r| !r.is_empty()) {
+        let Some((sels, action)) = rule.split_once(':') else {
+            bad(&format!("rule {rule:?} has no ':'"));
+        };
+        let mut selectors = Vec::new();
+        if sels.trim() != "*" {
+            for sel in sels.split(',') {
+                let Some((key, values)) = sel.split_once('=') else {
+                    bad(&format!("selector {sel:?} has no '='"));
+                };
+                let key = key.trim();
+                if !matches!(key, "index" | "attempt" | "pod") {
+                    bad(&format!("unknown selector key {key:?}"));
+                }
+                let values = values
+                    .split('|')
+                    .map(|v| v.trim().parse::<i64>())
+                    .collect::<Result<Vec<_>, _>>()
+                    .unwrap_or_else(|_| bad(&format!("bad values in selector {sel:?}")));
+                selectors.push((key.to_string(), values));
+            }
+        }
+        let action = action.trim();
+        let action = if action == "run" {
+            PlanAction::Run
+        } else if let Some(ms) = action.strip_prefix("succeed@") {
+            PlanAction::Succeed(
+                ms.parse()
+                    .unwrap_or_else(|_| bad(&format!("bad time in {action:?}"))),
+            )
+        } else if let Some(rest) = action.strip_prefix("fail=") {
+            let parsed = rest
+                .split_once('@')
+                .and_then(|(code, ms)| Some((code.parse().ok()?, ms.parse().ok()?)));
+            let Some((code, ms)) = parsed else {
+                bad(&format!("bad action {action:?}"));
+            };
+            PlanAction::Fail(code, ms)
+        } else {
+            bad(&format!("unknown action {action:?}"))
+        };
+        out.push(PlanRule { selectors, action });
+    }
+    out
+}
+
+/// The first `n` for which `DIR/<prefix>-<n>` could be created anew.
+fn claim(dir: &str, prefix: &str) -> i64 {
+    for n in 0.. {
+        let path = Path::new(dir).join(format!("{prefix}-{n}"));
+        match fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+        {
+            Ok(_) => return n,
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(e) => io_fail(&e),
+        }
+    }
+    unreachable!()
+}
+
+/// The `plan DIR RULES` step: never returns.
+fn plan(dir: &str, rules: &str) -> ! {
+    let rules = parse_plan_rules(rules);
+    let index: Option<i64> = std::env::var("JOB_COMPLETION_INDEX")
+        .ok()
+        .and_then(|v| v.trim().parse().ok());
+    let pod = claim(dir, "pod");
+    let attempt = match index {
+        Some(i) => claim(dir, &format!("index-{i}")),
+        None => claim(dir, "job"),
+    };
+    let action = rules
+        .iter()
+        .find(|r| {
+            r.selectors.iter().all(|(key, values)| {
+                let got = match key.as_str() {
+                    "index" => index,
+                    "attempt" => Some(attempt),
+                    _ => Some(pod),
+                };
+                got.is_some_and(|g| values.contains(&g))
+            })
+        })
+        .map_or(PlanAction::Run, |r| r.action);
+    let shown = index.map_or_else(|| "-".to_string(), |i| i.to_string());
+    out_line(&format!(
+        "plan: pod {pod} index {shown} attempt {attempt}: {action:?}"
+    ));
+    match action {
+        PlanAction::Succeed(ms) => {
+            std::thread::sleep(Duration::from_millis(ms));
+            process::exit(0);
+        }
+        PlanAction::Fail(code, ms) => {
+            std::thread::sleep(Duration::from_millis(ms));
+            process::exit(code);
+        }
+        PlanAction::Run => loop {
+            std::thread::sleep(Duration::from_secs(3600));
+        },
+    }
 }
