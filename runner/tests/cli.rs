@@ -337,3 +337,47 @@ fn sigterm_stops_running_pods_with_a_disruption_target_condition() {
     assert_eq!(disruption["status"], "True");
     assert_eq!(terminated(pod)["exitCode"], 143);
 }
+
+#[test]
+fn events_are_kept_per_job_like_kubernetes() {
+    let env = Env::new();
+    let r = env.run(
+        &GOOD
+            .replace("[print, hi]", "[exit, '1']")
+            .replace("spec:\n  template", "spec:\n  backoffLimit: 1\n  template"),
+    );
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let uid = r.json()["metadata"]["uid"].as_str().unwrap().to_string();
+    let store = wasmjob::store::Store::open(&env.state()).unwrap();
+    let events: Vec<(String, String, String)> = store
+        .events_of(&uid)
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.type_, e.reason, e.message))
+        .collect();
+    let pods = env.pods("batch.kubernetes.io/job-name=hello");
+    assert_eq!(pods.len(), 2);
+    let created: Vec<_> = events
+        .iter()
+        .filter(|e| e.1 == "SuccessfulCreate")
+        .collect();
+    assert_eq!(created.len(), 2);
+    for p in &pods {
+        let name = p["metadata"]["name"].as_str().unwrap();
+        assert!(
+            created
+                .iter()
+                .any(|e| e.2 == format!("Created pod: {name}")),
+            "{events:?}"
+        );
+    }
+    let last = events.last().unwrap();
+    assert_eq!(
+        (last.0.as_str(), last.1.as_str(), last.2.as_str()),
+        (
+            "Warning",
+            "BackoffLimitExceeded",
+            "Job has reached the specified backoff limit"
+        )
+    );
+}
