@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod controller;
+pub mod lease;
 pub mod manager;
 pub mod node;
 pub mod sandbox;

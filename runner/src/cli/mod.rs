@@ -2,11 +2,17 @@
 //! one holds the shared flags, the state-directory default, and the one place where errors
 //! become exit codes (0 success, 1 a Job failed or a runtime error, 2 invalid input or usage).
 
+mod apply;
+mod controller;
+mod delete;
 mod get;
+mod input;
 mod logs;
 mod patch;
 pub mod printers;
 mod run;
+mod serve;
+mod wait;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -34,6 +40,16 @@ pub struct Cli {
 pub enum Command {
     /// Run every Job in FILE to its end in the foreground.
     Run(run::RunArgs),
+    /// Control the state directory: run every Job stored there, as they come, until stopped.
+    Serve(serve::ServeArgs),
+    /// Create Jobs, or change the mutable fields of existing ones, from a manifest.
+    Apply(apply::ApplyArgs),
+    /// Create Jobs from a manifest; an existing name is refused.
+    Create(apply::ApplyArgs),
+    /// Delete Jobs (with their pods and logs) or pods.
+    Delete(delete::DeleteArgs),
+    /// Wait for a condition (or deletion) of Jobs or pods.
+    Wait(wait::WaitArgs),
     /// List Jobs or Pods (kubectl's columns).
     Get(get::GetArgs),
     /// Print the log of a pod's container (`POD` or `job/NAME`).
@@ -107,10 +123,23 @@ fn dispatch(cli: Cli) -> Result<u8, Failure> {
     let ns = cli.namespace;
     match cli.command {
         Command::Run(a) => run::run(a, &state_dir, ns.as_deref()),
+        Command::Serve(a) => serve::serve(a, &state_dir),
+        Command::Apply(a) => apply::apply(a, &state_dir, ns.as_deref(), false).map(|_| 0),
+        Command::Create(a) => apply::apply(a, &state_dir, ns.as_deref(), true).map(|_| 0),
+        Command::Delete(a) => delete::delete(a, &state_dir, ns.as_deref()).map(|_| 0),
+        Command::Wait(a) => wait::wait(a, &state_dir, ns.as_deref()).map(|_| 0),
         Command::Get(a) => get::get(a, &state_dir, ns.as_deref()).map(|_| 0),
         Command::Logs(a) => logs::logs(a, &state_dir, ns.as_deref()).map(|_| 0),
         Command::Patch(a) => patch::patch(a, &state_dir, ns.as_deref()).map(|_| 0),
     }
+}
+
+/// A multi-threaded tokio runtime for the commands that run pods or compile modules.
+fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::runtime(format!("error: cannot start the runtime: {e}")))
 }
 
 fn state_dir(flag: Option<PathBuf>) -> Result<PathBuf, Failure> {

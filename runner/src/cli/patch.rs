@@ -97,7 +97,7 @@ fn apply(old: &Job, patch: &Value, name: &str) -> Result<Job, Failure> {
     Ok(new)
 }
 
-fn invalid(name: &str, errors: Vec<FieldError>) -> Failure {
+pub(super) fn invalid(name: &str, errors: Vec<FieldError>) -> Failure {
     let object = InvalidObject {
         source: "patch".into(),
         document: 0,

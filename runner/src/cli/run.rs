@@ -2,15 +2,18 @@
 //! to their end in the foreground, with live progress on a terminal. On failure it says why
 //! and shows the tail of the last failed pod's log. `-o json|yaml` prints the final Jobs.
 
+use super::controller::{
+    ControllerArgs, build_manager, manager_failure, shutdown_signal, take_lease,
+};
+use super::input::{Manifest, check_modules, give_identity, read_manifests};
 use super::printers;
-use super::{Failure, parse_duration};
-use crate::controller::ControllerConfig;
-use crate::manager::{Manager, ManagerError, SystemClock};
-use crate::node::{Node, NodeConfig};
+use super::{Failure, delete};
+use crate::lease::Role;
+use crate::manager::{ManagerError, Scope};
 use crate::sandbox::{Sandbox, read_log};
-use crate::store::{JobRecord, Store, remove_logs};
-use std::io::{IsTerminal, Read, Write};
-use std::path::{Path, PathBuf};
+use crate::store::{JobRecord, Store};
+use std::io::{IsTerminal, Write};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 use wasmjob_spec::*;
@@ -23,148 +26,92 @@ pub enum RunOutput {
 
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
-    /// Manifest: a YAML file (several documents allowed) or JSON; `-` reads stdin.
+    /// Manifest: a YAML file (several documents allowed), JSON, a folder of them, or `-`.
     pub file: String,
 
     /// Print the final Job(s) as Kubernetes shapes them (a List when there are several).
     #[arg(short = 'o', long, value_enum)]
     pub output: Option<RunOutput>,
 
-    /// First delay before re-creating pods after a failure (doubles per failure). Also paces
-    /// OnFailure container restarts. Kubernetes: 10s.
-    #[arg(long, value_parser = parse_duration, default_value = "10s", value_name = "DURATION")]
-    pub backoff_base: Duration,
-
-    /// Cap of the re-creation delay (OnFailure restarts are capped at half of it). Kubernetes'
-    /// controller: 10m.
-    #[arg(long, value_parser = parse_duration, default_value = "10m", value_name = "DURATION")]
-    pub backoff_max: Duration,
-
     /// Delete an existing Job of the same name (with its pods and logs) before running.
     #[arg(long)]
     pub replace: bool,
 
-    /// Most pods running at once; further pods wait as Pending.
-    #[arg(long, default_value_t = 1000, value_name = "N")]
-    pub max_pods: usize,
-
-    /// Bytes of output kept per container run; past it the log is truncated with a marker.
-    #[arg(long, default_value_t = 10 << 20, value_name = "BYTES")]
-    pub log_limit: u64,
+    #[command(flatten)]
+    pub controller: ControllerArgs,
 }
 
 pub fn run(args: RunArgs, state_dir: &Path, namespace: Option<&str>) -> Result<u8, Failure> {
-    let (text, source, base_dir) = read_input(&args.file)?;
-    let loaded = load_jobs(&text, &source)?;
-    for l in &loaded {
-        for w in &l.warnings {
-            eprintln!("Warning: {source}: job {:?}: {w}", l.job.name());
-        }
-    }
+    let manifests = read_manifests(&args.file, namespace)?;
     let now = Time(jiff::Timestamp::now());
-    let mut jobs = Vec::new();
-    for l in loaded {
-        let mut job = l.job;
-        job.metadata.namespace = Some(resolve_namespace(&job, namespace)?);
-        if job.metadata.name.is_none() {
-            let prefix = job.metadata.generate_name.clone().unwrap_or_default();
-            job.metadata.name = Some(format!(
-                "{prefix}{}",
-                &uuid::Uuid::new_v4().simple().to_string()[..5]
-            ));
-        }
-        defaults::assign_identity(&mut job, &uuid::Uuid::new_v4().to_string(), now);
-        jobs.push(job);
+    let mut records = Vec::new();
+    for Manifest {
+        mut job, base_dir, ..
+    } in manifests
+    {
+        give_identity(&mut job, now);
+        records.push((job, base_dir));
     }
-    let mut names: Vec<(String, String)> = jobs
-        .iter()
-        .map(|j| (j.namespace().into(), j.name().into()))
-        .collect();
-    names.sort();
-    if names.windows(2).any(|w| w[0] == w[1]) {
-        return Err(Failure::input(format!(
-            "error: {source}: two documents define the same Job"
-        )));
-    }
-
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Failure::runtime(format!("error: cannot start the runtime: {e}")))?;
-    runtime.block_on(run_jobs(args, state_dir, base_dir, jobs))
+    let runtime = super::runtime()?;
+    runtime.block_on(run_jobs(args, state_dir, records))
 }
 
 async fn run_jobs(
     args: RunArgs,
     state_dir: &Path,
-    base_dir: PathBuf,
-    jobs: Vec<Job>,
+    jobs: Vec<(Job, std::path::PathBuf)>,
 ) -> Result<u8, Failure> {
     let sandbox = Arc::new(Sandbox::new().map_err(|e| Failure::runtime(format!("error: {e:#}")))?);
     // Every module is compiled before anything is stored: a bad module is bad input.
-    for job in &jobs {
-        let pod = &job.spec.template;
-        for c in pod.spec.init_containers.iter().chain(&pod.spec.containers) {
-            let path = crate::node::module_path(&pod.metadata.annotations, c, &base_dir)
-                .map_err(|m| Failure::input(format!("error: job {:?}: {m}", job.name())))?;
-            let metered = pod
-                .metadata
-                .annotations
-                .keys()
-                .any(|k| k.starts_with(FUEL_ANNOTATION));
-            sandbox.prepare(&path, metered).await.map_err(|m| {
-                Failure::input(format!(
-                    "error: job {:?}, container {:?}: {m}",
-                    job.name(),
-                    c.name
-                ))
-            })?;
-        }
-    }
+    let manifests: Vec<Manifest> = jobs
+        .into_iter()
+        .map(|(job, base_dir)| Manifest { job, base_dir })
+        .collect();
+    check_modules(&sandbox, &manifests).await?;
 
     let mut store = Store::open(state_dir)?;
-    for job in &jobs {
-        if let Some(old) = store.get_job(job.namespace(), job.name())? {
+    for m in &manifests {
+        let job = &m.job;
+        if store.get_job(job.namespace(), job.name())?.is_some() {
             if !args.replace {
                 return Err(Failure::input(format!(
                     "Error from server (AlreadyExists): jobs.batch {:?} already exists (use --replace to delete it first)",
                     job.name()
                 )));
             }
-            let pods = store.pods_of_job(old.job.metadata.uid())?;
-            let mut batch = store.batch()?;
-            batch.delete_job(old.job.metadata.uid())?;
-            batch.commit()?;
-            remove_logs(state_dir, &pods);
+            delete::delete_job(
+                &mut store,
+                job.namespace(),
+                job.name(),
+                "Background",
+                true,
+                None,
+            )?;
         }
     }
-
-    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    let mut node_config = NodeConfig::new(state_dir.to_path_buf());
-    node_config.max_pods = args.max_pods;
-    node_config.log_limit = args.log_limit;
-    node_config.restart_backoff_base = args.backoff_base;
-    node_config.restart_backoff_max = args.backoff_max / 2;
-    let node = Node::new(sandbox, node_config, tx);
-    let controller = ControllerConfig {
-        backoff_base: args.backoff_base,
-        backoff_max: args.backoff_max,
-        ..Default::default()
+    let lease = match take_lease(state_dir, Role::Run)? {
+        Ok(l) => l,
+        // A `serve` controls the directory: hand it the Jobs and follow them.
+        Err(_) => return follow_under_serve(args, store, manifests).await,
     };
-    let mut manager = Manager::new(store, node, rx, controller, Box::new(SystemClock));
+    let mut manager = build_manager(&args.controller, store, sandbox, lease.id(), Scope::Own);
     let mut uids = Vec::new();
-    for job in jobs {
+    for m in manifests {
         let record = JobRecord {
-            job,
+            job: m.job,
             backoff: Default::default(),
-            base_dir: base_dir.clone(),
+            base_dir: m.base_dir,
         };
         uids.push(manager.create(record).map_err(manager_failure)?);
     }
 
-    let progress = Progress::new(&manager, &uids);
+    let progress = Progress::new(&uids, |u| manager.job(u).cloned());
     let result = manager
-        .run_until_finished(&uids, &mut |m| progress.update(m), shutdown_signal())
+        .run(
+            Some(&uids),
+            &mut |m| progress.update(|u| m.job(u).cloned()),
+            shutdown_signal(),
+        )
         .await;
     progress.finish();
     match result {
@@ -175,14 +122,110 @@ async fn run_jobs(
         }
         Err(e) => return Err(manager_failure(e)),
     }
-
-    let finished: Vec<Job> = uids
+    let finished: Vec<(Job, Vec<Pod>, bool)> = uids
         .iter()
-        .filter_map(|u| manager.job(u).cloned())
+        .filter_map(|u| {
+            let job = manager.job(u)?.clone();
+            Some((
+                job,
+                manager.pods(u).cloned().collect(),
+                manager.was_deleted(u),
+            ))
+        })
         .collect();
-    let any_failed = finished
+    let code = report(&args, &finished, manager.store().dir())?;
+    // ttlSecondsAfterFinished: what has expired goes now (TTL 0 leaves only what was printed).
+    manager.delete_expired().map_err(manager_failure)?;
+    drop(lease);
+    Ok(code)
+}
+
+/// `run` beside a `serve`: the Jobs are stored for the serve to run, and followed to their end.
+async fn follow_under_serve(
+    args: RunArgs,
+    mut store: Store,
+    manifests: Vec<Manifest>,
+) -> Result<u8, Failure> {
+    let mut uids = Vec::new();
+    let mut batch = store.batch()?;
+    for m in manifests {
+        let mut record = JobRecord {
+            job: m.job,
+            backoff: Default::default(),
+            base_dir: m.base_dir,
+        };
+        batch.create_job(&mut record, None)?;
+        uids.push(record.job.metadata.uid().to_string());
+    }
+    batch.commit()?;
+    eprintln!(
+        "wasmjob serve controls {}: the Jobs were handed to it",
+        store.dir().display()
+    );
+    let mut last: std::collections::HashMap<String, (Job, Vec<Pod>)> = Default::default();
+    let read = |store: &Store, uid: &str| -> Result<Option<(Job, Vec<Pod>)>, Failure> {
+        let Some(r) = store.get_job_by_uid(uid)? else {
+            return Ok(None);
+        };
+        Ok(Some((r.job, store.pods_of_job(uid)?)))
+    };
+    for u in &uids {
+        if let Some(x) = read(&store, u)? {
+            last.insert(u.clone(), x);
+        }
+    }
+    let progress = Progress::new(&uids, |u| last.get(u).map(|x| x.0.clone()));
+    let shutdown = shutdown_signal();
+    tokio::pin!(shutdown);
+    let mut deleted = std::collections::HashSet::new();
+    loop {
+        let mut done = true;
+        for u in &uids {
+            match read(&store, u)? {
+                Some(x) => {
+                    let ended = x.0.is_finished()
+                        && x.1
+                            .iter()
+                            .all(|p| matches!(p.phase(), PHASE_SUCCEEDED | PHASE_FAILED));
+                    done &= ended;
+                    last.insert(u.clone(), x);
+                }
+                None => {
+                    deleted.insert(u.clone());
+                }
+            }
+        }
+        progress.update(|u| last.get(u).map(|x| x.0.clone()));
+        if done {
+            break;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(50)) => {}
+            _ = &mut shutdown => {
+                progress.finish();
+                eprintln!("interrupted: the Jobs keep running under wasmjob serve");
+                return Ok(130);
+            }
+        }
+    }
+    progress.finish();
+    let finished: Vec<(Job, Vec<Pod>, bool)> = uids
         .iter()
-        .any(|j| j.true_condition(COND_FAILED).is_some());
+        .filter_map(|u| {
+            last.get(u)
+                .map(|(j, p)| (j.clone(), p.clone(), deleted.contains(u)))
+        })
+        .collect();
+    report(&args, &finished, store.dir())
+}
+
+/// Prints the closing lines (stdout, or stderr with `-o`) and the Jobs with `-o`; the exit
+/// code: 0 when every Job completed, 1 otherwise.
+fn report(
+    args: &RunArgs,
+    finished: &[(Job, Vec<Pod>, bool)],
+    state_dir: &Path,
+) -> Result<u8, Failure> {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let mut err = std::io::stderr().lock();
@@ -191,19 +234,26 @@ async fn run_jobs(
     } else {
         &mut out
     };
-    for (job, uid) in finished.iter().zip(&uids) {
-        summarize(
-            summary,
-            job,
-            &manager.pods(uid).collect::<Vec<_>>(),
-            manager.store().dir(),
-        )?;
+    let mut all_complete = true;
+    for (job, pods, deleted) in finished {
+        if *deleted && !job.is_finished() {
+            writeln!(
+                summary,
+                "job.batch/{} was deleted before it finished",
+                job.name()
+            )?;
+            all_complete = false;
+            continue;
+        }
+        all_complete &= job.true_condition(COND_COMPLETE).is_some();
+        summarize(summary, job, &pods.iter().collect::<Vec<_>>(), state_dir)?;
     }
     if let Some(format) = args.output {
-        let value = if finished.len() == 1 {
-            serde_json::to_value(&finished[0]).map_err(|e| Failure::runtime(e.to_string()))?
+        let jobs: Vec<Job> = finished.iter().map(|f| f.0.clone()).collect();
+        let value = if jobs.len() == 1 {
+            serde_json::to_value(&jobs[0]).map_err(|e| Failure::runtime(e.to_string()))?
         } else {
-            printers::list(&finished)
+            printers::list(&jobs)
         };
         if format == RunOutput::Json {
             printers::print_json(&mut out, &value)?;
@@ -211,69 +261,7 @@ async fn run_jobs(
             printers::print_yaml(&mut out, &value)?;
         }
     }
-    Ok(if any_failed { 1 } else { 0 })
-}
-
-/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
-async fn shutdown_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = match signal(SignalKind::terminate()) {
-        Ok(s) => s,
-        Err(_) => return std::future::pending().await,
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
-    }
-}
-
-fn manager_failure(e: ManagerError) -> Failure {
-    match e {
-        ManagerError::Store(s) => s.into(),
-        e => Failure::runtime(format!("error: {e}")),
-    }
-}
-
-fn read_input(file: &str) -> Result<(String, String, PathBuf), Failure> {
-    let cwd = std::env::current_dir()?;
-    if file == "-" {
-        let mut text = String::new();
-        std::io::stdin()
-            .read_to_string(&mut text)
-            .map_err(|e| Failure::input(format!("error: reading stdin: {e}")))?;
-        return Ok((text, "-".into(), cwd));
-    }
-    let path = cwd.join(file);
-    let meta =
-        std::fs::metadata(&path).map_err(|e| Failure::input(format!("error: {file}: {e}")))?;
-    if meta.is_dir() {
-        return Err(Failure::input(format!(
-            "error: {file} is a directory; run takes one manifest file"
-        )));
-    }
-    if meta.len() > parse::MAX_MANIFEST_BYTES as u64 {
-        return Err(Failure::input(format!(
-            "error: {file}: larger than {} bytes",
-            parse::MAX_MANIFEST_BYTES
-        )));
-    }
-    let bytes = std::fs::read(&path).map_err(|e| Failure::input(format!("error: {file}: {e}")))?;
-    let text = String::from_utf8(bytes)
-        .map_err(|_| Failure::input(format!("error: {file}: not UTF-8 text")))?;
-    let base = path.parent().map(Path::to_path_buf).unwrap_or(cwd);
-    Ok((text, file.to_string(), base))
-}
-
-/// kubectl's rule: the manifest's namespace and `-n` must agree.
-fn resolve_namespace(job: &Job, flag: Option<&str>) -> Result<String, Failure> {
-    match (job.metadata.namespace.as_deref(), flag) {
-        (Some(a), Some(b)) if a != b => Err(Failure::input(format!(
-            "error: the namespace from the provided object {a:?} does not match the namespace {b:?}. You must pass '--namespace={a}' to perform this operation."
-        ))),
-        (Some(a), _) => Ok(a.to_string()),
-        (None, Some(b)) => Ok(b.to_string()),
-        (None, None) => Ok("default".to_string()),
-    }
+    Ok(if all_complete { 0 } else { 1 })
 }
 
 /// The closing lines for one Job: how it ended, and for a failure why, with the tail of the
@@ -377,7 +365,7 @@ struct Progress {
 }
 
 impl Progress {
-    fn new(manager: &Manager, uids: &[String]) -> Progress {
+    fn new(uids: &[String], job: impl Fn(&str) -> Option<Job>) -> Progress {
         if !std::io::stderr().is_terminal() {
             return Progress {
                 bars: Vec::new(),
@@ -393,7 +381,7 @@ impl Progress {
                 let bar = multi.add(indicatif::ProgressBar::new_spinner());
                 bar.set_style(style.clone());
                 bar.enable_steady_tick(Duration::from_millis(100));
-                if let Some(j) = manager.job(u) {
+                if let Some(j) = job(u) {
                     bar.set_message(format!("job.batch/{} starting", j.name()));
                 }
                 (u.clone(), bar)
@@ -405,16 +393,16 @@ impl Progress {
         }
     }
 
-    fn update(&self, manager: &Manager) {
+    fn update(&self, job: impl Fn(&str) -> Option<Job>) {
         for (uid, bar) in &self.bars {
-            if let Some(job) = manager.job(uid) {
+            if let Some(job) = job(uid) {
                 let s = job.status();
                 bar.set_message(format!(
                     "job.batch/{}  {}  active {}  succeeded {}  failed {}",
                     job.name(),
-                    printers::job_status_word(job),
+                    printers::job_status_word(&job),
                     s.active,
-                    printers::job_completions(job),
+                    printers::job_completions(&job),
                     s.failed
                 ));
             }

@@ -17,6 +17,7 @@ pub mod indexed;
 pub mod per_index_backoff;
 pub mod pod_failure_policy;
 pub mod success_policy;
+pub mod ttl;
 
 pub use backoff::{BackoffRecord, delay_for};
 pub use classify::PodClass;

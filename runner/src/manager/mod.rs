@@ -1,10 +1,13 @@
 //! manager: the event loop that wires controller, node and store together. It keeps every
 //! managed Job and its pods in memory (the store holds the same, durably), reconciles Jobs
 //! whose pods changed or whose timer is due, applies each decision — store first, in one batch,
-//! then effects (start and stop pods) — and folds pod status reports back in.
+//! then effects (start and stop pods) — and folds pod status reports back in. The life of Jobs
+//! (taking them over, deletion, TTL) is in `lifecycle`.
 //! Must not: decide Job semantics (that is `controller`).
 
+mod lifecycle;
 pub mod pods;
+mod recovery;
 
 use crate::controller::{ControllerConfig, Decision, StopReason, reconcile};
 use crate::node::{Node, PodHandle, PodUpdate, StopCause};
@@ -16,8 +19,9 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use wasmjob_spec::{Job, Pod, TRACKING_FINALIZER, Time};
 
-/// How often the manager looks for spec changes made by other processes.
-const SPEC_CHECK: Duration = Duration::from_millis(250);
+/// How often the manager looks for changes made by other processes (new Jobs, patches,
+/// deletions).
+const STORE_CHECK: Duration = Duration::from_millis(250);
 
 /// Where time comes from; tests can drive a virtual one.
 pub trait Clock: Send + Sync {
@@ -47,6 +51,32 @@ struct Entry {
     pods: BTreeMap<String, Pod>,
     handles: HashMap<String, PodHandle>,
     wake_at: Option<Instant>,
+    /// Deletion asked for, with its propagation policy; the Job is no longer reconciled.
+    deleting: Option<String>,
+    /// Pods a user deleted; each goes once it has ended and been counted.
+    deleted_pods: BTreeSet<String>,
+}
+
+impl Entry {
+    fn new(record: JobRecord) -> Entry {
+        Entry {
+            record,
+            pods: BTreeMap::new(),
+            handles: HashMap::new(),
+            wake_at: None,
+            deleting: None,
+            deleted_pods: BTreeSet::new(),
+        }
+    }
+}
+
+/// Which Jobs a manager runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// Only the Jobs it creates (`wasmjob run`).
+    Own,
+    /// Every Job in the state directory, taken over as it appears (`wasmjob serve`).
+    All,
 }
 
 pub struct Manager {
@@ -55,20 +85,32 @@ pub struct Manager {
     clock: Box<dyn Clock>,
     config: ControllerConfig,
     updates: mpsc::UnboundedReceiver<PodUpdate>,
+    /// The lease id recorded as owner of the Jobs this manager runs.
+    owner: String,
+    scope: Scope,
     jobs: HashMap<String, Entry>,
     /// (namespace, pod name) → job uid.
     pod_owner: HashMap<(String, String), String>,
     dirty_jobs: BTreeSet<String>,
     dirty_pods: BTreeSet<(String, String)>,
+    /// Jobs that may have something to collect: a deletion in progress, a TTL, deleted pods.
+    to_collect: BTreeSet<String>,
+    /// Own Jobs that were deleted, as they were last (for `run`'s summary).
+    gone: HashMap<String, (Job, Vec<Pod>)>,
+    /// The store's `data_version` at the last look for changes by other processes.
+    seen_version: Option<i64>,
 }
 
 impl Manager {
+    /// A manager that records `owner` (its lease id) on the Jobs it runs.
     pub fn new(
         store: Store,
         node: Node,
         updates: mpsc::UnboundedReceiver<PodUpdate>,
         config: ControllerConfig,
         clock: Box<dyn Clock>,
+        owner: String,
+        scope: Scope,
     ) -> Manager {
         Manager {
             store,
@@ -76,10 +118,15 @@ impl Manager {
             clock,
             config,
             updates,
+            owner,
+            scope,
             jobs: HashMap::new(),
             pod_owner: HashMap::new(),
             dirty_jobs: BTreeSet::new(),
             dirty_pods: BTreeSet::new(),
+            to_collect: BTreeSet::new(),
+            gone: HashMap::new(),
+            seen_version: None,
         }
     }
 
@@ -90,52 +137,61 @@ impl Manager {
     /// Stores a new Job and takes charge of it.
     pub fn create(&mut self, mut record: JobRecord) -> Result<String, ManagerError> {
         let mut batch = self.store.batch()?;
-        batch.create_job(&mut record)?;
+        batch.create_job(&mut record, Some(&self.owner))?;
         batch.commit()?;
         let uid = record.job.metadata.uid().to_string();
-        self.jobs.insert(
-            uid.clone(),
-            Entry {
-                record,
-                pods: BTreeMap::new(),
-                handles: HashMap::new(),
-                wake_at: None,
-            },
-        );
+        self.jobs.insert(uid.clone(), Entry::new(record));
         self.dirty_jobs.insert(uid.clone());
         Ok(uid)
     }
 
+    /// A Job as it is now, or as it was when it was deleted.
     pub fn job(&self, uid: &str) -> Option<&Job> {
-        self.jobs.get(uid).map(|e| &e.record.job)
+        self.jobs
+            .get(uid)
+            .map(|e| &e.record.job)
+            .or_else(|| self.gone.get(uid).map(|g| &g.0))
+    }
+
+    /// Whether the Job was deleted while this manager ran it.
+    pub fn was_deleted(&self, uid: &str) -> bool {
+        self.gone.contains_key(uid)
     }
 
     pub fn pods(&self, uid: &str) -> impl Iterator<Item = &Pod> {
-        self.jobs.get(uid).into_iter().flat_map(|e| e.pods.values())
+        self.jobs
+            .get(uid)
+            .into_iter()
+            .flat_map(|e| e.pods.values())
+            .chain(self.gone.get(uid).into_iter().flat_map(|g| g.1.iter()))
     }
 
-    /// Runs until every Job in `uids` is finished and its pods have ended, calling `observe`
-    /// after each change. When `shutdown` fires, running pods are stopped (with a
-    /// `DisruptionTarget` condition), their last status is stored, and `Interrupted` returned.
-    pub async fn run_until_finished(
+    /// Runs until every Job in `uids` is finished (or deleted) and its pods have ended —
+    /// with `uids` `None`, until `shutdown` — calling `observe` after each change. When
+    /// `shutdown` fires, running pods are stopped (with a `DisruptionTarget` condition), their
+    /// last status is stored, and `Interrupted` returned.
+    pub async fn run(
         &mut self,
-        uids: &[String],
+        uids: Option<&[String]>,
         observe: &mut dyn FnMut(&Manager),
         shutdown: impl Future<Output = ()>,
     ) -> Result<(), ManagerError> {
         tokio::pin!(shutdown);
-        let mut spec_check = tokio::time::interval(SPEC_CHECK);
-        spec_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        let mut store_check = tokio::time::interval(STORE_CHECK);
+        store_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         loop {
             self.sync()?;
+            self.collect()?;
             observe(self);
-            let done = uids.iter().all(|u| {
-                self.jobs
-                    .get(u)
-                    .is_none_or(|e| e.record.job.is_finished() && e.handles.is_empty())
-            });
-            if done {
-                return Ok(());
+            if let Some(uids) = uids {
+                let done = uids.iter().all(|u| {
+                    self.jobs
+                        .get(u)
+                        .is_none_or(|e| e.record.job.is_finished() && e.handles.is_empty())
+                });
+                if done {
+                    return Ok(());
+                }
             }
             let wake = self.jobs.values().filter_map(|e| e.wake_at).min();
             tokio::select! {
@@ -153,42 +209,17 @@ impl Manager {
                         if e.wake_at.is_some_and(|w| w <= now) {
                             e.wake_at = None;
                             self.dirty_jobs.insert(uid.clone());
+                            self.to_collect.insert(uid.clone());
                         }
                     }
                 }
-                _ = spec_check.tick() => self.reload_changed_specs(uids)?,
+                _ = store_check.tick() => self.look_at_store()?,
                 _ = &mut shutdown => {
                     self.shutdown().await?;
                     return Err(ManagerError::Interrupted);
                 }
             }
         }
-    }
-
-    /// Picks up spec changes made by other processes (`wasmjob patch`): a Job whose stored
-    /// generation moved on gets its new spec and metadata, keeps its status, and is reconciled.
-    fn reload_changed_specs(&mut self, uids: &[String]) -> Result<(), ManagerError> {
-        for (uid, generation) in self.store.job_generations(uids)? {
-            let Some(e) = self.jobs.get(&uid) else {
-                continue;
-            };
-            if e.record.job.metadata.generation == Some(generation) {
-                continue;
-            }
-            let (ns, name) = (
-                e.record.job.namespace().to_string(),
-                e.record.job.name().to_string(),
-            );
-            if let Some(stored) = self.store.get_job(&ns, &name)?
-                && let Some(e) = self.jobs.get_mut(&uid)
-            {
-                let status = e.record.job.status.take();
-                e.record.job = stored.job;
-                e.record.job.status = status;
-                self.dirty_jobs.insert(uid);
-            }
-        }
-        Ok(())
     }
 
     /// Stops every running pod and waits for their final reports.
@@ -221,6 +252,9 @@ impl Manager {
         }
         if u.finished {
             entry.handles.remove(&key.1);
+            if entry.deleting.is_some() || entry.deleted_pods.contains(&key.1) {
+                self.to_collect.insert(uid.clone());
+            }
         }
         self.dirty_jobs.insert(uid.clone());
         self.dirty_pods.insert(key);
@@ -251,6 +285,9 @@ impl Manager {
             let Some(e) = self.jobs.get(&uid) else {
                 continue;
             };
+            if e.deleting.is_some() {
+                continue;
+            }
             let pods: Vec<Pod> = e.pods.values().cloned().collect();
             let d = reconcile(&e.record.job, &pods, &e.record.backoff, &self.config, now);
             decisions.push((uid, d));
@@ -335,6 +372,9 @@ impl Manager {
             }
             e.record.job.status = Some(d.status);
             e.record.backoff = d.backoff;
+            if e.record.job.is_finished() || !e.deleted_pods.is_empty() {
+                self.to_collect.insert(uid.clone());
+            }
         }
         // One transaction: pods, job statuses and events land together.
         let mut batch = self.store.batch()?;

@@ -10,6 +10,9 @@ use rusqlite::{Connection, OptionalExtension, params};
 use std::path::{Path, PathBuf};
 use wasmjob_spec::{Job, Pod, Time};
 
+mod open;
+pub use open::FORMAT;
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("jobs.batch {name:?} already exists")]
@@ -25,6 +28,8 @@ pub enum StoreError {
         what: String,
         detail: String,
     },
+    #[error("{path} is not a wasmjob state directory: {detail}")]
+    Foreign { path: String, detail: String },
     #[error("state directory {path}: {source}")]
     Io {
         path: String,
@@ -61,53 +66,22 @@ pub struct Store {
     dir: PathBuf,
 }
 
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS jobs (
-  uid TEXT PRIMARY KEY, namespace TEXT NOT NULL, name TEXT NOT NULL,
-  base_dir TEXT NOT NULL, backoff TEXT NOT NULL, object TEXT NOT NULL,
-  UNIQUE (namespace, name));
-CREATE TABLE IF NOT EXISTS pods (
-  uid TEXT PRIMARY KEY, namespace TEXT NOT NULL, name TEXT NOT NULL, job_uid TEXT NOT NULL,
-  object TEXT NOT NULL, UNIQUE (namespace, name));
-CREATE INDEX IF NOT EXISTS pods_by_job ON pods (job_uid);
-CREATE TABLE IF NOT EXISTS events (
-  id INTEGER PRIMARY KEY, namespace TEXT NOT NULL, kind TEXT NOT NULL, name TEXT NOT NULL,
-  uid TEXT NOT NULL, type TEXT NOT NULL, reason TEXT NOT NULL, message TEXT NOT NULL,
-  time TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS events_by_object ON events (uid);
-";
+/// A Job's control marks, as the controllers poll them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JobState {
+    pub uid: String,
+    pub generation: i64,
+    /// Set by `wasmjob delete`: `Background`, `Foreground` or `Orphan`.
+    pub deleting: Option<String>,
+    /// The controller running the Job (see [`crate::lease`]).
+    pub owner: Option<String>,
+}
 
 impl Store {
-    /// Opens (creating if needed) the store in `dir`.
+    /// Opens (creating if needed) the store in `dir`. Refuses a directory or database that
+    /// is not a wasmjob state directory, and a corrupt database, without changing them.
     pub fn open(dir: &Path) -> Result<Store> {
-        std::fs::create_dir_all(dir).map_err(|e| StoreError::Io {
-            path: dir.display().to_string(),
-            source: e,
-        })?;
-        let db = dir.join("state.db");
-        let err = |e| StoreError::Sqlite {
-            path: db.display().to_string(),
-            source: e,
-        };
-        let conn = Connection::open(&db).map_err(err)?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))
-            .map_err(err)?;
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(err)?;
-        conn.pragma_update(None, "synchronous", "NORMAL")
-            .map_err(err)?;
-        conn.execute_batch(SCHEMA).map_err(err)?;
-        let check: String = conn
-            .query_row("PRAGMA quick_check", [], |r| r.get(0))
-            .map_err(err)?;
-        if check != "ok" {
-            return Err(StoreError::Corrupt {
-                path: db.display().to_string(),
-                what: "database".into(),
-                detail: check,
-            });
-        }
+        let conn = open::connect(dir)?;
         Ok(Store {
             conn,
             dir: dir.to_path_buf(),
@@ -194,27 +168,6 @@ impl Store {
             .collect()
     }
 
-    /// `metadata.generation` of each stored Job among `uids` (missing ones are left out).
-    pub fn job_generations(&self, uids: &[String]) -> Result<Vec<(String, i64)>> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT json_extract(object, '$.metadata.generation') FROM jobs WHERE uid = ?1",
-            )
-            .map_err(self.sql_err())?;
-        let mut out = Vec::new();
-        for uid in uids {
-            let g: Option<Option<i64>> = stmt
-                .query_row(params![uid], |r| r.get(0))
-                .optional()
-                .map_err(self.sql_err())?;
-            if let Some(g) = g {
-                out.push((uid.clone(), g.unwrap_or(1)));
-            }
-        }
-        Ok(out)
-    }
-
     pub fn pods_of_job(&self, job_uid: &str) -> Result<Vec<Pod>> {
         self.query_pods(
             "SELECT name, object FROM pods WHERE job_uid = ?1 ORDER BY rowid",
@@ -252,12 +205,16 @@ impl Store {
 
     /// Events about the object with `uid`, oldest first.
     pub fn events_of(&self, uid: &str) -> Result<Vec<EventRecord>> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT namespace, kind, name, uid, type, reason, message, time FROM events WHERE uid = ?1 ORDER BY id")
-            .map_err(self.sql_err())?;
+        self.query_events(
+            "SELECT namespace, kind, name, uid, type, reason, message, time FROM events WHERE uid = ?1 ORDER BY id",
+            params![uid],
+        )
+    }
+
+    fn query_events(&self, sql: &str, p: impl rusqlite::Params) -> Result<Vec<EventRecord>> {
+        let mut stmt = self.conn.prepare_cached(sql).map_err(self.sql_err())?;
         let rows: Vec<[String; 8]> = stmt
-            .query_map(params![uid], |r| {
+            .query_map(p, |r| {
                 Ok([
                     r.get(0)?,
                     r.get(1)?,
@@ -290,6 +247,88 @@ impl Store {
             )
             .collect()
     }
+
+    /// Changes whenever another connection commits (SQLite's `data_version`): a cheap
+    /// "anything new?" for pollers.
+    pub fn data_version(&self) -> Result<i64> {
+        self.conn
+            .query_row("PRAGMA data_version", [], |r| r.get(0))
+            .map_err(self.sql_err())
+    }
+
+    /// The control marks of every Job, or of those among `uids`.
+    pub fn job_states(&self, uids: Option<&[String]>) -> Result<Vec<JobState>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT uid, coalesce(json_extract(object, '$.metadata.generation'), 1), deleting, owner FROM jobs WHERE ?1 IS NULL OR uid = ?1",
+            )
+            .map_err(self.sql_err())?;
+        let mut read = |uid: Option<&str>| -> Result<Vec<JobState>> {
+            stmt.query_map(params![uid], |r| {
+                Ok(JobState {
+                    uid: r.get(0)?,
+                    generation: r.get(1)?,
+                    deleting: r.get(2)?,
+                    owner: r.get(3)?,
+                })
+            })
+            .map_err(self.sql_err())?
+            .collect::<std::result::Result<_, _>>()
+            .map_err(self.sql_err())
+        };
+        match uids {
+            None => read(None),
+            Some(uids) => {
+                let mut out = Vec::new();
+                for u in uids {
+                    out.extend(read(Some(u))?);
+                }
+                Ok(out)
+            }
+        }
+    }
+
+    pub fn get_job_by_uid(&self, uid: &str) -> Result<Option<JobRecord>> {
+        let row: Option<(String, String, String, String)> = self
+            .conn
+            .query_row(
+                "SELECT name, object, backoff, base_dir FROM jobs WHERE uid = ?1",
+                params![uid],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .optional()
+            .map_err(self.sql_err())?;
+        row.map(|(n, o, b, d)| self.job_record(&n, &o, &b, &d))
+            .transpose()
+    }
+
+    /// Pods a user asked to delete, as (job uid, pod name).
+    pub fn pods_to_delete(&self) -> Result<Vec<(String, String)>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT job_uid, name FROM pods WHERE delete_requested = 1")
+            .map_err(self.sql_err())?;
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(self.sql_err())?
+            .collect::<std::result::Result<_, _>>()
+            .map_err(self.sql_err())
+    }
+
+    /// Events of a namespace (all with `None`), oldest first.
+    pub fn list_events(&self, namespace: Option<&str>) -> Result<Vec<EventRecord>> {
+        self.query_events(
+            "SELECT namespace, kind, name, uid, type, reason, message, time FROM events WHERE ?1 IS NULL OR namespace = ?1 ORDER BY id",
+            params![namespace],
+        )
+    }
+
+    /// Gives the pages of deleted rows back to the file system.
+    pub fn reclaim_space(&self) -> Result<()> {
+        self.conn
+            .execute_batch("PRAGMA incremental_vacuum")
+            .map_err(self.sql_err())
+    }
 }
 
 /// One transaction of writes.
@@ -321,19 +360,21 @@ impl Batch<'_> {
         Ok(v.to_string())
     }
 
-    /// Stores a new Job; refuses a name already taken in its namespace.
-    pub fn create_job(&mut self, record: &mut JobRecord) -> Result<()> {
+    /// Stores a new Job, run by the controller `owner` (`None`: whichever `serve` adopts it);
+    /// refuses a name already taken in its namespace.
+    pub fn create_job(&mut self, record: &mut JobRecord, owner: Option<&str>) -> Result<()> {
         let job = &mut record.job;
         job.metadata.resource_version = Some(self.next_version()?);
         let r = self.tx.execute(
-            "INSERT INTO jobs (uid, namespace, name, base_dir, backoff, object) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT INTO jobs (uid, namespace, name, base_dir, backoff, object, owner) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             params![
                 job.metadata.uid(),
                 job.namespace(),
                 job.name(),
                 record.base_dir.to_string_lossy(),
                 json(&record.backoff),
-                json(&*job)
+                json(&*job),
+                owner
             ],
         );
         match r {
@@ -450,17 +491,142 @@ impl Batch<'_> {
         Ok(())
     }
 
-    /// Removes a Job, its pods and its events (logs are files: see [`remove_logs`]).
-    pub fn delete_job(&mut self, job_uid: &str) -> Result<()> {
+    /// Records `owner` as the controller running Job `uid`.
+    pub fn claim_job(&mut self, uid: &str, owner: &str) -> Result<()> {
+        self.tx
+            .execute(
+                "UPDATE jobs SET owner = ?2 WHERE uid = ?1",
+                params![uid, owner],
+            )
+            .map_err(self.err())?;
+        Ok(())
+    }
+
+    /// Asks for Job `namespace/name` to be deleted with `propagation` (`Background`,
+    /// `Foreground`, `Orphan`): sets `metadata.deletionTimestamp`. Returns the Job's uid and
+    /// owner, or `None` when there is no such Job.
+    pub fn mark_job_deleting(
+        &mut self,
+        namespace: &str,
+        name: &str,
+        propagation: &str,
+        now: Time,
+    ) -> Result<Option<JobState>> {
+        let Some(outcome) = self.change_job(namespace, name, |j| {
+            let mut j = j.clone();
+            j.metadata.deletion_timestamp.get_or_insert(now);
+            j.metadata.deletion_grace_period_seconds.get_or_insert(0);
+            Ok::<_, std::convert::Infallible>(j)
+        })?
+        else {
+            return Ok(None);
+        };
+        let Ok(job) = outcome;
+        let uid = job.metadata.uid().to_string();
+        self.tx
+            .execute(
+                "UPDATE jobs SET deleting = ?2 WHERE uid = ?1",
+                params![uid, propagation],
+            )
+            .map_err(self.err())?;
+        let owner: Option<String> = self
+            .tx
+            .query_row("SELECT owner FROM jobs WHERE uid = ?1", params![uid], |r| {
+                r.get(0)
+            })
+            .map_err(self.err())?;
+        Ok(Some(JobState {
+            generation: job.metadata.generation.unwrap_or(1),
+            uid,
+            deleting: Some(propagation.to_string()),
+            owner,
+        }))
+    }
+
+    /// Asks for pod `namespace/name` to be deleted. Returns its Job's uid, or `None` when
+    /// there is no such pod.
+    pub fn mark_pod_deleting(&mut self, namespace: &str, name: &str) -> Result<Option<String>> {
+        self.tx
+            .query_row(
+                "UPDATE pods SET delete_requested = 1 WHERE namespace = ?1 AND name = ?2 RETURNING job_uid",
+                params![namespace, name],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(self.err())
+    }
+
+    /// The control marks of Job `uid`, if stored.
+    pub fn job_state(&self, uid: &str) -> Result<Option<JobState>> {
+        self.tx
+            .query_row(
+                "SELECT uid, coalesce(json_extract(object, '$.metadata.generation'), 1), deleting, owner FROM jobs WHERE uid = ?1",
+                params![uid],
+                |r| {
+                    Ok(JobState {
+                        uid: r.get(0)?,
+                        generation: r.get(1)?,
+                        deleting: r.get(2)?,
+                        owner: r.get(3)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(self.err())
+    }
+
+    /// Whether the Job's recorded owner is `owner` (`None`: no owner).
+    pub fn job_owned_by(&self, uid: &str, owner: Option<&str>) -> Result<bool> {
+        let current: Option<Option<String>> = self
+            .tx
+            .query_row("SELECT owner FROM jobs WHERE uid = ?1", params![uid], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(self.err())?;
+        Ok(current.is_some_and(|c| c.as_deref() == owner))
+    }
+
+    /// Removes a Job and its events. Its pods (and their events) go too, unless `orphan`:
+    /// then they stay, without the Job as owner. Logs are files: see [`remove_logs`].
+    pub fn delete_job(&mut self, job_uid: &str, orphan: bool) -> Result<()> {
         let e = self.err();
+        if orphan {
+            let version = self.next_version()?;
+            self.tx
+                .execute(
+                    "UPDATE pods SET job_uid = '', object = json_set(json_remove(object, '$.metadata.ownerReferences'), '$.metadata.resourceVersion', ?2) WHERE job_uid = ?1",
+                    params![job_uid, version],
+                )
+                .map_err(&e)?;
+        } else {
+            self.tx
+                .execute(
+                    "DELETE FROM events WHERE uid IN (SELECT uid FROM pods WHERE job_uid = ?1)",
+                    params![job_uid],
+                )
+                .map_err(&e)?;
+            self.tx
+                .execute("DELETE FROM pods WHERE job_uid = ?1", params![job_uid])
+                .map_err(&e)?;
+        }
         self.tx
-            .execute("DELETE FROM events WHERE uid = ?1 OR uid IN (SELECT uid FROM pods WHERE job_uid = ?1)", params![job_uid])
-            .map_err(&e)?;
-        self.tx
-            .execute("DELETE FROM pods WHERE job_uid = ?1", params![job_uid])
+            .execute("DELETE FROM events WHERE uid = ?1", params![job_uid])
             .map_err(&e)?;
         self.tx
             .execute("DELETE FROM jobs WHERE uid = ?1", params![job_uid])
+            .map_err(&e)?;
+        Ok(())
+    }
+
+    /// Removes one pod and its events.
+    pub fn delete_pod(&mut self, pod_uid: &str) -> Result<()> {
+        let e = self.err();
+        self.tx
+            .execute("DELETE FROM events WHERE uid = ?1", params![pod_uid])
+            .map_err(&e)?;
+        self.tx
+            .execute("DELETE FROM pods WHERE uid = ?1", params![pod_uid])
             .map_err(&e)?;
         Ok(())
     }

@@ -1,0 +1,292 @@
+//! `wasmjob delete job NAME…|-f FILE|--all` and `delete pod NAME…`: as on a cluster. A Job's
+//! controller (`serve`, or the `run` that holds it) stops its pods and removes it with its
+//! pods and logs (`--cascade=orphan` keeps the pods); with no live controller the command
+//! removes it itself. A deleted pod is stopped, counted and replaced by its Job, then goes.
+
+use super::Failure;
+use super::input::read_manifests;
+use crate::lease;
+use crate::store::{JobState, Store, remove_logs};
+use std::path::Path;
+use std::time::{Duration, Instant};
+use wasmjob_spec::{PHASE_FAILED, PHASE_SUCCEEDED, TRACKING_FINALIZER, Time};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Cascade {
+    /// Delete the Job, then its pods (kubectl's default; `true` means the same).
+    #[value(alias = "true")]
+    Background,
+    /// Delete the pods, then the Job.
+    Foreground,
+    /// Keep the pods (`false` means the same).
+    #[value(alias = "false")]
+    Orphan,
+}
+
+impl Cascade {
+    fn policy(self) -> &'static str {
+        match self {
+            Cascade::Background => "Background",
+            Cascade::Foreground => "Foreground",
+            Cascade::Orphan => "Orphan",
+        }
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DeleteArgs {
+    /// `job` (jobs, job.batch) or `pod` (pods, po); `TYPE/NAME` works too.
+    pub resource: Option<String>,
+    pub names: Vec<String>,
+    /// Delete the Jobs a manifest (file, folder or `-`) defines.
+    #[arg(short = 'f', long, value_name = "FILE")]
+    pub filename: Option<String>,
+    /// Every object of the type in the namespace.
+    #[arg(long)]
+    pub all: bool,
+    #[arg(long, value_enum, default_value = "background")]
+    pub cascade: Cascade,
+    /// Wait until the objects are gone (kubectl's default).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+    pub wait: bool,
+    /// Give up waiting after this long (0: wait as long as it takes).
+    #[arg(long, value_parser = super::parse_duration, default_value = "0s", value_name = "DURATION")]
+    pub timeout: Duration,
+    /// A missing object is not an error.
+    #[arg(long)]
+    pub ignore_not_found: bool,
+}
+
+enum Kind {
+    Job,
+    Pod,
+}
+
+pub fn delete(args: DeleteArgs, state_dir: &Path, namespace: Option<&str>) -> Result<(), Failure> {
+    let ns = namespace.unwrap_or("default").to_string();
+    let mut targets: Vec<(Kind, String, String)> = Vec::new();
+    let mut words: Vec<String> = args.resource.iter().cloned().collect();
+    words.extend(args.names.iter().cloned());
+    if let Some(file) = &args.filename {
+        if !words.is_empty() || args.all {
+            return Err(Failure::input(
+                "error: a resource cannot be given with -f, nor --all",
+            ));
+        }
+        for m in read_manifests(file, namespace)? {
+            targets.push((
+                Kind::Job,
+                m.job.namespace().to_string(),
+                m.job.name().to_string(),
+            ));
+        }
+    } else {
+        let Some(first) = words.first().cloned() else {
+            return Err(Failure::input(
+                "error: You must provide one or more resources by argument or filename.",
+            ));
+        };
+        if first.contains('/') {
+            for w in &words {
+                let (kind, name) = w.split_once('/').unwrap_or(("", w));
+                targets.push((kind_of(kind)?, ns.clone(), name.to_string()));
+            }
+        } else {
+            let kind = kind_of(&first)?;
+            let names = &words[1..];
+            if args.all {
+                let store = Store::open(state_dir)?;
+                let all: Vec<String> = match kind {
+                    Kind::Job => store
+                        .list_jobs(Some(&ns))?
+                        .into_iter()
+                        .map(|r| r.job.name().to_string())
+                        .collect(),
+                    Kind::Pod => store
+                        .list_pods(Some(&ns))?
+                        .into_iter()
+                        .map(|p| p.metadata.name().to_string())
+                        .collect(),
+                };
+                if all.is_empty() {
+                    println!("No resources found");
+                }
+                for n in all {
+                    targets.push((kind_of(&first)?, ns.clone(), n));
+                }
+            } else if names.is_empty() {
+                return Err(Failure::input(format!(
+                    "error: resource(s) were provided, but no name was specified (delete {first} NAME, or --all)"
+                )));
+            } else {
+                for n in names {
+                    targets.push((kind_of(&first)?, ns.clone(), n.clone()));
+                }
+            }
+        }
+    }
+    let mut store = Store::open(state_dir)?;
+    let deadline = (!args.timeout.is_zero()).then(|| Instant::now() + args.timeout);
+    let mut missing = Vec::new();
+    for (kind, ns, name) in targets {
+        let found = match kind {
+            Kind::Job => {
+                let found = delete_job(
+                    &mut store,
+                    &ns,
+                    &name,
+                    args.cascade.policy(),
+                    args.wait,
+                    deadline,
+                )?;
+                if found {
+                    println!("job.batch {name:?} deleted");
+                }
+                found
+            }
+            Kind::Pod => {
+                let found = delete_pod(&mut store, &ns, &name, args.wait, deadline)?;
+                if found {
+                    println!("pod {name:?} deleted");
+                }
+                found
+            }
+        };
+        if !found && !args.ignore_not_found {
+            let what = match kind {
+                Kind::Job => "jobs.batch",
+                Kind::Pod => "pods",
+            };
+            missing.push(format!(
+                "Error from server (NotFound): {what} {name:?} not found"
+            ));
+        }
+    }
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure::runtime(missing.join("\n")))
+    }
+}
+
+fn kind_of(word: &str) -> Result<Kind, Failure> {
+    match word {
+        "job" | "jobs" | "job.batch" | "jobs.batch" => Ok(Kind::Job),
+        "pod" | "pods" | "po" => Ok(Kind::Pod),
+        other => Err(Failure::input(format!(
+            "error: the server doesn't have a resource type {other:?} (wasmjob knows jobs and pods)"
+        ))),
+    }
+}
+
+/// Whether the controller that runs a Job is alive (a `serve` adopts Jobs without owner).
+fn controlled(dir: &Path, st: &JobState) -> bool {
+    match &st.owner {
+        Some(o) => lease::owner_alive(dir, o),
+        None => lease::served(dir),
+    }
+}
+
+fn timed_out(deadline: Option<Instant>, what: &str) -> Result<(), Failure> {
+    if deadline.is_some_and(|d| Instant::now() >= d) {
+        return Err(Failure::runtime(format!(
+            "error: timed out waiting for {what} to be deleted"
+        )));
+    }
+    std::thread::sleep(Duration::from_millis(50));
+    Ok(())
+}
+
+/// Deletes Job `ns/name` with `propagation`: marks it, then waits (if `wait`) until its live
+/// controller has stopped its pods and removed it — or removes it at once when no controller
+/// runs it. Returns false when there is no such Job.
+pub fn delete_job(
+    store: &mut Store,
+    ns: &str,
+    name: &str,
+    propagation: &str,
+    wait: bool,
+    deadline: Option<Instant>,
+) -> Result<bool, Failure> {
+    let now = Time(jiff::Timestamp::now());
+    let mut batch = store.batch()?;
+    let Some(marked) = batch.mark_job_deleting(ns, name, propagation, now)? else {
+        return Ok(false);
+    };
+    batch.commit()?;
+    let dir = store.dir().to_path_buf();
+    let uid = marked.uid.clone();
+    loop {
+        let Some(st) = store.job_states(Some(std::slice::from_ref(&uid)))?.pop() else {
+            return Ok(true);
+        };
+        if !controlled(&dir, &st) {
+            let pods = store.pods_of_job(&uid)?;
+            let orphan = propagation == "Orphan";
+            let mut batch = store.batch()?;
+            if batch.job_owned_by(&uid, st.owner.as_deref())? {
+                batch.delete_job(&uid, orphan)?;
+                batch.commit()?;
+                if !orphan {
+                    remove_logs(&dir, &pods);
+                }
+                store.reclaim_space()?;
+                return Ok(true);
+            }
+            continue;
+        }
+        if !wait {
+            return Ok(true);
+        }
+        timed_out(deadline, &format!("jobs.batch {name:?}"))?;
+    }
+}
+
+/// Deletes pod `ns/name`: a pod that has ended and been counted goes at once; otherwise its
+/// Job's controller stops it, counts it and removes it (waited for if `wait`). Returns false
+/// when there is no such pod.
+pub fn delete_pod(
+    store: &mut Store,
+    ns: &str,
+    name: &str,
+    wait: bool,
+    deadline: Option<Instant>,
+) -> Result<bool, Failure> {
+    let Some(pod) = store.get_pod(ns, name)? else {
+        return Ok(false);
+    };
+    let dir = store.dir().to_path_buf();
+    let ended = matches!(pod.phase(), PHASE_SUCCEEDED | PHASE_FAILED)
+        && !pod
+            .metadata
+            .finalizers
+            .iter()
+            .any(|f| f == TRACKING_FINALIZER);
+    let mut batch = store.batch()?;
+    let Some(job_uid) = batch.mark_pod_deleting(ns, name)? else {
+        return Ok(false);
+    };
+    let job = if job_uid.is_empty() {
+        None
+    } else {
+        batch.job_state(&job_uid)?
+    };
+    let controller = job.as_ref().is_some_and(|st| controlled(&dir, st));
+    if ended || job.is_none() {
+        batch.delete_pod(pod.metadata.uid())?;
+        batch.commit()?;
+        remove_logs(&dir, std::slice::from_ref(&pod));
+        return Ok(true);
+    }
+    batch.commit()?;
+    if !controller {
+        eprintln!(
+            "pod {name:?} is marked for deletion; it goes once `wasmjob serve` runs its Job and has counted it"
+        );
+        return Ok(true);
+    }
+    while wait && store.get_pod(ns, name)?.is_some() {
+        timed_out(deadline, &format!("pods {name:?}"))?;
+    }
+    Ok(true)
+}

@@ -1,0 +1,327 @@
+//! The life of Jobs around reconciling: taking over Jobs from the store (with crash recovery
+//! of their pods), noticing what other processes changed (patches, new Jobs, deletions of
+//! Jobs and pods), and removing what is due to go — deleted Jobs once their pods have
+//! stopped, user-deleted pods once counted, and Jobs whose ttlSecondsAfterFinished passed.
+
+use super::recovery::{Recovered, recover};
+use super::{Entry, Manager, ManagerError, Scope};
+use crate::controller::ttl;
+use crate::node::StopCause;
+use crate::store::remove_logs;
+use std::collections::HashSet;
+use tokio::time::Instant;
+use wasmjob_spec::{PHASE_FAILED, PHASE_SUCCEEDED, Pod, TRACKING_FINALIZER};
+
+/// `deleting` once an orphaning delete has removed the Job's row and only running pods
+/// remain to be followed.
+const ORPHANED: &str = "Orphaned";
+
+impl Manager {
+    /// Looks at what other processes changed since the last look: Jobs to take over (in
+    /// [`Scope::All`]), spec changes, deletions of Jobs and pods, Jobs that vanished.
+    pub fn look_at_store(&mut self) -> Result<(), ManagerError> {
+        let version = self.store.data_version()?;
+        if self.seen_version == Some(version) {
+            return Ok(());
+        }
+        self.seen_version = Some(version);
+        let states = match self.scope {
+            Scope::All => self.store.job_states(None)?,
+            Scope::Own => {
+                let uids: Vec<String> = self.jobs.keys().cloned().collect();
+                self.store.job_states(Some(&uids))?
+            }
+        };
+        let present: HashSet<&str> = states.iter().map(|s| s.uid.as_str()).collect();
+        let vanished: Vec<String> = self
+            .jobs
+            .iter()
+            .filter(|(uid, e)| {
+                !present.contains(uid.as_str()) && e.deleting.as_deref() != Some(ORPHANED)
+            })
+            .map(|(uid, _)| uid.clone())
+            .collect();
+        for uid in vanished {
+            self.forget(&uid, true);
+        }
+        for st in &states {
+            match self.jobs.get(&st.uid) {
+                None if self.scope == Scope::All => self.adopt(&st.uid)?,
+                None => continue,
+                Some(e) if e.record.job.metadata.generation.unwrap_or(1) != st.generation => {
+                    self.reload_spec(&st.uid)?
+                }
+                Some(_) => {}
+            }
+            if let Some(p) = &st.deleting {
+                self.begin_delete(&st.uid, p);
+            }
+        }
+        for (job_uid, pod) in self.store.pods_to_delete()? {
+            self.begin_pod_delete(&job_uid, &pod);
+        }
+        Ok(())
+    }
+
+    /// A Job whose stored generation moved on (`wasmjob patch`, `apply`) gets its new spec
+    /// and metadata, keeps its status, and is reconciled.
+    fn reload_spec(&mut self, uid: &str) -> Result<(), ManagerError> {
+        if let Some(stored) = self.store.get_job_by_uid(uid)?
+            && let Some(e) = self.jobs.get_mut(uid)
+        {
+            let status = e.record.job.status.take();
+            e.record.job = stored.job;
+            e.record.job.status = status;
+            self.dirty_jobs.insert(uid.to_string());
+        }
+        Ok(())
+    }
+
+    /// Takes charge of a stored Job: records this manager as its owner and recovers its pods
+    /// — those that were running under a controller that died are failed as lost, those that
+    /// were waiting for capacity start again.
+    fn adopt(&mut self, uid: &str) -> Result<(), ManagerError> {
+        let Some(record) = self.store.get_job_by_uid(uid)? else {
+            return Ok(());
+        };
+        let pods = self.store.pods_of_job(uid)?;
+        let now = self.clock.now();
+        let mut entry = Entry::new(record);
+        let mut restart = Vec::new();
+        let mut batch = self.store.batch()?;
+        batch.claim_job(uid, &self.owner)?;
+        for mut pod in pods {
+            let name = pod.metadata.name().to_string();
+            match recover(&pod, now) {
+                Recovered::Finished => {}
+                Recovered::Restart => restart.push(name.clone()),
+                Recovered::Lost(status) => {
+                    pod.status = status;
+                    batch.put_pod(&mut pod, uid)?;
+                }
+            }
+            self.pod_owner.insert(
+                (pod.metadata.namespace().to_string(), name.clone()),
+                uid.to_string(),
+            );
+            entry.pods.insert(name, pod);
+        }
+        batch.commit()?;
+        for name in restart {
+            if let Some(pod) = entry.pods.get(&name) {
+                let handle = self.node.start(pod.clone(), entry.record.base_dir.clone());
+                entry.handles.insert(name, handle);
+            }
+        }
+        self.jobs.insert(uid.to_string(), entry);
+        self.dirty_jobs.insert(uid.to_string());
+        self.to_collect.insert(uid.to_string());
+        Ok(())
+    }
+
+    /// A deletion was asked for: stop reconciling, stop the pods (unless orphaning).
+    fn begin_delete(&mut self, uid: &str, propagation: &str) {
+        let Some(e) = self.jobs.get_mut(uid) else {
+            return;
+        };
+        if e.deleting.is_some() {
+            return;
+        }
+        e.deleting = Some(propagation.to_string());
+        e.wake_at = None;
+        if propagation != "Orphan" {
+            for h in e.handles.values() {
+                h.stop(StopCause::Deleted("stopped: its Job was deleted".into()));
+            }
+        }
+        self.to_collect.insert(uid.to_string());
+    }
+
+    /// A user deleted a pod: it is stopped, the Job replaces it (per podReplacementPolicy)
+    /// and counts it once it has ended; then it goes.
+    fn begin_pod_delete(&mut self, job_uid: &str, name: &str) {
+        let now = self.clock.now();
+        let Some(e) = self.jobs.get_mut(job_uid) else {
+            return;
+        };
+        if !e.deleted_pods.insert(name.to_string()) {
+            return;
+        }
+        if let Some(p) = e.pods.get_mut(name) {
+            p.metadata.deletion_timestamp.get_or_insert(now);
+            p.metadata.deletion_grace_period_seconds.get_or_insert(0);
+            self.dirty_pods
+                .insert((p.metadata.namespace().to_string(), name.to_string()));
+        }
+        if let Some(h) = e.handles.get(name) {
+            h.stop(StopCause::Deleted("deleted by a user".into()));
+        }
+        self.dirty_jobs.insert(job_uid.to_string());
+        self.to_collect.insert(job_uid.to_string());
+    }
+
+    /// Removes whatever is due: Jobs being deleted whose pods have stopped, user-deleted pods
+    /// that are counted, and (under `serve`) Jobs whose TTL has passed.
+    pub(super) fn collect(&mut self) -> Result<(), ManagerError> {
+        let now = self.clock.now();
+        for uid in std::mem::take(&mut self.to_collect) {
+            let Some(e) = self.jobs.get_mut(&uid) else {
+                continue;
+            };
+            match e.deleting.clone().as_deref() {
+                Some(ORPHANED) => {
+                    if e.handles.is_empty() {
+                        self.forget(&uid, false);
+                    }
+                }
+                Some("Orphan") => {
+                    for p in e.pods.values_mut() {
+                        p.metadata.owner_references.clear();
+                        p.metadata.finalizers.retain(|f| f != TRACKING_FINALIZER);
+                    }
+                    let mut batch = self.store.batch()?;
+                    batch.delete_job(&uid, true)?;
+                    batch.commit()?;
+                    e.deleting = Some(ORPHANED.into());
+                    if e.handles.is_empty() {
+                        self.forget(&uid, false);
+                    }
+                }
+                Some(_) => {
+                    if e.handles.is_empty() {
+                        self.remove_job(&uid)?;
+                    }
+                }
+                None => {
+                    self.remove_deleted_pods(&uid)?;
+                    if self.scope == Scope::All {
+                        self.expire(&uid, now)?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes the user-deleted pods of `uid` that have ended and been counted.
+    fn remove_deleted_pods(&mut self, uid: &str) -> Result<(), ManagerError> {
+        let Some(e) = self.jobs.get_mut(uid) else {
+            return Ok(());
+        };
+        let done: Vec<String> = e
+            .deleted_pods
+            .iter()
+            .filter(|n| {
+                !e.handles.contains_key(*n)
+                    && e.pods.get(*n).is_none_or(|p| {
+                        is_terminal(p)
+                            && !p
+                                .metadata
+                                .finalizers
+                                .iter()
+                                .any(|f| f == TRACKING_FINALIZER)
+                    })
+            })
+            .cloned()
+            .collect();
+        if done.is_empty() {
+            return Ok(());
+        }
+        let removed: Vec<Pod> = done.iter().filter_map(|n| e.pods.remove(n)).collect();
+        for n in &done {
+            e.deleted_pods.remove(n);
+        }
+        let mut batch = self.store.batch()?;
+        for p in &removed {
+            batch.delete_pod(p.metadata.uid())?;
+            let key = (
+                p.metadata.namespace().to_string(),
+                p.metadata.name().to_string(),
+            );
+            self.dirty_pods.remove(&key);
+            self.pod_owner.remove(&key);
+        }
+        batch.commit()?;
+        remove_logs(self.store.dir(), &removed);
+        Ok(())
+    }
+
+    /// Deletes the Job when its TTL has passed, or sets a wake-up for when it will.
+    fn expire(&mut self, uid: &str, now: wasmjob_spec::Time) -> Result<(), ManagerError> {
+        let Some(e) = self.jobs.get_mut(uid) else {
+            return Ok(());
+        };
+        if !e.handles.is_empty() {
+            return Ok(());
+        }
+        match ttl::due(&e.record.job, now) {
+            Some(Ok(())) => self.remove_job(uid)?,
+            Some(Err(left)) => {
+                let at = Instant::now() + left;
+                e.wake_at = Some(e.wake_at.map_or(at, |w| w.min(at)));
+            }
+            None => {}
+        }
+        Ok(())
+    }
+
+    /// Deletes every finished Job whose TTL has passed (`wasmjob run` calls this as it ends).
+    pub fn delete_expired(&mut self) -> Result<Vec<String>, ManagerError> {
+        let now = self.clock.now();
+        let due: Vec<String> = self
+            .jobs
+            .iter()
+            .filter(|(_, e)| e.handles.is_empty() && ttl::due(&e.record.job, now) == Some(Ok(())))
+            .map(|(uid, _)| uid.clone())
+            .collect();
+        for uid in &due {
+            self.remove_job(uid)?;
+        }
+        Ok(due)
+    }
+
+    /// Removes a Job with its pods, events and logs, from the store and from memory.
+    fn remove_job(&mut self, uid: &str) -> Result<(), ManagerError> {
+        let mut batch = self.store.batch()?;
+        batch.delete_job(uid, false)?;
+        batch.commit()?;
+        if let Some(e) = self.jobs.get(uid) {
+            let pods: Vec<Pod> = e.pods.values().cloned().collect();
+            remove_logs(self.store.dir(), &pods);
+        }
+        self.store.reclaim_space()?;
+        self.forget(uid, false);
+        Ok(())
+    }
+
+    /// Drops a Job from memory (stopping its pods when `stop`); `run` keeps its last shape.
+    fn forget(&mut self, uid: &str, stop: bool) {
+        let Some(e) = self.jobs.remove(uid) else {
+            return;
+        };
+        for h in e.handles.values() {
+            if stop {
+                h.stop(StopCause::Deleted("stopped: its Job was deleted".into()));
+            }
+        }
+        for p in e.pods.values() {
+            let key = (
+                p.metadata.namespace().to_string(),
+                p.metadata.name().to_string(),
+            );
+            self.pod_owner.remove(&key);
+            self.dirty_pods.remove(&key);
+        }
+        self.dirty_jobs.remove(uid);
+        if self.scope == Scope::Own {
+            self.gone.insert(
+                uid.to_string(),
+                (e.record.job, e.pods.into_values().collect()),
+            );
+        }
+    }
+}
+
+fn is_terminal(p: &Pod) -> bool {
+    matches!(p.phase(), PHASE_SUCCEEDED | PHASE_FAILED)
+}

@@ -1,0 +1,212 @@
+//! Opening a state directory: refuse what is not ours (a file, a folder of other things, a
+//! database of another program or format, a corrupt database) before writing anything, and
+//! create a new store with its schema and format marker in one transaction.
+
+use super::{Result, StoreError};
+use rusqlite::{Connection, OptionalExtension};
+use std::path::Path;
+
+/// Written into `meta` of every store; a database without it belongs to someone else.
+pub const FORMAT: &str = "wasmjob-state/1";
+
+/// Entries a state directory may hold besides the database.
+const OWN_ENTRIES: &[&str] = &[
+    "state.db",
+    "state.db-wal",
+    "state.db-shm",
+    "state.db-journal",
+    "controller.lock",
+    "owners",
+    "logs",
+    "pods",
+];
+
+const SCHEMA: &str = "
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE jobs (
+  uid TEXT PRIMARY KEY, namespace TEXT NOT NULL, name TEXT NOT NULL,
+  base_dir TEXT NOT NULL, backoff TEXT NOT NULL, object TEXT NOT NULL,
+  owner TEXT, deleting TEXT,
+  UNIQUE (namespace, name));
+CREATE TABLE pods (
+  uid TEXT PRIMARY KEY, namespace TEXT NOT NULL, name TEXT NOT NULL, job_uid TEXT NOT NULL,
+  object TEXT NOT NULL, delete_requested INTEGER NOT NULL DEFAULT 0,
+  UNIQUE (namespace, name));
+CREATE INDEX pods_by_job ON pods (job_uid);
+CREATE INDEX pods_to_delete ON pods (delete_requested) WHERE delete_requested = 1;
+CREATE TABLE events (
+  id INTEGER PRIMARY KEY, namespace TEXT NOT NULL, kind TEXT NOT NULL, name TEXT NOT NULL,
+  uid TEXT NOT NULL, type TEXT NOT NULL, reason TEXT NOT NULL, message TEXT NOT NULL,
+  time TEXT NOT NULL);
+CREATE INDEX events_by_object ON events (uid);
+";
+
+fn io(path: &Path) -> impl Fn(std::io::Error) -> StoreError + '_ {
+    move |e| StoreError::Io {
+        path: path.display().to_string(),
+        source: e,
+    }
+}
+
+/// Checks that `dir` can be (or already is) a state directory, creating it when missing.
+pub fn check_dir(dir: &Path) -> Result<()> {
+    match std::fs::metadata(dir) {
+        Ok(m) if !m.is_dir() => {
+            return Err(StoreError::Foreign {
+                path: dir.display().to_string(),
+                detail: "it is a file, not a directory".into(),
+            });
+        }
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return std::fs::create_dir_all(dir).map_err(io(dir));
+        }
+        Err(e) => return Err(io(dir)(e)),
+    }
+    if dir.join("state.db").exists() {
+        return Ok(());
+    }
+    let strangers: Vec<String> = std::fs::read_dir(dir)
+        .map_err(io(dir))?
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| !OWN_ENTRIES.contains(&n.as_str()))
+        .collect();
+    if let Some(first) = strangers.first() {
+        return Err(StoreError::Foreign {
+            path: dir.display().to_string(),
+            detail: format!(
+                "it holds other files ({first:?}{}) and no state.db; pass a new or empty directory",
+                if strangers.len() > 1 { ", …" } else { "" }
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Opens the database in `dir`, creating the schema when the database is new.
+pub fn connect(dir: &Path) -> Result<Connection> {
+    check_dir(dir)?;
+    let db = dir.join("state.db");
+    let err = |e| StoreError::Sqlite {
+        path: db.display().to_string(),
+        source: e,
+    };
+    let foreign = |detail: &str| StoreError::Foreign {
+        path: db.display().to_string(),
+        detail: detail.to_string(),
+    };
+    if let Ok(mut f) = std::fs::File::open(&db) {
+        use std::io::Read;
+        let mut header = Vec::with_capacity(16);
+        (&mut f)
+            .take(16)
+            .read_to_end(&mut header)
+            .map_err(io(&db))?;
+        if !header.is_empty() && header != b"SQLite format 3\0" {
+            return Err(foreign("it is not a database (no SQLite header)"));
+        }
+    }
+    let conn = Connection::open(&db).map_err(err)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))
+        .map_err(err)?;
+    let corrupt = |e: rusqlite::Error| match e {
+        rusqlite::Error::SqliteFailure(f, _)
+            if matches!(
+                f.code,
+                rusqlite::ErrorCode::NotADatabase | rusqlite::ErrorCode::DatabaseCorrupt
+            ) =>
+        {
+            StoreError::Corrupt {
+                path: db.display().to_string(),
+                what: "database".into(),
+                detail: e.to_string(),
+            }
+        }
+        e => err(e),
+    };
+    let check: String = conn
+        .query_row("PRAGMA quick_check", [], |r| r.get(0))
+        .map_err(corrupt)?;
+    if check != "ok" {
+        return Err(StoreError::Corrupt {
+            path: db.display().to_string(),
+            what: "database".into(),
+            detail: check,
+        });
+    }
+    // Read-only checks first: a database that is not ours is left exactly as it was.
+    let is_new = check_format(&conn)
+        .map_err(corrupt)?
+        .map_err(|d| foreign(&d))?;
+    if is_new {
+        // Only possible before any table exists: space of deleted Jobs is given back.
+        conn.pragma_update(None, "auto_vacuum", "INCREMENTAL")
+            .map_err(err)?;
+    }
+    conn.pragma_update(None, "journal_mode", "WAL")
+        .map_err(err)?;
+    conn.pragma_update(None, "synchronous", "NORMAL")
+        .map_err(err)?;
+    conn.pragma_update(None, "journal_size_limit", 64i64 << 20)
+        .map_err(err)?;
+    if is_new {
+        conn.execute_batch("BEGIN IMMEDIATE").map_err(err)?;
+        // Another process may have created it meanwhile.
+        let created = match check_format(&conn) {
+            Ok(Ok(true)) => conn
+                .execute_batch(SCHEMA)
+                .and_then(|_| {
+                    conn.execute(
+                        "INSERT INTO meta (key, value) VALUES ('format', ?1)",
+                        [FORMAT],
+                    )
+                })
+                .map(|_| Ok(()))
+                .map_err(err),
+            Ok(Ok(false)) => Ok(Ok(())),
+            Ok(Err(d)) => Ok(Err(foreign(&d))),
+            Err(e) => Err(err(e)),
+        };
+        let end = if matches!(created, Ok(Ok(()))) {
+            "COMMIT"
+        } else {
+            "ROLLBACK"
+        };
+        conn.execute_batch(end).map_err(err)?;
+        created??;
+    }
+    Ok(conn)
+}
+
+/// `Ok(true)` for an empty database, `Ok(false)` for one of ours, `Err(why)` for any other.
+fn check_format(conn: &Connection) -> rusqlite::Result<std::result::Result<bool, String>> {
+    let tables: i64 = conn.query_row(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table'",
+        [],
+        |r| r.get(0),
+    )?;
+    if tables == 0 {
+        return Ok(Ok(true));
+    }
+    let has_meta: i64 = conn.query_row(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'",
+        [],
+        |r| r.get(0),
+    )?;
+    let format: Option<String> = if has_meta > 0 {
+        conn.query_row("SELECT value FROM meta WHERE key = 'format'", [], |r| {
+            r.get(0)
+        })
+        .optional()?
+    } else {
+        None
+    };
+    Ok(match format.as_deref() {
+        Some(FORMAT) => Ok(false),
+        Some(other) => Err(format!(
+            "it is in format {other:?}; this wasmjob reads {FORMAT:?}"
+        )),
+        None => Err("it is a database of another program (no wasmjob format marker)".into()),
+    })
+}
