@@ -58,12 +58,17 @@ impl Env {
     }
 
     pub fn wasmjob_limit(&self, args: &[&str], limit: Duration) -> Run {
+        self.wasmjob_at(&self.state(), args, limit)
+    }
+
+    /// Runs `wasmjob --state-dir STATE ARGS`.
+    pub fn wasmjob_at(&self, state: &Path, args: &[&str], limit: Duration) -> Run {
         let out_path = self.dir.path().join(format!("out-{}", fastrand::u64(..)));
         let err_path = self.dir.path().join(format!("err-{}", fastrand::u64(..)));
         let started = Instant::now();
         let mut child = Command::new(env!("CARGO_BIN_EXE_wasmjob"))
             .arg("--state-dir")
-            .arg(self.state())
+            .arg(state)
             .args(args)
             .current_dir(self.dir.path())
             .stdin(Stdio::null())
@@ -147,4 +152,110 @@ pub fn has_condition(job: &Value, type_: &str, reason: &str) -> bool {
 /// The terminated state of the pod's first container.
 pub fn terminated(pod: &Value) -> &Value {
     &pod["status"]["containerStatuses"][0]["state"]["terminated"]
+}
+
+/// A `wasmjob serve` running in the background on an [`Env`]'s state directory.
+pub struct Serve {
+    pub child: std::process::Child,
+    pub stderr: PathBuf,
+}
+
+impl Env {
+    /// Starts `wasmjob serve` with a short back-off and waits until it controls the state
+    /// directory.
+    pub fn serve(&self, extra: &[&str]) -> Serve {
+        let stderr = self
+            .dir
+            .path()
+            .join(format!("serve-{}.err", fastrand::u64(..)));
+        let child = Command::new(env!("CARGO_BIN_EXE_wasmjob"))
+            .arg("--state-dir")
+            .arg(self.state())
+            .args(["serve", "--backoff-base", "10ms", "--backoff-max", "100ms"])
+            .args(extra)
+            .current_dir(self.dir.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&stderr).unwrap())
+            .spawn()
+            .expect("starting wasmjob serve");
+        let serve = Serve { child, stderr };
+        let started = Instant::now();
+        while !serve.log().contains("controlling") {
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "serve did not start:\n{}",
+                serve.log()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        serve
+    }
+
+    /// `get jobs NAME -o json`, or `None` when the Job does not exist.
+    pub fn job(&self, name: &str) -> Option<Value> {
+        let r = self.wasmjob(&["get", "jobs", name, "-o", "json"]);
+        (r.code == 0).then(|| r.json())
+    }
+
+    /// Every file below the state directory's `logs` folder.
+    pub fn log_files(&self) -> Vec<PathBuf> {
+        fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+            for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    walk(&p, out);
+                } else {
+                    out.push(p);
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.state().join("logs"), &mut out);
+        out
+    }
+}
+
+impl Serve {
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.stderr).unwrap_or_default()
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// SIGKILL, as a crash.
+    pub fn kill9(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM, and the exit code.
+    pub fn terminate(mut self) -> i32 {
+        let ok = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(ok.success());
+        let started = Instant::now();
+        loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                return s.code().unwrap_or(-1);
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "serve did not stop on SIGTERM:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
