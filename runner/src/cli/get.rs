@@ -1,147 +1,387 @@
-//! `wasmjob get jobs|pods [NAME…] [-l SELECTOR] [-o json|yaml|wide|name] [-A]`: read from the
-//! state directory and print like kubectl.
+//! `wasmjob get jobs|pods|events [NAME…] [-l SELECTOR] [--field-selector F] [-o
+//! json|yaml|wide|name] [-A] [-w]`: read from the state directory and print like kubectl.
+//! `-w` prints the table, then a row for every object that changes, until interrupted.
 
 use super::Failure;
 use super::printers::{self, Output};
 use crate::selector::Selector;
-use crate::store::Store;
+use crate::store::{EventRecord, Store};
+use serde_json::{Value, json};
+use std::collections::HashMap;
 use std::path::Path;
+use std::time::Duration;
 use wasmjob_spec::{Job, Pod, Time};
 
 #[derive(Debug, clap::Args)]
 pub struct GetArgs {
-    /// `jobs` (job, job.batch, jobs.batch) or `pods` (pod, po).
+    /// `jobs` (job, job.batch), `pods` (pod, po) or `events` (event, ev).
     pub resource: String,
     /// Only these names.
     pub names: Vec<String>,
     /// Label selector, e.g. `batch.kubernetes.io/job-name=pi`.
     #[arg(short = 'l', long, value_name = "SELECTOR")]
     pub selector: Option<String>,
+    /// Field selector: `metadata.name`, `metadata.namespace`, for pods `status.phase`, for
+    /// Jobs `status.successful`; `=`, `==` or `!=`, comma-separated.
+    #[arg(long, value_name = "SELECTOR")]
+    pub field_selector: Option<String>,
     #[arg(short = 'o', long, value_enum)]
     pub output: Option<Output>,
     /// List across all namespaces.
     #[arg(short = 'A', long)]
     pub all_namespaces: bool,
+    /// After the listing, print every change until interrupted.
+    #[arg(short = 'w', long)]
+    pub watch: bool,
 }
 
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {
     Jobs,
     Pods,
+    Events,
+}
+
+/// One object, ready to print in any output.
+struct Item {
+    key: String,
+    version: String,
+    name: String,
+    value: Value,
+    row: Vec<String>,
+}
+
+/// A field selector: (path, wanted, equal?).
+struct FieldSelector(Vec<(String, String, bool)>);
+
+impl FieldSelector {
+    fn parse(text: &str, kind: Kind) -> Result<FieldSelector, Failure> {
+        let mut terms = Vec::new();
+        for term in text.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+            let (path, value, eq) = if let Some((p, v)) = term.split_once("!=") {
+                (p, v, false)
+            } else if let Some((p, v)) = term.split_once("==") {
+                (p, v, true)
+            } else if let Some((p, v)) = term.split_once('=') {
+                (p, v, true)
+            } else {
+                return Err(Failure::input(format!(
+                    "error: invalid field selector {term:?}: expected FIELD=VALUE or FIELD!=VALUE"
+                )));
+            };
+            let supported: &[&str] = match kind {
+                Kind::Jobs => &["metadata.name", "metadata.namespace", "status.successful"],
+                Kind::Pods => &["metadata.name", "metadata.namespace", "status.phase"],
+                Kind::Events => &[
+                    "metadata.namespace",
+                    "involvedObject.kind",
+                    "involvedObject.name",
+                    "involvedObject.uid",
+                    "reason",
+                    "type",
+                ],
+            };
+            if !supported.contains(&path.trim()) {
+                return Err(Failure::input(format!(
+                    "Error from server (BadRequest): field label not supported: {}",
+                    path.trim()
+                )));
+            }
+            terms.push((path.trim().to_string(), value.trim().to_string(), eq));
+        }
+        Ok(FieldSelector(terms))
+    }
+
+    fn matches(&self, value: &Value, kind: Kind) -> bool {
+        self.0.iter().all(|(path, want, eq)| {
+            let path = if kind == Kind::Jobs && path == "status.successful" {
+                "status.succeeded"
+            } else {
+                path
+            };
+            let mut v = value;
+            for part in path.split('.') {
+                v = &v[part];
+            }
+            let got = match v {
+                Value::String(s) => s.clone(),
+                Value::Null if path == "status.succeeded" => "0".into(),
+                Value::Null => String::new(),
+                other => other.to_string(),
+            };
+            (got == *want) == *eq
+        })
+    }
 }
 
 pub fn get(args: GetArgs, state_dir: &Path, namespace: Option<&str>) -> Result<(), Failure> {
     let kind = match args.resource.as_str() {
         "jobs" | "job" | "job.batch" | "jobs.batch" => Kind::Jobs,
         "pods" | "pod" | "po" => Kind::Pods,
+        "events" | "event" | "ev" => Kind::Events,
         other => {
             return Err(Failure::input(format!(
-                "error: the server doesn't have a resource type {other:?} (wasmjob knows jobs and pods)"
+                "error: the server doesn't have a resource type {other:?} (wasmjob knows jobs, pods and events)"
             )));
         }
     };
     let selector = Selector::parse(args.selector.as_deref().unwrap_or(""))
         .map_err(|e| Failure::input(format!("error: {e}")))?;
+    let fields = FieldSelector::parse(args.field_selector.as_deref().unwrap_or(""), kind)?;
     let ns = if args.all_namespaces {
         None
     } else {
         Some(namespace.unwrap_or("default"))
     };
     let store = Store::open(state_dir)?;
-    let now = Time(jiff::Timestamp::now());
-    let wide = args.output == Some(Output::Wide);
-    let mut out = std::io::stdout().lock();
-    let keep = |name: &str, labels| {
-        (args.names.is_empty() || args.names.iter().any(|n| n == name)) && selector.matches(labels)
+    let list = |store: &Store| -> Result<(Vec<String>, Vec<Item>), Failure> {
+        let now = Time(jiff::Timestamp::now());
+        let (header, mut items) = listing(store, kind, ns, args.output == Some(Output::Wide), now)?;
+        items.retain(|i| {
+            (args.names.is_empty() || args.names.contains(&i.name))
+                && selector.matches(&labels_of(&i.value))
+                && fields.matches(&i.value, kind)
+        });
+        Ok((header, items))
     };
-    let (values, rows, names, resource) = match kind {
-        Kind::Jobs => {
-            let records = store.list_jobs(ns)?;
-            let jobs: Vec<&Job> = records
-                .iter()
-                .map(|r| &r.job)
-                .filter(|j| keep(j.name(), &j.metadata.labels))
-                .collect();
-            check_found(&args.names, jobs.iter().map(|j| j.name()), "jobs.batch")?;
-            let values: Vec<serde_json::Value> = jobs
-                .iter()
-                .map(|j| serde_json::to_value(j).unwrap_or_default())
-                .collect();
-            let names = jobs
-                .iter()
-                .map(|j| format!("job.batch/{}", j.name()))
-                .collect::<Vec<_>>();
-            (
-                values,
-                printers::job_rows(&jobs, wide, ns.is_none(), now),
-                names,
-                "jobs",
-            )
-        }
-        Kind::Pods => {
-            let all = store.list_pods(ns)?;
-            let pods: Vec<&Pod> = all
-                .iter()
-                .filter(|p| keep(p.metadata.name(), &p.metadata.labels))
-                .collect();
-            check_found(&args.names, pods.iter().map(|p| p.metadata.name()), "pods")?;
-            let values: Vec<serde_json::Value> = pods
-                .iter()
-                .map(|p| serde_json::to_value(p).unwrap_or_default())
-                .collect();
-            let names = pods
-                .iter()
-                .map(|p| format!("pod/{}", p.metadata.name()))
-                .collect::<Vec<_>>();
-            (
-                values,
-                printers::pod_rows(&pods, wide, ns.is_none(), now),
-                names,
-                "pods",
-            )
-        }
+    let (header, items) = list(&store)?;
+    let plural = match kind {
+        Kind::Jobs => "jobs.batch",
+        Kind::Pods => "pods",
+        Kind::Events => "events",
     };
-    let single = args.names.len() == 1 && values.len() == 1;
-    match args.output {
-        Some(Output::Json) | Some(Output::Yaml) => {
-            let v = if single {
-                values[0].clone()
-            } else {
-                printers::list(&values)
-            };
-            if args.output == Some(Output::Json) {
-                printers::print_json(&mut out, &v)?
-            } else {
-                printers::print_yaml(&mut out, &v)?
-            }
-        }
-        Some(Output::Name) => {
-            for n in names {
-                use std::io::Write;
-                writeln!(out, "{n}")?;
-            }
-        }
-        _ if values.is_empty() => match ns {
-            Some(ns) => eprintln!("No resources found in {ns} namespace."),
-            None => eprintln!("No resources found"),
-        },
-        _ => printers::table(&mut out, &rows)?,
-    }
-    let _ = resource;
-    Ok(())
-}
-
-fn check_found<'a>(
-    wanted: &[String],
-    found: impl Iterator<Item = &'a str>,
-    kind: &str,
-) -> Result<(), Failure> {
-    let found: Vec<&str> = found.collect();
-    for w in wanted {
-        if !found.contains(&w.as_str()) {
+    for w in &args.names {
+        if !items.iter().any(|i| &i.name == w) {
             return Err(Failure::runtime(format!(
-                "Error from server (NotFound): {kind} {w:?} not found"
+                "Error from server (NotFound): {plural} {w:?} not found"
             )));
         }
     }
+    let mut out = std::io::stdout().lock();
+    let single = args.names.len() == 1 && items.len() == 1 && !args.watch;
+    match args.output {
+        Some(Output::Json) | Some(Output::Yaml) => {
+            let v = if single {
+                items[0].value.clone()
+            } else if args.watch {
+                Value::Null
+            } else {
+                printers::list(&items.iter().map(|i| &i.value).collect::<Vec<_>>())
+            };
+            if args.watch {
+                for i in &items {
+                    print_value(&mut out, args.output, &i.value)?;
+                }
+            } else {
+                print_value(&mut out, args.output, &v)?;
+            }
+        }
+        Some(Output::Name) => {
+            use std::io::Write;
+            for i in &items {
+                writeln!(out, "{}", name_of(kind, &i.name))?;
+            }
+        }
+        _ if items.is_empty() => match ns {
+            Some(ns) => eprintln!("No resources found in {ns} namespace."),
+            None => eprintln!("No resources found"),
+        },
+        _ => {
+            let mut rows = vec![header.clone()];
+            rows.extend(items.iter().map(|i| i.row.clone()));
+            printers::table(&mut out, &rows)?;
+        }
+    }
+    if !args.watch {
+        return Ok(());
+    }
+    drop(out);
+    let mut seen: HashMap<String, String> = items.into_iter().map(|i| (i.key, i.version)).collect();
+    let mut version = store.data_version()?;
+    loop {
+        std::thread::sleep(Duration::from_millis(100));
+        let v = store.data_version()?;
+        if v == version {
+            continue;
+        }
+        version = v;
+        let (header, items) = list(&store)?;
+        let changed: Vec<&Item> = items
+            .iter()
+            .filter(|i| seen.get(&i.key) != Some(&i.version))
+            .collect();
+        let mut out = std::io::stdout().lock();
+        for i in &changed {
+            match args.output {
+                Some(Output::Json) | Some(Output::Yaml) => {
+                    print_value(&mut out, args.output, &i.value)?
+                }
+                Some(Output::Name) => {
+                    use std::io::Write;
+                    writeln!(out, "{}", name_of(kind, &i.name))?;
+                }
+                _ => {
+                    // Rows line up with the header as kubectl's watch does: laid out together.
+                    let mut rows = vec![header.clone(), i.row.clone()];
+                    let mut buf = Vec::new();
+                    printers::table(&mut buf, &rows)?;
+                    let text = String::from_utf8_lossy(&buf);
+                    use std::io::Write;
+                    if let Some(line) = text.lines().nth(1) {
+                        writeln!(out, "{line}")?;
+                    }
+                    rows.clear();
+                }
+            }
+        }
+        use std::io::Write;
+        out.flush()?;
+        for i in items {
+            seen.insert(i.key, i.version);
+        }
+    }
+}
+
+fn print_value(out: &mut dyn std::io::Write, o: Option<Output>, v: &Value) -> Result<(), Failure> {
+    if o == Some(Output::Json) {
+        printers::print_json(out, v)?
+    } else {
+        printers::print_yaml(out, v)?
+    }
     Ok(())
+}
+
+fn name_of(kind: Kind, name: &str) -> String {
+    match kind {
+        Kind::Jobs => format!("job.batch/{name}"),
+        Kind::Pods => format!("pod/{name}"),
+        Kind::Events => format!("event/{name}"),
+    }
+}
+
+fn labels_of(v: &Value) -> std::collections::BTreeMap<String, String> {
+    v["metadata"]["labels"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_string()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Every object of `kind` in `ns`, with the table header.
+fn listing(
+    store: &Store,
+    kind: Kind,
+    ns: Option<&str>,
+    wide: bool,
+    now: Time,
+) -> Result<(Vec<String>, Vec<Item>), Failure> {
+    let with_ns = ns.is_none();
+    let split = |mut rows: Vec<Vec<String>>| {
+        let header = if rows.is_empty() {
+            Vec::new()
+        } else {
+            rows.remove(0)
+        };
+        (header, rows)
+    };
+    Ok(match kind {
+        Kind::Jobs => {
+            let records = store.list_jobs(ns)?;
+            let jobs: Vec<&Job> = records.iter().map(|r| &r.job).collect();
+            let (header, rows) = split(printers::job_rows(&jobs, wide, with_ns, now));
+            let items = jobs
+                .iter()
+                .zip(rows)
+                .map(|(j, row)| Item {
+                    key: j.metadata.uid().to_string(),
+                    version: j.metadata.resource_version.clone().unwrap_or_default(),
+                    name: j.name().to_string(),
+                    value: serde_json::to_value(j).unwrap_or_default(),
+                    row,
+                })
+                .collect();
+            (header, items)
+        }
+        Kind::Pods => {
+            let all = store.list_pods(ns)?;
+            let pods: Vec<&Pod> = all.iter().collect();
+            let (header, rows) = split(printers::pod_rows(&pods, wide, with_ns, now));
+            let items = pods
+                .iter()
+                .zip(rows)
+                .map(|(p, row)| Item {
+                    key: p.metadata.uid().to_string(),
+                    version: p.metadata.resource_version.clone().unwrap_or_default(),
+                    name: p.metadata.name().to_string(),
+                    value: serde_json::to_value(p).unwrap_or_default(),
+                    row,
+                })
+                .collect();
+            (header, items)
+        }
+        Kind::Events => {
+            let mut header: Vec<String> = ["LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+            if with_ns {
+                header.insert(0, "NAMESPACE".into());
+            }
+            let items = store
+                .list_events(ns)?
+                .into_iter()
+                .enumerate()
+                .map(|(i, e)| {
+                    let mut row = vec![
+                        printers::since(Some(e.time), now),
+                        e.type_.clone(),
+                        e.reason.clone(),
+                        format!("{}/{}", e.kind.to_lowercase(), e.name),
+                        e.message.clone(),
+                    ];
+                    if with_ns {
+                        row.insert(0, e.namespace.clone());
+                    }
+                    let name = format!("{}.{:x}", e.name, i);
+                    Item {
+                        key: name.clone(),
+                        version: "1".into(),
+                        value: event_object(&e, &name),
+                        name,
+                        row,
+                    }
+                })
+                .collect();
+            (header, items)
+        }
+    })
+}
+
+/// An event as the v1 API shapes it.
+fn event_object(e: &EventRecord, name: &str) -> Value {
+    let component = if e.kind == "Job" {
+        "job-controller"
+    } else {
+        "kubelet"
+    };
+    json!({
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {"name": name, "namespace": e.namespace},
+        "involvedObject": {
+            "apiVersion": if e.kind == "Job" { "batch/v1" } else { "v1" },
+            "kind": e.kind, "name": e.name, "namespace": e.namespace, "uid": e.uid
+        },
+        "reason": e.reason,
+        "message": e.message,
+        "type": e.type_,
+        "count": 1,
+        "firstTimestamp": e.time,
+        "lastTimestamp": e.time,
+        "source": {"component": component},
+        "reportingComponent": component,
+    })
 }

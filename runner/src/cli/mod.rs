@@ -5,6 +5,7 @@
 mod apply;
 mod controller;
 mod delete;
+mod describe;
 mod get;
 mod input;
 mod logs;
@@ -48,6 +49,8 @@ pub enum Command {
     Create(apply::ApplyArgs),
     /// Delete Jobs (with their pods and logs) or pods.
     Delete(delete::DeleteArgs),
+    /// Show a Job or pod in detail, with its conditions and events.
+    Describe(describe::DescribeArgs),
     /// Wait for a condition (or deletion) of Jobs or pods.
     Wait(wait::WaitArgs),
     /// List Jobs or Pods (kubectl's columns).
@@ -127,6 +130,7 @@ fn dispatch(cli: Cli) -> Result<u8, Failure> {
         Command::Apply(a) => apply::apply(a, &state_dir, ns.as_deref(), false).map(|_| 0),
         Command::Create(a) => apply::apply(a, &state_dir, ns.as_deref(), true).map(|_| 0),
         Command::Delete(a) => delete::delete(a, &state_dir, ns.as_deref()).map(|_| 0),
+        Command::Describe(a) => describe::describe(a, &state_dir, ns.as_deref()).map(|_| 0),
         Command::Wait(a) => wait::wait(a, &state_dir, ns.as_deref()).map(|_| 0),
         Command::Get(a) => get::get(a, &state_dir, ns.as_deref()).map(|_| 0),
         Command::Logs(a) => logs::logs(a, &state_dir, ns.as_deref()).map(|_| 0),

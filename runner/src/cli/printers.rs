@@ -66,7 +66,7 @@ pub fn human_duration(d: Duration) -> String {
     format!("{}y", hours / 24 / 365)
 }
 
-fn since(t: Option<Time>, now: Time) -> String {
+pub fn since(t: Option<Time>, now: Time) -> String {
     match t {
         Some(t) => human_duration(Duration::from_millis(t.millis_until(now).max(0) as u64)),
         None => "<unknown>".into(),
@@ -173,7 +173,7 @@ pub fn job_rows(jobs: &[&Job], wide: bool, with_namespace: bool, now: Time) -> V
     rows
 }
 
-fn format_selector(s: Option<&LabelSelector>) -> String {
+pub fn format_selector(s: Option<&LabelSelector>) -> String {
     let Some(s) = s else { return "<none>".into() };
     let mut parts: Vec<String> = s
         .match_labels

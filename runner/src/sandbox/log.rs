@@ -236,7 +236,8 @@ pub fn read_log(path: &Path) -> io::Result<Vec<LogLine>> {
     Ok(lines)
 }
 
-fn parse_record(raw: &[u8]) -> LogLine {
+/// One record of the CRI log format (`TIME STREAM F|P CONTENT`).
+pub fn parse_record(raw: &[u8]) -> LogLine {
     let mut parts = raw.splitn(4, |b| *b == b' ');
     let (Some(time), Some(stream), Some(tag), Some(content)) =
         (parts.next(), parts.next(), parts.next(), parts.next())

@@ -1,0 +1,478 @@
+//! `wasmjob describe job|pod NAME…`: kubectl's layout — a spec summary, pod statuses,
+//! conditions, and the object's events with their age.
+
+use super::Failure;
+use super::printers::{format_selector, human_duration, since, table};
+use crate::store::{EventRecord, Store};
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::Write;
+use std::path::Path;
+use std::time::Duration;
+use wasmjob_spec::*;
+
+#[derive(Debug, clap::Args)]
+pub struct DescribeArgs {
+    /// `job` (jobs, job.batch) or `pod` (pods, po); `TYPE/NAME` works too.
+    pub resource: String,
+    /// Names (default: every object of the type in the namespace).
+    pub names: Vec<String>,
+}
+
+pub fn describe(
+    args: DescribeArgs,
+    state_dir: &Path,
+    namespace: Option<&str>,
+) -> Result<(), Failure> {
+    let ns = namespace.unwrap_or("default");
+    let (kind, mut names) = match args.resource.split_once('/') {
+        Some((k, n)) => (k.to_string(), vec![n.to_string()]),
+        None => (args.resource.clone(), Vec::new()),
+    };
+    names.extend(args.names.iter().cloned());
+    let store = Store::open(state_dir)?;
+    let now = Time(jiff::Timestamp::now());
+    let mut text = String::new();
+    match kind.as_str() {
+        "job" | "jobs" | "job.batch" | "jobs.batch" => {
+            let jobs: Vec<Job> = if names.is_empty() {
+                store
+                    .list_jobs(Some(ns))?
+                    .into_iter()
+                    .map(|r| r.job)
+                    .collect()
+            } else {
+                let mut v = Vec::new();
+                for n in &names {
+                    let r = store.get_job(ns, n)?.ok_or_else(|| {
+                        Failure::runtime(format!(
+                            "Error from server (NotFound): jobs.batch {n:?} not found"
+                        ))
+                    })?;
+                    v.push(r.job);
+                }
+                v
+            };
+            for (i, job) in jobs.iter().enumerate() {
+                if i > 0 {
+                    text.push_str("\n\n");
+                }
+                let events = store.events_of(job.metadata.uid())?;
+                describe_job(&mut text, job, &events, now);
+            }
+        }
+        "pod" | "pods" | "po" => {
+            let pods: Vec<Pod> = if names.is_empty() {
+                store.list_pods(Some(ns))?
+            } else {
+                let mut v = Vec::new();
+                for n in &names {
+                    v.push(store.get_pod(ns, n)?.ok_or_else(|| {
+                        Failure::runtime(format!(
+                            "Error from server (NotFound): pods {n:?} not found"
+                        ))
+                    })?);
+                }
+                v
+            };
+            for (i, pod) in pods.iter().enumerate() {
+                if i > 0 {
+                    text.push_str("\n\n");
+                }
+                let events = store.events_of(pod.metadata.uid())?;
+                describe_pod(&mut text, pod, &events, now);
+            }
+        }
+        other => {
+            return Err(Failure::input(format!(
+                "error: the server doesn't have a resource type {other:?} (wasmjob knows jobs and pods)"
+            )));
+        }
+    }
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    Ok(())
+}
+
+/// RFC 1123, as kubectl prints times.
+fn when(t: Option<Time>) -> String {
+    t.map(|t| t.0.strftime("%a, %d %b %Y %H:%M:%S %z").to_string())
+        .unwrap_or_else(|| "<unset>".into())
+}
+
+fn field(out: &mut String, indent: usize, name: &str, value: impl std::fmt::Display) {
+    let label = format!("{name}:");
+    let _ = writeln!(
+        out,
+        "{:indent$}{label:<width$}{value}",
+        "",
+        width = 18usize.saturating_sub(indent).max(label.len() + 2)
+    );
+}
+
+fn map_lines(out: &mut String, indent: usize, name: &str, map: &BTreeMap<String, String>) {
+    if map.is_empty() {
+        field(out, indent, name, "<none>");
+        return;
+    }
+    let width = 18usize.saturating_sub(indent).max(name.len() + 3);
+    for (i, (k, v)) in map.iter().enumerate() {
+        let label = if i == 0 {
+            format!("{name}:")
+        } else {
+            String::new()
+        };
+        let _ = writeln!(out, "{:indent$}{label:<width$}{k}={v}", "");
+    }
+}
+
+fn describe_job(out: &mut String, job: &Job, events: &[EventRecord], now: Time) {
+    let s = job.status();
+    let spec = &job.spec;
+    field(out, 0, "Name", job.name());
+    field(out, 0, "Namespace", job.namespace());
+    field(out, 0, "Selector", format_selector(spec.selector.as_ref()));
+    map_lines(out, 0, "Labels", &job.metadata.labels);
+    map_lines(out, 0, "Annotations", &job.metadata.annotations);
+    field(out, 0, "Parallelism", spec.parallelism.unwrap_or(1));
+    field(
+        out,
+        0,
+        "Completions",
+        spec.completions
+            .map_or("<unset>".to_string(), |c| c.to_string()),
+    );
+    field(
+        out,
+        0,
+        "Completion Mode",
+        spec.completion_mode.as_deref().unwrap_or(NON_INDEXED),
+    );
+    field(out, 0, "Suspend", spec.suspend.unwrap_or(false));
+    field(out, 0, "Backoff Limit", spec.backoff_limit.unwrap_or(6));
+    if let Some(n) = spec.backoff_limit_per_index {
+        field(out, 0, "Backoff Limit Per Index", n);
+    }
+    if let Some(n) = spec.max_failed_indexes {
+        field(out, 0, "Max Failed Indexes", n);
+    }
+    if let Some(t) = spec.ttl_seconds_after_finished {
+        field(out, 0, "TTL Seconds After Finished", t);
+    }
+    if let Some(d) = spec.active_deadline_seconds {
+        field(out, 0, "Active Deadline Seconds", format!("{d}s"));
+    }
+    field(out, 0, "Start Time", when(s.start_time));
+    if let Some(c) = s.completion_time {
+        field(out, 0, "Completed At", when(Some(c)));
+    }
+    if let Some(start) = s.start_time {
+        let end = s.completion_time.unwrap_or(now);
+        field(
+            out,
+            0,
+            "Duration",
+            human_duration(Duration::from_millis(start.millis_until(end).max(0) as u64)),
+        );
+    }
+    field(
+        out,
+        0,
+        "Pods Statuses",
+        format!(
+            "{} Active ({} Ready) / {} Succeeded / {} Failed",
+            s.active,
+            s.ready.unwrap_or(0),
+            s.succeeded,
+            s.failed
+        ),
+    );
+    if job.is_indexed() {
+        field(
+            out,
+            0,
+            "Completed Indexes",
+            s.completed_indexes
+                .as_deref()
+                .filter(|x| !x.is_empty())
+                .unwrap_or("<none>"),
+        );
+        if spec.backoff_limit_per_index.is_some() {
+            field(
+                out,
+                0,
+                "Failed Indexes",
+                s.failed_indexes
+                    .as_deref()
+                    .filter(|x| !x.is_empty())
+                    .unwrap_or("<none>"),
+            );
+        }
+    }
+    out.push_str("Pod Template:\n");
+    map_lines(out, 2, "Labels", &spec.template.metadata.labels);
+    if !spec.template.metadata.annotations.is_empty() {
+        map_lines(out, 2, "Annotations", &spec.template.metadata.annotations);
+    }
+    let ps = &spec.template.spec;
+    if !ps.init_containers.is_empty() {
+        out.push_str("  Init Containers:\n");
+        for c in &ps.init_containers {
+            container_spec(out, c);
+        }
+    }
+    out.push_str("  Containers:\n");
+    for c in &ps.containers {
+        container_spec(out, c);
+    }
+    volumes(out, 2, &ps.volumes);
+    conditions(
+        out,
+        s.conditions.iter().map(|c| {
+            vec![
+                c.type_.clone(),
+                c.status.clone(),
+                c.reason.clone().unwrap_or_default(),
+                c.message.clone().unwrap_or_default(),
+            ]
+        }),
+    );
+    event_table(out, events, now);
+}
+
+fn container_spec(out: &mut String, c: &Container) {
+    let _ = writeln!(out, "   {}:", c.name);
+    field(out, 4, "Image", c.image.as_deref().unwrap_or("<none>"));
+    for (name, list) in [("Command", &c.command), ("Args", &c.args)] {
+        if !list.is_empty() {
+            let _ = writeln!(out, "    {name}:");
+            for a in list {
+                let _ = writeln!(out, "      {a}");
+            }
+        }
+    }
+    if let Some(r) = &c.resources {
+        for (name, m) in [("Limits", &r.limits), ("Requests", &r.requests)] {
+            if !m.is_empty() {
+                let _ = writeln!(out, "    {name}:");
+                for (k, v) in m {
+                    let _ = writeln!(out, "      {k}:  {v}");
+                }
+            }
+        }
+    }
+    if c.env.is_empty() {
+        field(out, 4, "Environment", "<none>");
+    } else {
+        out.push_str("    Environment:\n");
+        for e in &c.env {
+            let value = match (&e.value, &e.value_from) {
+                (Some(v), _) => v.clone(),
+                (None, Some(f)) => f
+                    .field_ref
+                    .as_ref()
+                    .map(|r| {
+                        format!(
+                            " ({}:{})",
+                            r.api_version.as_deref().unwrap_or("v1"),
+                            r.field_path
+                        )
+                    })
+                    .unwrap_or_default(),
+                _ => String::new(),
+            };
+            let _ = writeln!(out, "      {}:  {value}", e.name);
+        }
+    }
+    if c.volume_mounts.is_empty() {
+        field(out, 4, "Mounts", "<none>");
+    } else {
+        out.push_str("    Mounts:\n");
+        for m in &c.volume_mounts {
+            let _ = writeln!(
+                out,
+                "      {} from {} ({})",
+                m.mount_path,
+                m.name,
+                if m.read_only == Some(true) {
+                    "ro"
+                } else {
+                    "rw"
+                }
+            );
+        }
+    }
+}
+
+fn volumes(out: &mut String, indent: usize, vols: &[Volume]) {
+    if vols.is_empty() {
+        field(out, indent, "Volumes", "<none>");
+        return;
+    }
+    let _ = writeln!(out, "{:indent$}Volumes:", "");
+    for v in vols {
+        let _ = writeln!(out, "{:indent$} {}:", "", v.name);
+        if let Some(h) = &v.host_path {
+            field(out, 4, "Type", "HostPath (bare host directory volume)");
+            field(out, 4, "Path", &h.path);
+        } else if v.empty_dir.is_some() {
+            field(
+                out,
+                4,
+                "Type",
+                "EmptyDir (a temporary directory that shares a pod's lifetime)",
+            );
+        }
+    }
+}
+
+fn conditions(out: &mut String, rows: impl Iterator<Item = Vec<String>>) {
+    let rows: Vec<Vec<String>> = rows.collect();
+    if rows.is_empty() {
+        return;
+    }
+    out.push_str("Conditions:\n");
+    let mut all = vec![vec![
+        "Type".into(),
+        "Status".into(),
+        "Reason".into(),
+        "Message".into(),
+    ]];
+    all.push(vec![
+        "----".into(),
+        "------".into(),
+        "------".into(),
+        "-------".into(),
+    ]);
+    all.extend(rows);
+    indented_table(out, &all);
+}
+
+fn indented_table(out: &mut String, rows: &[Vec<String>]) {
+    let mut buf = Vec::new();
+    let _ = table(&mut buf, rows);
+    for line in String::from_utf8_lossy(&buf).lines() {
+        let _ = writeln!(out, "  {}", line.trim_end());
+    }
+}
+
+fn event_table(out: &mut String, events: &[EventRecord], now: Time) {
+    if events.is_empty() {
+        field(out, 0, "Events", "<none>");
+        return;
+    }
+    out.push_str("Events:\n");
+    let mut rows = vec![
+        vec![
+            "Type".into(),
+            "Reason".into(),
+            "Age".into(),
+            "From".into(),
+            "Message".into(),
+        ],
+        vec![
+            "----".into(),
+            "------".into(),
+            "----".into(),
+            "----".into(),
+            "-------".into(),
+        ],
+    ];
+    for e in events {
+        let from = if e.kind == "Job" {
+            "job-controller"
+        } else {
+            "kubelet"
+        };
+        rows.push(vec![
+            e.type_.clone(),
+            e.reason.clone(),
+            since(Some(e.time), now),
+            from.into(),
+            e.message.clone(),
+        ]);
+    }
+    indented_table(out, &rows);
+}
+
+fn describe_pod(out: &mut String, pod: &Pod, events: &[EventRecord], now: Time) {
+    let s = &pod.status;
+    field(out, 0, "Name", pod.metadata.name());
+    field(out, 0, "Namespace", pod.metadata.namespace());
+    field(out, 0, "Start Time", when(s.start_time));
+    map_lines(out, 0, "Labels", &pod.metadata.labels);
+    map_lines(out, 0, "Annotations", &pod.metadata.annotations);
+    field(out, 0, "Status", pod.phase());
+    if let Some(r) = &s.reason {
+        field(out, 0, "Reason", r);
+    }
+    if let Some(m) = &s.message {
+        field(out, 0, "Message", m);
+    }
+    if let Some(o) = pod
+        .metadata
+        .owner_references
+        .iter()
+        .find(|o| o.controller == Some(true))
+    {
+        field(out, 0, "Controlled By", format!("{}/{}", o.kind, o.name));
+    }
+    for (title, specs, statuses) in [
+        (
+            "Init Containers",
+            &pod.spec.init_containers,
+            &s.init_container_statuses,
+        ),
+        ("Containers", &pod.spec.containers, &s.container_statuses),
+    ] {
+        if specs.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "{title}:");
+        for c in specs {
+            let _ = writeln!(out, "  {}:", c.name);
+            field(out, 4, "Image", c.image.as_deref().unwrap_or("<none>"));
+            if let Some(cs) = statuses.iter().find(|x| x.name == c.name) {
+                container_state(out, "State", &cs.state);
+                let last = &cs.last_state;
+                if last.terminated.is_some() || last.running.is_some() || last.waiting.is_some() {
+                    container_state(out, "Last State", last);
+                }
+                field(out, 4, "Ready", if cs.ready { "True" } else { "False" });
+                field(out, 4, "Restart Count", cs.restart_count);
+            }
+        }
+    }
+    conditions(
+        out,
+        s.conditions.iter().map(|c| {
+            vec![
+                c.type_.clone(),
+                c.status.clone(),
+                c.reason.clone().unwrap_or_default(),
+                c.message.clone().unwrap_or_default(),
+            ]
+        }),
+    );
+    volumes(out, 0, &pod.spec.volumes);
+    event_table(out, events, now);
+}
+
+fn container_state(out: &mut String, label: &str, st: &ContainerState) {
+    if let Some(t) = &st.terminated {
+        field(out, 4, label, "Terminated");
+        field(out, 6, "Reason", t.reason.as_deref().unwrap_or(""));
+        if let Some(m) = &t.message {
+            field(out, 6, "Message", m.lines().next().unwrap_or(""));
+        }
+        field(out, 6, "Exit Code", t.exit_code);
+        field(out, 6, "Started", when(t.started_at));
+        field(out, 6, "Finished", when(t.finished_at));
+    } else if let Some(r) = &st.running {
+        field(out, 4, label, "Running");
+        field(out, 6, "Started", when(r.started_at));
+    } else if let Some(w) = &st.waiting {
+        field(out, 4, label, "Waiting");
+        field(out, 6, "Reason", w.reason.as_deref().unwrap_or(""));
+    }
+}
