@@ -275,7 +275,7 @@ fn get_watch_prints_each_change() {
         .spawn()
         .unwrap();
     std::thread::sleep(Duration::from_millis(300));
-    let file = env.manifest("w.yaml", &FAILING_ONCE);
+    let file = env.manifest("w.yaml", FAILING_ONCE);
     assert_eq!(
         env.wasmjob(&["apply", "-f", file.to_str().unwrap()]).code,
         0
