@@ -463,3 +463,106 @@ fn bad_input_is_refused_and_leaves_the_state_untouched() {
     );
     assert_eq!(std::fs::read_dir(&foreign).unwrap().count(), 1);
 }
+
+#[test]
+fn memory_budget_queues_pods_and_an_oversized_pod_is_unschedulable() {
+    let env = Env::new();
+    let _serve = env.serve(&["--memory-budget", "100Mi"]);
+    let limited = |name: &str, parallelism: u32, memory: &str| {
+        format!(
+            "apiVersion: batch/v1
+kind: Job
+metadata:
+  name: {name}
+spec:
+  completions: {parallelism}
+  parallelism: {parallelism}
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+      - name: main
+        image: PROBE
+        args: [sleep, '300']
+        resources: {{limits: {{memory: {memory}}}}}
+"
+        )
+    };
+    let file = env.manifest(
+        "mem.yaml",
+        &[limited("fits", 4, "40Mi"), limited("huge", 1, "200Mi")].join("---\n"),
+    );
+    assert_eq!(
+        env.wasmjob(&["apply", "-f", file.to_str().unwrap()]).code,
+        0
+    );
+    let r = env.wasmjob(&["wait", "--for=condition=complete", "job/fits"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // 100Mi holds two 40Mi pods: never more than two ran at once.
+    let pods = env.pods("batch.kubernetes.io/job-name=fits");
+    let spans: Vec<(String, String)> = pods
+        .iter()
+        .map(|p| {
+            let t = terminated(p);
+            (
+                t["startedAt"].as_str().unwrap().to_string(),
+                t["finishedAt"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    for (start, _) in &spans {
+        let overlapping = spans
+            .iter()
+            .filter(|(s, f)| s.as_str() <= start.as_str() && start.as_str() < f.as_str())
+            .count();
+        assert!(
+            overlapping <= 2,
+            "{overlapping} pods ran at once: {spans:?}"
+        );
+    }
+    let huge = env.pods("batch.kubernetes.io/job-name=huge");
+    assert_eq!(huge.len(), 1);
+    assert_eq!(huge[0]["status"]["phase"], "Pending");
+    let scheduled = huge[0]["status"]["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == "PodScheduled")
+        .cloned()
+        .unwrap();
+    assert_eq!(scheduled["status"], "False");
+    assert_eq!(scheduled["reason"], "Unschedulable");
+    let r = env.wasmjob(&["serve", "--memory-budget", "lots"]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("invalid quantity \"lots\""),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn bench_store_reports_group_commit_against_its_baseline() {
+    let env = Env::new();
+    let r = env.wasmjob(&["bench", "store", "--transitions", "2000", "--batch", "100"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.contains("transitions/s (baseline)"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("x the baseline"), "{}", r.stdout);
+    let sizes: Vec<u64> = r
+        .stdout
+        .lines()
+        .find(|l| l.contains("after deleting the Job"))
+        .unwrap()
+        .split_whitespace()
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    // [2000 pods, before KiB, after KiB]: deleting the Job gives the space back.
+    assert_eq!(sizes.len(), 3, "{}", r.stdout);
+    assert!(sizes[2] * 4 < sizes[1], "{}", r.stdout);
+    let bad = env.wasmjob(&["bench", "disk"]);
+    assert_eq!(bad.code, 2);
+}

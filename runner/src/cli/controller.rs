@@ -28,9 +28,21 @@ pub struct ControllerArgs {
     #[arg(long, default_value_t = 1000, value_name = "N")]
     pub max_pods: usize,
 
+    /// Guest memory the pods' memory limits may reserve at once (e.g. `4Gi`); pods that do
+    /// not fit wait as Pending, and one that could never fit stays Unschedulable.
+    #[arg(long, value_parser = parse_memory, value_name = "QUANTITY")]
+    pub memory_budget: Option<u64>,
+
     /// Bytes of output kept per container run; past it the log is truncated with a marker.
     #[arg(long, default_value_t = 10 << 20, value_name = "BYTES")]
     pub log_limit: u64,
+}
+
+/// A Kubernetes memory quantity (`512Mi`, `4Gi`, `1e9`) in bytes.
+fn parse_memory(text: &str) -> Result<u64, String> {
+    wasmjob_spec::Quantity(text.to_string())
+        .to_bytes_ceil()
+        .map_err(|e| format!("invalid quantity {text:?} (examples: 512Mi, 4Gi): {e}"))
 }
 
 /// Takes the lease of `dir` in `role`, mapping a clash to a clear refusal.
@@ -56,6 +68,7 @@ pub fn build_manager(
     let mut node_config = NodeConfig::new(store.dir().to_path_buf());
     node_config.max_pods = args.max_pods;
     node_config.log_limit = args.log_limit;
+    node_config.memory_budget = args.memory_budget;
     node_config.restart_backoff_base = args.backoff_base;
     node_config.restart_backoff_max = args.backoff_max / 2;
     let node = Node::new(sandbox, node_config, tx);

@@ -3,6 +3,7 @@
 //! become exit codes (0 success, 1 a Job failed or a runtime error, 2 invalid input or usage).
 
 mod apply;
+mod bench;
 mod controller;
 mod delete;
 mod describe;
@@ -51,6 +52,8 @@ pub enum Command {
     Delete(delete::DeleteArgs),
     /// Show a Job or pod in detail, with its conditions and events.
     Describe(describe::DescribeArgs),
+    /// Measure the state store (pod transitions per second, space given back).
+    Bench(bench::BenchArgs),
     /// Wait for a condition (or deletion) of Jobs or pods.
     Wait(wait::WaitArgs),
     /// List Jobs or Pods (kubectl's columns).
@@ -131,6 +134,7 @@ fn dispatch(cli: Cli) -> Result<u8, Failure> {
         Command::Create(a) => apply::apply(a, &state_dir, ns.as_deref(), true).map(|_| 0),
         Command::Delete(a) => delete::delete(a, &state_dir, ns.as_deref()).map(|_| 0),
         Command::Describe(a) => describe::describe(a, &state_dir, ns.as_deref()).map(|_| 0),
+        Command::Bench(a) => bench::bench(a).map(|_| 0),
         Command::Wait(a) => wait::wait(a, &state_dir, ns.as_deref()).map(|_| 0),
         Command::Get(a) => get::get(a, &state_dir, ns.as_deref()).map(|_| 0),
         Command::Logs(a) => logs::logs(a, &state_dir, ns.as_deref()).map(|_| 0),

@@ -4,6 +4,7 @@
 //! last state), enforces the pod's `activeDeadlineSeconds`, writes each run's log, and reports
 //! every status change. Must not: decide Job semantics (that is `controller`).
 
+mod admission;
 pub mod env;
 mod pod_run;
 pub use pod_run::module_path;
@@ -13,7 +14,7 @@ use crate::sandbox::Sandbox;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::sync::{mpsc, watch};
 use wasmjob_spec::{Pod, PodStatus};
 
 /// Settings of the node. Defaults are the kubelet's where it has one.
@@ -23,6 +24,9 @@ pub struct NodeConfig {
     pub state_dir: PathBuf,
     /// Pods running at once; further pods wait as Pending.
     pub max_pods: usize,
+    /// Bytes of guest memory limits that may be reserved at once (`None`: no budget); pods
+    /// that do not fit wait as Pending.
+    pub memory_budget: Option<u64>,
     /// Bytes of output kept per container run (default 10 MiB).
     pub log_limit: u64,
     /// First delay before restarting a failed container (OnFailure). Kubelet: 10 s.
@@ -36,6 +40,7 @@ impl NodeConfig {
         NodeConfig {
             state_dir,
             max_pods: 1000,
+            memory_budget: None,
             log_limit: 10 << 20,
             restart_backoff_base: Duration::from_secs(10),
             restart_backoff_max: Duration::from_secs(300),
@@ -91,7 +96,7 @@ pub struct Node {
 struct NodeInner {
     sandbox: Arc<Sandbox>,
     config: NodeConfig,
-    capacity: Arc<Semaphore>,
+    admission: Arc<admission::Admission>,
     updates: mpsc::UnboundedSender<PodUpdate>,
 }
 
@@ -101,12 +106,12 @@ impl Node {
         config: NodeConfig,
         updates: mpsc::UnboundedSender<PodUpdate>,
     ) -> Node {
-        let capacity = Arc::new(Semaphore::new(config.max_pods.max(1)));
+        let admission = admission::Admission::new(config.max_pods, config.memory_budget);
         Node {
             inner: Arc::new(NodeInner {
                 sandbox,
                 config,
-                capacity,
+                admission,
                 updates,
             }),
         }

@@ -155,8 +155,36 @@ pub(super) async fn run_pod(
     live.update(|s| set_condition(s, condition("PodScheduled", true, None, None)));
 
     // Pending until the node has room.
+    let need = super::admission::pod_memory(&pod);
+    if !inner.admission.fits_ever(need) {
+        // As a scheduler would: Pending and unschedulable, until deleted.
+        let budget = inner.config.memory_budget.unwrap_or(0);
+        live.update(|s| {
+            set_condition(
+                s,
+                condition(
+                    "PodScheduled",
+                    false,
+                    Some("Unschedulable"),
+                    Some(&format!(
+                        "0/1 nodes are available: 1 Insufficient memory (the pod's limits need {need} bytes; the node's --memory-budget is {budget})."
+                    )),
+                ),
+            )
+        });
+        let _ = stop.wait_for(Option::is_some).await;
+        let cause = stop.borrow().clone();
+        finish(&live, cause.as_ref(), None);
+        return;
+    }
+    let group = pod
+        .metadata
+        .owner_references
+        .first()
+        .map(|o| o.uid.clone())
+        .unwrap_or_else(|| pod.metadata.uid().to_string());
     let permit = tokio::select! {
-        p = inner.capacity.clone().acquire_owned() => p.ok(),
+        p = inner.admission.admit(&group, need) => p,
         _ = stop.wait_for(Option::is_some) => None,
     };
     let cause = stop.borrow().clone();

@@ -323,11 +323,23 @@ impl Store {
         )
     }
 
+    /// Moves the write-ahead log into the database and truncates it.
+    pub fn checkpoint(&self) -> Result<()> {
+        self.conn
+            .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
+            .map_err(self.sql_err())
+    }
+
     /// Gives the pages of deleted rows back to the file system.
     pub fn reclaim_space(&self) -> Result<()> {
-        self.conn
-            .execute_batch("PRAGMA incremental_vacuum")
-            .map_err(self.sql_err())
+        // The pragma frees pages as it is stepped: run it to the end.
+        let mut stmt = self
+            .conn
+            .prepare("PRAGMA incremental_vacuum")
+            .map_err(self.sql_err())?;
+        let mut rows = stmt.query([]).map_err(self.sql_err())?;
+        while rows.next().map_err(self.sql_err())?.is_some() {}
+        Ok(())
     }
 }
 
