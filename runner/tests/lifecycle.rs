@@ -566,3 +566,56 @@ fn bench_store_reports_group_commit_against_its_baseline() {
     let bad = env.wasmjob(&["bench", "disk"]);
     assert_eq!(bad.code, 2);
 }
+
+#[test]
+fn delete_by_file_all_and_orphan_without_a_controller() {
+    let env = Env::new();
+    let file = env.manifest(
+        "two.yaml",
+        &[
+            job_yaml("first", "[print, one]", ""),
+            job_yaml("second", "[print, two]", ""),
+        ]
+        .join("---\n"),
+    );
+    let r = env.wasmjob(&["run", file.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let third = env.manifest("third.yaml", &job_yaml("third", "[print, three]", ""));
+    assert_eq!(env.wasmjob(&["run", third.to_str().unwrap()]).code, 0);
+    assert_eq!(env.log_files().len(), 3);
+
+    // Orphan: the Job goes, its pod and log stay, without an owner.
+    let r = env.wasmjob(&["delete", "job", "third", "--cascade=orphan"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(env.job("third").is_none());
+    let orphans = env.pods("batch.kubernetes.io/job-name=third");
+    assert_eq!(orphans.len(), 1);
+    assert!(orphans[0]["metadata"]["ownerReferences"].is_null());
+    assert_eq!(env.log_files().len(), 3);
+
+    // -f deletes what the file defines; --ignore-not-found tolerates the rest.
+    let r = env.wasmjob(&["delete", "-f", file.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        r.stdout,
+        "job.batch \"first\" deleted\njob.batch \"second\" deleted\n"
+    );
+    assert_eq!(env.log_files().len(), 1);
+    let r = env.wasmjob(&["delete", "-f", file.to_str().unwrap()]);
+    assert_eq!(r.code, 1);
+    let r = env.wasmjob(&["delete", "-f", file.to_str().unwrap(), "--ignore-not-found"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+
+    // --all pods takes the orphan too.
+    let r = env.wasmjob(&["delete", "pods", "--all"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(env.log_files().is_empty());
+    assert!(
+        env.wasmjob(&["get", "pods", "-o", "name"])
+            .stdout
+            .is_empty()
+    );
+    let r = env.wasmjob(&["delete", "job"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("no name was specified"), "{}", r.stderr);
+}
