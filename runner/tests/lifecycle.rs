@@ -257,7 +257,7 @@ fn crash_recovery_counts_every_pod_exactly_once() {
         "crash.yaml",
         &job_yaml(
             "crash",
-            "[sleep, '20', print, done]",
+            "[sleep, '40', print, done]",
             "  completions: 200\n  parallelism: 8\n  backoffLimit: 1000\n",
         ),
     );
@@ -500,20 +500,18 @@ spec:
     assert_eq!(r.code, 0, "{}", r.stderr);
     // 100Mi holds two 40Mi pods: never more than two ran at once.
     let pods = env.pods("batch.kubernetes.io/job-name=fits");
-    let spans: Vec<(String, String)> = pods
+    let time = |v: &Value| v.as_str().unwrap().parse::<jiff::Timestamp>().unwrap();
+    let spans: Vec<(jiff::Timestamp, jiff::Timestamp)> = pods
         .iter()
         .map(|p| {
             let t = terminated(p);
-            (
-                t["startedAt"].as_str().unwrap().to_string(),
-                t["finishedAt"].as_str().unwrap().to_string(),
-            )
+            (time(&t["startedAt"]), time(&t["finishedAt"]))
         })
         .collect();
     for (start, _) in &spans {
         let overlapping = spans
             .iter()
-            .filter(|(s, f)| s.as_str() <= start.as_str() && start.as_str() < f.as_str())
+            .filter(|(s, f)| s <= start && start < f)
             .count();
         assert!(
             overlapping <= 2,

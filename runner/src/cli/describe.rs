@@ -228,14 +228,9 @@ fn describe_job(out: &mut String, job: &Job, events: &[EventRecord], now: Time) 
     volumes(out, 2, &ps.volumes);
     conditions(
         out,
-        s.conditions.iter().map(|c| {
-            vec![
-                c.type_.clone(),
-                c.status.clone(),
-                c.reason.clone().unwrap_or_default(),
-                c.message.clone().unwrap_or_default(),
-            ]
-        }),
+        s.conditions
+            .iter()
+            .map(|c| condition_row(&c.type_, &c.status, &c.reason, &c.message)),
     );
     event_table(out, events, now);
 }
@@ -324,6 +319,20 @@ fn volumes(out: &mut String, indent: usize, vols: &[Volume]) {
             );
         }
     }
+}
+
+fn condition_row(
+    type_: &str,
+    status: &str,
+    reason: &Option<String>,
+    message: &Option<String>,
+) -> Vec<String> {
+    vec![
+        type_.to_string(),
+        status.to_string(),
+        reason.clone().unwrap_or_default(),
+        message.clone().unwrap_or_default(),
+    ]
 }
 
 fn conditions(out: &mut String, rows: impl Iterator<Item = Vec<String>>) {
@@ -445,14 +454,9 @@ fn describe_pod(out: &mut String, pod: &Pod, events: &[EventRecord], now: Time) 
     }
     conditions(
         out,
-        s.conditions.iter().map(|c| {
-            vec![
-                c.type_.clone(),
-                c.status.clone(),
-                c.reason.clone().unwrap_or_default(),
-                c.message.clone().unwrap_or_default(),
-            ]
-        }),
+        s.conditions
+            .iter()
+            .map(|c| condition_row(&c.type_, &c.status, &c.reason, &c.message)),
     );
     volumes(out, 0, &pod.spec.volumes);
     event_table(out, events, now);
