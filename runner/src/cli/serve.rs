@@ -30,6 +30,10 @@ pub fn serve(args: ServeArgs, state_dir: &Path) -> Result<u8, Failure> {
         let sandbox =
             Arc::new(Sandbox::new().map_err(|e| Failure::runtime(format!("error: {e:#}")))?);
         let mut manager = build_manager(&args.controller, store, sandbox, lease.id(), Scope::All);
+        let swept = manager.sweep_leftovers().map_err(manager_failure)?;
+        if swept > 0 {
+            eprintln!("wasmjob serve: removed {swept} leftover log or volume folders of pods no longer stored");
+        }
         manager.look_at_store().map_err(manager_failure)?;
         eprintln!(
             "wasmjob serve: controlling {} (pid {}); Ctrl-C or SIGTERM stops it",
