@@ -5,6 +5,7 @@
 
 use super::Failure;
 use super::input::read_manifests;
+use super::resource::Kind;
 use crate::lease;
 use crate::store::{JobState, Store, remove_logs};
 use std::path::Path;
@@ -57,11 +58,6 @@ pub struct DeleteArgs {
     pub ignore_not_found: bool,
 }
 
-enum Kind {
-    Job,
-    Pod,
-}
-
 pub fn delete(args: DeleteArgs, state_dir: &Path, namespace: Option<&str>) -> Result<(), Failure> {
     let ns = namespace.unwrap_or("default").to_string();
     let mut targets: Vec<(Kind, String, String)> = Vec::new();
@@ -89,10 +85,10 @@ pub fn delete(args: DeleteArgs, state_dir: &Path, namespace: Option<&str>) -> Re
         if first.contains('/') {
             for w in &words {
                 let (kind, name) = w.split_once('/').unwrap_or(("", w));
-                targets.push((kind_of(kind)?, ns.clone(), name.to_string()));
+                targets.push((Kind::parse(kind)?, ns.clone(), name.to_string()));
             }
         } else {
-            let kind = kind_of(&first)?;
+            let kind = Kind::parse(&first)?;
             let names = &words[1..];
             if args.all {
                 let store = Store::open(state_dir)?;
@@ -112,7 +108,7 @@ pub fn delete(args: DeleteArgs, state_dir: &Path, namespace: Option<&str>) -> Re
                     println!("No resources found");
                 }
                 for n in all {
-                    targets.push((kind_of(&first)?, ns.clone(), n));
+                    targets.push((Kind::parse(&first)?, ns.clone(), n));
                 }
             } else if names.is_empty() {
                 return Err(Failure::input(format!(
@@ -120,7 +116,7 @@ pub fn delete(args: DeleteArgs, state_dir: &Path, namespace: Option<&str>) -> Re
                 )));
             } else {
                 for n in names {
-                    targets.push((kind_of(&first)?, ns.clone(), n.clone()));
+                    targets.push((Kind::parse(&first)?, ns.clone(), n.clone()));
                 }
             }
         }
@@ -153,12 +149,9 @@ pub fn delete(args: DeleteArgs, state_dir: &Path, namespace: Option<&str>) -> Re
             }
         };
         if !found && !args.ignore_not_found {
-            let what = match kind {
-                Kind::Job => "jobs.batch",
-                Kind::Pod => "pods",
-            };
             missing.push(format!(
-                "Error from server (NotFound): {what} {name:?} not found"
+                "Error from server (NotFound): {} {name:?} not found",
+                kind.plural()
             ));
         }
     }
@@ -166,16 +159,6 @@ pub fn delete(args: DeleteArgs, state_dir: &Path, namespace: Option<&str>) -> Re
         Ok(())
     } else {
         Err(Failure::runtime(missing.join("\n")))
-    }
-}
-
-fn kind_of(word: &str) -> Result<Kind, Failure> {
-    match word {
-        "job" | "jobs" | "job.batch" | "jobs.batch" => Ok(Kind::Job),
-        "pod" | "pods" | "po" => Ok(Kind::Pod),
-        other => Err(Failure::input(format!(
-            "error: the server doesn't have a resource type {other:?} (wasmjob knows jobs and pods)"
-        ))),
     }
 }
 

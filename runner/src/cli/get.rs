@@ -221,16 +221,14 @@ pub fn get(args: GetArgs, state_dir: &Path, namespace: Option<&str>) -> Result<(
                     writeln!(out, "{}", name_of(kind, &i.name))?;
                 }
                 _ => {
-                    // Rows line up with the header as kubectl's watch does: laid out together.
-                    let mut rows = vec![header.clone(), i.row.clone()];
+                    // Laid out with the header, so that the columns line up as in kubectl's
+                    // watch; only the row is printed.
                     let mut buf = Vec::new();
-                    printers::table(&mut buf, &rows)?;
-                    let text = String::from_utf8_lossy(&buf);
+                    printers::table(&mut buf, &[header.clone(), i.row.clone()])?;
                     use std::io::Write;
-                    if let Some(line) = text.lines().nth(1) {
+                    if let Some(line) = String::from_utf8_lossy(&buf).lines().nth(1) {
                         writeln!(out, "{line}")?;
                     }
-                    rows.clear();
                 }
             }
         }

@@ -12,6 +12,7 @@ mod input;
 mod logs;
 mod patch;
 pub mod printers;
+mod resource;
 mod run;
 mod serve;
 mod wait;

@@ -178,9 +178,14 @@ async fn follow_under_serve(
     let shutdown = shutdown_signal();
     tokio::pin!(shutdown);
     let mut deleted = std::collections::HashSet::new();
+    let mut seen_version = None;
     loop {
-        let mut done = true;
-        for u in &uids {
+        // Only the serve writes meanwhile: read again when it has committed something.
+        let version = Some(store.data_version()?);
+        let changed = version != seen_version;
+        seen_version = version;
+        let mut done = changed;
+        for u in uids.iter().filter(|_| changed) {
             match read(&store, u)? {
                 Some(x) => {
                     let ended = x.0.is_finished()
@@ -195,7 +200,9 @@ async fn follow_under_serve(
                 }
             }
         }
-        progress.update(|u| last.get(u).map(|x| x.0.clone()));
+        if changed {
+            progress.update(|u| last.get(u).map(|x| x.0.clone()));
+        }
         if done {
             break;
         }

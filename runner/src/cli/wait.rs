@@ -5,6 +5,7 @@
 //! keeps waiting until the timeout.
 
 use super::Failure;
+use super::resource::Kind;
 use crate::store::Store;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -48,30 +49,17 @@ fn parse_for(text: &str) -> Result<Want, Failure> {
     })
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Job,
-    Pod,
-}
-
 pub fn wait(args: WaitArgs, state_dir: &Path, namespace: Option<&str>) -> Result<(), Failure> {
     let want = parse_for(&args.for_)?;
     let ns = namespace.unwrap_or("default");
     let mut targets = Vec::new();
-    let kind_of = |w: &str| match w {
-        "job" | "jobs" | "job.batch" | "jobs.batch" => Ok(Kind::Job),
-        "pod" | "pods" | "po" => Ok(Kind::Pod),
-        other => Err(Failure::input(format!(
-            "error: the server doesn't have a resource type {other:?} (wasmjob knows jobs and pods)"
-        ))),
-    };
     if args.targets[0].contains('/') {
         for t in &args.targets {
             let (k, n) = t.split_once('/').unwrap_or(("", t));
-            targets.push((kind_of(k)?, n.to_string()));
+            targets.push((Kind::parse(k)?, n.to_string()));
         }
     } else {
-        let k = kind_of(&args.targets[0])?;
+        let k = Kind::parse(&args.targets[0])?;
         if args.targets.len() < 2 {
             return Err(Failure::input(
                 "error: resource(s) were provided, but no name was specified",
@@ -121,11 +109,7 @@ pub fn wait(args: WaitArgs, state_dir: &Path, namespace: Option<&str>) -> Result
                 (Want::Condition { .. }, None) if !seen => {
                     return Err(Failure::runtime(format!(
                         "Error from server (NotFound): {} {name:?} not found",
-                        if kind == Kind::Job {
-                            "jobs.batch"
-                        } else {
-                            "pods"
-                        }
+                        kind.plural()
                     )));
                 }
                 (Want::Condition { .. }, None) => {

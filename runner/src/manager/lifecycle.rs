@@ -66,28 +66,18 @@ impl Manager {
     /// Removes log and volume folders of pods the store no longer has — left behind when a
     /// controller died between deleting a Job's rows and its files. Call before any pod runs.
     pub fn sweep_leftovers(&self) -> Result<usize, ManagerError> {
-        let known: HashSet<String> = self
-            .store
-            .list_pods(None)?
-            .iter()
-            .map(|p| p.metadata.uid().to_string())
-            .collect();
+        let known: HashSet<String> = self.store.pod_uids()?.into_iter().collect();
         let dir = self.store.dir();
         let mut removed = 0;
-        for (folder, uid_of) in [
-            (
-                "logs",
-                (|n: &str| n.rsplit('_').next().map(str::to_string)) as fn(&str) -> Option<String>,
-            ),
-            ("pods", |n: &str| Some(n.to_string())),
-        ] {
+        // Log folders are `<namespace>_<pod>_<uid>` (a uid has no `_`); volume folders `<uid>`.
+        for folder in ["logs", "pods"] {
             let Ok(entries) = std::fs::read_dir(dir.join(folder)) else {
                 continue;
             };
             for e in entries.flatten() {
                 let name = e.file_name().to_string_lossy().into_owned();
-                let Some(uid) = uid_of(&name) else { continue };
-                if !known.contains(&uid) && std::fs::remove_dir_all(e.path()).is_ok() {
+                let uid = name.rsplit('_').next().unwrap_or(&name);
+                if !known.contains(uid) && std::fs::remove_dir_all(e.path()).is_ok() {
                     removed += 1;
                 }
             }

@@ -77,6 +77,18 @@ pub struct JobState {
     pub owner: Option<String>,
 }
 
+/// Reads the columns of a [`JobState`]; callers add the `WHERE`.
+const JOB_STATE_SQL: &str = "SELECT uid, coalesce(json_extract(object, '$.metadata.generation'), 1), deleting, owner FROM jobs";
+
+fn job_state_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<JobState> {
+    Ok(JobState {
+        uid: r.get(0)?,
+        generation: r.get(1)?,
+        deleting: r.get(2)?,
+        owner: r.get(3)?,
+    })
+}
+
 impl Store {
     /// Opens (creating if needed) the store in `dir`. Refuses a directory or database that
     /// is not a wasmjob state directory, and a corrupt database, without changing them.
@@ -175,6 +187,18 @@ impl Store {
         )
     }
 
+    /// The uid of every stored pod.
+    pub fn pod_uids(&self) -> Result<Vec<String>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT uid FROM pods")
+            .map_err(self.sql_err())?;
+        stmt.query_map([], |r| r.get(0))
+            .map_err(self.sql_err())?
+            .collect::<std::result::Result<_, _>>()
+            .map_err(self.sql_err())
+    }
+
     /// Pods of a namespace (all namespaces with `None`), by namespace and name.
     pub fn list_pods(&self, namespace: Option<&str>) -> Result<Vec<Pod>> {
         self.query_pods(
@@ -260,22 +284,13 @@ impl Store {
     pub fn job_states(&self, uids: Option<&[String]>) -> Result<Vec<JobState>> {
         let mut stmt = self
             .conn
-            .prepare_cached(
-                "SELECT uid, coalesce(json_extract(object, '$.metadata.generation'), 1), deleting, owner FROM jobs WHERE ?1 IS NULL OR uid = ?1",
-            )
+            .prepare_cached(&format!("{JOB_STATE_SQL} WHERE ?1 IS NULL OR uid = ?1"))
             .map_err(self.sql_err())?;
         let mut read = |uid: Option<&str>| -> Result<Vec<JobState>> {
-            stmt.query_map(params![uid], |r| {
-                Ok(JobState {
-                    uid: r.get(0)?,
-                    generation: r.get(1)?,
-                    deleting: r.get(2)?,
-                    owner: r.get(3)?,
-                })
-            })
-            .map_err(self.sql_err())?
-            .collect::<std::result::Result<_, _>>()
-            .map_err(self.sql_err())
+            stmt.query_map(params![uid], job_state_row)
+                .map_err(self.sql_err())?
+                .collect::<std::result::Result<_, _>>()
+                .map_err(self.sql_err())
         };
         match uids {
             None => read(None),
@@ -572,16 +587,9 @@ impl Batch<'_> {
     pub fn job_state(&self, uid: &str) -> Result<Option<JobState>> {
         self.tx
             .query_row(
-                "SELECT uid, coalesce(json_extract(object, '$.metadata.generation'), 1), deleting, owner FROM jobs WHERE uid = ?1",
+                &format!("{JOB_STATE_SQL} WHERE uid = ?1"),
                 params![uid],
-                |r| {
-                    Ok(JobState {
-                        uid: r.get(0)?,
-                        generation: r.get(1)?,
-                        deleting: r.get(2)?,
-                        owner: r.get(3)?,
-                    })
-                },
+                job_state_row,
             )
             .optional()
             .map_err(self.err())
