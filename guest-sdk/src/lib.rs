@@ -1,20 +1,38 @@
 //! wasmjob-guest: what a Rust task run by wasmjob links to (built for `wasm32-wasip1`).
 //!
-//! This first version reads what Kubernetes gives a Job's pods through the environment and
-//! offers small helpers to end a task the way Job policies expect. It needs no host function:
-//! a task that uses it still runs under any WASI runtime, and plain WASI programs run under
-//! wasmjob without it. (Later versions add a versioned host ABI for progress, termination
-//! messages and the work queue.)
+//! - [`Context`]: the Job, pod, completion index, attempt, completions and parallelism.
+//! - [`progress`] and [`termination_message`]: how the task is doing, and its short result
+//!   (the container's `state.terminated.message`).
+//! - [`queue`]: the brokered work queue of a work-queue Job.
+//! - [`outputs`]: files in the atomic outputs volume, published only when the work succeeds.
+//! - [`exit_codes`] and [`fail`]: endings a pod failure policy can tell apart.
+//!
+//! Everything but [`Context::from_env`], [`exit_codes`] and [`fail`]'s exit calls the host
+//! functions of the `wasmjob_v1` import module (documented in `docs/abi.md`): a module that
+//! uses them runs under wasmjob only. Plain WASI programs need none of this. Off wasm (native
+//! builds and unit tests) the host calls return [`HostError::NotUnderWasmjob`].
 //!
 //! ```no_run
-//! let ctx = wasmjob_guest::Context::from_env();
-//! match ctx.completion_index {
-//!     Some(i) => println!("working on shard {i}"),
-//!     None => println!("one of many identical workers: {}", ctx.hostname),
+//! use wasmjob_guest::{Context, progress, termination_message};
+//!
+//! let ctx = Context::get()?;
+//! let shard = ctx.completion_index.unwrap_or(0);
+//! for step in 0..10 {
+//!     progress(step as f64 / 10.0, &format!("shard {shard}: step {step}"))?;
 //! }
+//! termination_message(&format!("shard {shard}: 10 steps"))?;
+//! # Ok::<(), wasmjob_guest::HostError>(())
 //! ```
 
-use std::fmt::Display;
+mod abi;
+mod context;
+pub mod outputs;
+pub mod queue;
+mod report;
+
+pub use abi::MAX_ITEM_BYTES;
+pub use context::Context;
+pub use report::{fail, progress, status, termination_message};
 
 /// Exit codes that wasmjob reports for endings other than the task's own exit; a pod failure
 /// policy can match them with `onExitCodes`.
@@ -33,69 +51,34 @@ pub mod exit_codes {
     pub const FUEL_EXHAUSTED: i32 = 152;
 }
 
-/// What the task knows about itself.
+/// Why a host call failed.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Context {
-    /// `HOSTNAME`: the pod's name (`<job>-<index>` for Indexed Jobs, as in Kubernetes).
-    pub hostname: String,
-    /// `JOB_COMPLETION_INDEX` for Indexed Jobs.
-    pub completion_index: Option<u32>,
-    /// argv without argv[0].
-    pub args: Vec<String>,
+pub enum HostError {
+    /// Not running under wasmjob (a native build).
+    NotUnderWasmjob,
+    /// The host found a pointer outside the task's memory (an SDK bug).
+    Fault,
+    /// The Job has no work queue (it was given no items).
+    NoQueue,
+    /// The item is not leased to this pod (already acknowledged, or taken back).
+    NotLeased,
+    /// The item's outputs could not be published; the pod's log and events say why.
+    PublishFailed,
+    /// A code this SDK does not know (a newer host).
+    Unknown(i32),
 }
 
-impl Context {
-    /// Reads the context from the process environment and arguments.
-    pub fn from_env() -> Context {
-        Context::from_parts(
-            |k| std::env::var(k).ok(),
-            std::env::args().skip(1).collect(),
-        )
-    }
-
-    /// Builds a context from a variable lookup and arguments (for tests).
-    pub fn from_parts(var: impl Fn(&str) -> Option<String>, args: Vec<String>) -> Context {
-        Context {
-            hostname: var("HOSTNAME").unwrap_or_default(),
-            completion_index: var("JOB_COMPLETION_INDEX").and_then(|v| v.trim().parse().ok()),
-            args,
+impl std::fmt::Display for HostError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HostError::NotUnderWasmjob => write!(f, "not running under wasmjob"),
+            HostError::Fault => write!(f, "the host refused a pointer outside the task's memory"),
+            HostError::NoQueue => write!(f, "the Job has no work queue (give it items)"),
+            HostError::NotLeased => write!(f, "the item is not leased to this pod"),
+            HostError::PublishFailed => write!(f, "the item's outputs could not be published"),
+            HostError::Unknown(c) => write!(f, "unknown wasmjob_v1 result code {c}"),
         }
     }
 }
 
-/// Ends the task with `code` after writing `message` to stderr (which the pod's log keeps).
-/// Use distinct codes for distinct failures, so that a pod failure policy can tell them apart.
-pub fn fail(code: i32, message: impl Display) -> ! {
-    eprintln!("{message}");
-    std::process::exit(code)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reads_hostname_and_index() {
-        let ctx = Context::from_parts(
-            |k| match k {
-                "HOSTNAME" => Some("render-3".into()),
-                "JOB_COMPLETION_INDEX" => Some("3".into()),
-                _ => None,
-            },
-            vec!["frame".into()],
-        );
-        assert_eq!(ctx.hostname, "render-3");
-        assert_eq!(ctx.completion_index, Some(3));
-        assert_eq!(ctx.args, vec!["frame".to_string()]);
-    }
-
-    #[test]
-    fn missing_or_garbled_index_is_none() {
-        let ctx = Context::from_parts(
-            |k| (k == "JOB_COMPLETION_INDEX").then(|| "x".into()),
-            vec![],
-        );
-        assert_eq!(ctx.completion_index, None);
-        assert_eq!(ctx.hostname, "");
-    }
-}
+impl std::error::Error for HostError {}

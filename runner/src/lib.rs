@@ -9,6 +9,7 @@ pub mod controller;
 pub mod lease;
 pub mod manager;
 pub mod node;
+pub mod queue;
 pub mod sandbox;
 pub mod selector;
 pub mod store;

@@ -32,6 +32,12 @@ pub const FUEL_ANNOTATION: &str = "wasmjob.dev/fuel";
 pub const FUEL_ANNOTATION_PREFIX: &str = "wasmjob.dev/fuel.";
 /// Pod annotation prefix: `wasmjob.dev/module.<container>` overrides the container's `image`.
 pub const MODULE_ANNOTATION_PREFIX: &str = "wasmjob.dev/module.";
+/// Job annotation: a file of work-queue items, one per line (relative to the manifest's
+/// folder).
+pub const ITEMS_FILE_ANNOTATION: &str = "wasmjob.dev/items-file";
+/// Pod condition carrying the progress a task reported: message `"42%"`, `"42%: text"` or
+/// `"text"` (a custom condition type, as readiness gates use).
+pub const PROGRESS_CONDITION: &str = "wasmjob.dev/Progress";
 
 /// A Job read from a manifest, defaulted and valid, with the warnings it earned.
 #[derive(Debug, Clone)]

@@ -367,7 +367,7 @@ pub struct Volume {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub persistent_volume_claim: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub csi: Option<Value>,
+    pub csi: Option<CsiVolumeSource>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub projected: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -423,6 +423,29 @@ pub struct HostPathVolumeSource {
     #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
 }
+
+/// A CSI volume; wasmjob's one driver is [`OUTPUTS_DRIVER`] (atomic outputs).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CsiVolumeSource {
+    #[serde(default)]
+    pub driver: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_only: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fs_type: Option<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub volume_attributes: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_publish_secret_ref: Option<Value>,
+}
+
+/// The CSI driver of atomic outputs: each pod writes to a private staging directory that is
+/// published into the Job's output directory only when its work succeeds.
+pub const OUTPUTS_DRIVER: &str = "outputs.wasmjob.dev";
+/// `volumeAttributes` key of an outputs volume: the Job's output directory (relative paths
+/// resolve against the manifest's folder; default `outputs/<job name>`).
+pub const OUTPUTS_PATH_ATTRIBUTE: &str = "path";
 
 // ---------------------------------------------------------------------------------------------
 // Status

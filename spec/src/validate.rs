@@ -55,7 +55,8 @@ const QUALIFIED_NAME_MAX_LENGTH: usize = 63;
 const POD: &str = "spec.template.spec";
 const NOT_NEGATIVE: &str = "must be greater than or equal to 0";
 const NO_CONFIG: &str = "not supported by wasmjob: there are no ConfigMaps or Secrets; use `value` or a hostPath volume";
-const SUPPORTED_VOLUMES: &str = "not supported by wasmjob (supported: emptyDir, hostPath)";
+const SUPPORTED_VOLUMES: &str =
+    "not supported by wasmjob (supported: emptyDir, hostPath, csi with driver outputs.wasmjob.dev)";
 
 // ---------------------------------------------------------------------------------------------
 // Name rules (k8s.io/apimachinery/pkg/util/validation), with their messages
@@ -1348,7 +1349,7 @@ fn volumes<'a>(volumes: &'a [Volume], errs: &mut Vec<FieldError>) -> BTreeSet<&'
         }
         for kind in sources
             .iter()
-            .filter(|s| !matches!(**s, "emptyDir" | "hostPath"))
+            .filter(|s| !matches!(**s, "emptyDir" | "hostPath" | "csi"))
         {
             errs.push(FieldError::forbidden(
                 format!("{path}.{kind}"),
@@ -1361,8 +1362,45 @@ fn volumes<'a>(volumes: &'a [Volume], errs: &mut Vec<FieldError>) -> BTreeSet<&'
         if let Some(ed) = &v.empty_dir {
             empty_dir(ed, &format!("{path}.emptyDir"), errs);
         }
+        if let Some(csi) = &v.csi {
+            outputs_volume(csi, &format!("{path}.csi"), errs);
+        }
     }
     names
+}
+
+/// A `csi` volume must be wasmjob's atomic outputs.
+fn outputs_volume(csi: &CsiVolumeSource, path: &str, errs: &mut Vec<FieldError>) {
+    let driver_path = format!("{path}.driver");
+    if csi.driver.is_empty() {
+        errs.push(FieldError::required(&driver_path, ""));
+        return;
+    }
+    if csi.driver != OUTPUTS_DRIVER {
+        errs.push(FieldError::unsupported(
+            &driver_path,
+            &csi.driver,
+            &[OUTPUTS_DRIVER],
+        ));
+        return;
+    }
+    if csi.read_only == Some(true) {
+        errs.push(FieldError::invalid(
+            format!("{path}.readOnly"),
+            true,
+            "an outputs volume is written by its pods",
+        ));
+    }
+    for (k, v) in &csi.volume_attributes {
+        let p = format!("{path}.volumeAttributes.{k}");
+        if k != OUTPUTS_PATH_ATTRIBUTE {
+            errs.push(FieldError::unsupported(&p, k, &[OUTPUTS_PATH_ATTRIBUTE]));
+        } else if v.is_empty() {
+            errs.push(FieldError::required(&p, ""));
+        } else if has_dotdot(v) {
+            errs.push(FieldError::invalid(&p, v, "must not contain '..'"));
+        }
+    }
 }
 
 fn host_path(hp: &HostPathVolumeSource, path: &str, errs: &mut Vec<FieldError>) {

@@ -7,7 +7,11 @@
 //! - [`guests::PROBE_WASM`]: the multi-purpose `probe` guest from
 //!   `tests/guests/probe` (its step language is documented in
 //!   `tests/guests/probe/src/main.rs`), e.g. `probe print hello exit 3`;
-//! - [`guests::PI_WASM`]: the `pi` example (`examples/pi`).
+//! - [`guests::PI_WASM`]: the `pi` example (`examples/pi`);
+//! - [`guests::FLAKY_WASM`]: the `flaky` example (`examples/flaky`), a task
+//!   that fails on purpose, e.g. `flaky fail 42`;
+//! - [`guests::RUNAWAY_WASM`]: the `runaway` example (`examples/runaway`), a
+//!   task that never ends on its own, e.g. `runaway spin`.
 //!
 //! It also reads the malformed manifests of `tests/manifests/malformed/`
 //! ([`malformed_cases`]), shared by the spec crate's tests and the CLI tests.

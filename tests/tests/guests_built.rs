@@ -3,7 +3,7 @@
 use std::fs;
 use std::path::Path;
 
-use wasmjob_tests::guests::{PI_WASM, PROBE_WASM};
+use wasmjob_tests::guests::{FLAKY_WASM, PI_WASM, PROBE_WASM, RUNAWAY_WASM};
 
 /// `\0asm` followed by version 1 (little endian): a core module, not a
 /// component (whose version/layer field is different).
@@ -40,10 +40,18 @@ fn pi_module_is_built() {
 }
 
 #[test]
+fn flaky_and_runaway_modules_are_built() {
+    check_module(FLAKY_WASM);
+    assert!(FLAKY_WASM.ends_with("flaky.wasm"));
+    check_module(RUNAWAY_WASM);
+    assert!(RUNAWAY_WASM.ends_with("runaway.wasm"));
+}
+
+#[test]
 fn modules_are_wasi_preview1_commands() {
     // A WASI preview 1 command imports from `wasi_snapshot_preview1` and
     // exports `_start`; both names appear verbatim in the binary.
-    for path in [PROBE_WASM, PI_WASM] {
+    for path in [PROBE_WASM, PI_WASM, FLAKY_WASM, RUNAWAY_WASM] {
         let bytes = fs::read(path).unwrap();
         let has = |needle: &[u8]| bytes.windows(needle.len()).any(|w| w == needle);
         assert!(has(b"wasi_snapshot_preview1"), "{path}: no WASI imports");

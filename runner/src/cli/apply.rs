@@ -17,6 +17,11 @@ pub struct ApplyArgs {
     /// A manifest file, a folder of them (.yaml, .yml, .json), or `-` for stdin.
     #[arg(short = 'f', long, value_name = "FILE")]
     pub filename: String,
+
+    /// Work-queue items for the new Job, one per line (`-`: stdin). Overrides the annotation
+    /// wasmjob.dev/items-file; only when the Job is created.
+    #[arg(long, value_name = "FILE")]
+    pub items: Option<String>,
 }
 
 /// Why a Job was not written.
@@ -31,13 +36,19 @@ pub fn apply(
     namespace: Option<&str>,
     create_only: bool,
 ) -> Result<(), Failure> {
-    let manifests = read_manifests(&args.filename, namespace)?;
+    let mut manifests = read_manifests(&args.filename, namespace)?;
+    super::items::attach_items(&mut manifests, args.items.as_deref())?;
     check_modules_blocking(&manifests)?;
     let mut store = Store::open(state_dir)?;
     let now = Time(jiff::Timestamp::now());
     let mut lines = Vec::new();
     let mut batch = store.batch()?;
-    for Manifest { job, base_dir, .. } in manifests {
+    for Manifest {
+        job,
+        base_dir,
+        items,
+    } in manifests
+    {
         let name = job.metadata.name.clone();
         let existing = match &name {
             Some(n) => batch.change_job(job.namespace(), n, |old| {
@@ -49,6 +60,11 @@ pub fn apply(
                 if create_only {
                     return Err(Refusal::Failed(Failure::runtime(format!(
                         "Error from server (AlreadyExists): jobs.batch {n:?} already exists"
+                    ))));
+                }
+                if args.items.is_some() {
+                    return Err(Refusal::Failed(Failure::input(format!(
+                        "error: jobs.batch {n:?} exists: work-queue items are given when a Job is created"
                     ))));
                 }
                 let new = updated(old, job.clone(), now).map_err(Refusal::Failed)?;
@@ -77,6 +93,9 @@ pub fn apply(
                     base_dir,
                 };
                 batch.create_job(&mut record, None)?;
+                if let Some(items) = &items {
+                    batch.add_queue_items(record.job.metadata.uid(), items)?;
+                }
                 lines.push(format!("job.batch/{} created", record.job.name()));
             }
         }

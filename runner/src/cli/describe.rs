@@ -3,6 +3,7 @@
 
 use super::Failure;
 use super::printers::{format_selector, human_duration, since, table};
+use crate::store::QueueItem;
 use crate::store::{EventRecord, Store};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -58,7 +59,8 @@ pub fn describe(
                     text.push_str("\n\n");
                 }
                 let events = store.events_of(job.metadata.uid())?;
-                describe_job(&mut text, job, &events, now);
+                let queue = store.queue_items(job.metadata.uid())?;
+                describe_job(&mut text, job, &queue, &events, now);
             }
         }
         "pod" | "pods" | "po" => {
@@ -126,7 +128,13 @@ fn map_lines(out: &mut String, indent: usize, name: &str, map: &BTreeMap<String,
     }
 }
 
-fn describe_job(out: &mut String, job: &Job, events: &[EventRecord], now: Time) {
+fn describe_job(
+    out: &mut String,
+    job: &Job,
+    queue: &[QueueItem],
+    events: &[EventRecord],
+    now: Time,
+) {
     let s = job.status();
     let spec = &job.spec;
     field(out, 0, "Name", job.name());
@@ -187,6 +195,23 @@ fn describe_job(out: &mut String, job: &Job, events: &[EventRecord], now: Time) 
             s.failed
         ),
     );
+    if !queue.is_empty() {
+        let count = |state: &str| queue.iter().filter(|i| i.state == state).count();
+        let retried = queue.iter().filter(|i| i.attempts > 1).count();
+        field(
+            out,
+            0,
+            "Work Queue",
+            format!(
+                "{} items: {} Pending / {} Leased / {} Done ({retried} retried; wasmjob queue {} lists them)",
+                queue.len(),
+                count(crate::queue::PENDING),
+                count(crate::queue::LEASED),
+                count(crate::queue::DONE),
+                job.name()
+            ),
+        );
+    }
     if job.is_indexed() {
         field(
             out,
@@ -417,6 +442,9 @@ fn describe_pod(out: &mut String, pod: &Pod, events: &[EventRecord], now: Time) 
     }
     if let Some(m) = &s.message {
         field(out, 0, "Message", m);
+    }
+    if let Some(p) = super::printers::pod_progress(pod) {
+        field(out, 0, "Progress", p);
     }
     if let Some(o) = pod
         .metadata

@@ -15,6 +15,8 @@ pub struct Manifest {
     pub job: Job,
     /// Folder of the manifest: relative images and hostPaths resolve here.
     pub base_dir: PathBuf,
+    /// Work-queue items (see `items`); `None`: the Job has no queue.
+    pub items: Option<Vec<String>>,
 }
 
 /// Reads every Job of `file` (a file, a folder or `-`), printing warnings on stderr.
@@ -71,6 +73,7 @@ pub fn read_manifests(file: &str, namespace: Option<&str>) -> Result<Vec<Manifes
             out.push(Manifest {
                 job,
                 base_dir: base_dir.clone(),
+                items: None,
             });
         }
     }

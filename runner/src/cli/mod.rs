@@ -9,9 +9,11 @@ mod delete;
 mod describe;
 mod get;
 mod input;
+mod items;
 mod logs;
 mod patch;
 pub mod printers;
+mod queue;
 mod resource;
 mod run;
 mod serve;
@@ -63,6 +65,8 @@ pub enum Command {
     Logs(logs::LogsArgs),
     /// Change a live Job (parallelism, suspend, activeDeadlineSeconds, …).
     Patch(patch::PatchArgs),
+    /// List a work-queue Job's items: state, attempts, pod.
+    Queue(queue::QueueArgs),
 }
 
 /// An error with its exit code.
@@ -140,6 +144,7 @@ fn dispatch(cli: Cli) -> Result<u8, Failure> {
         Command::Get(a) => get::get(a, &state_dir, ns.as_deref()).map(|_| 0),
         Command::Logs(a) => logs::logs(a, &state_dir, ns.as_deref()).map(|_| 0),
         Command::Patch(a) => patch::patch(a, &state_dir, ns.as_deref()).map(|_| 0),
+        Command::Queue(a) => queue::queue(a, &state_dir, ns.as_deref()).map(|_| 0),
     }
 }
 

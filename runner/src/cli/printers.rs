@@ -220,7 +220,13 @@ pub fn pod_status_word(pod: &Pod) -> String {
 pub fn pod_rows(pods: &[&Pod], wide: bool, with_namespace: bool, now: Time) -> Vec<Vec<String>> {
     let mut header: Vec<&str> = vec!["NAME", "READY", "STATUS", "RESTARTS", "AGE"];
     if wide {
-        header.extend(["IP", "NODE", "NOMINATED NODE", "READINESS GATES"]);
+        header.extend([
+            "IP",
+            "NODE",
+            "NOMINATED NODE",
+            "READINESS GATES",
+            "PROGRESS",
+        ]);
     }
     if with_namespace {
         header.insert(0, "NAMESPACE");
@@ -257,6 +263,7 @@ pub fn pod_rows(pods: &[&Pod], wide: bool, with_namespace: bool, now: Time) -> V
                 node.to_string(),
                 "<none>".into(),
                 "<none>".into(),
+                pod_progress(pod).unwrap_or("<none>").to_string(),
             ]);
         }
         if with_namespace {
@@ -265,6 +272,12 @@ pub fn pod_rows(pods: &[&Pod], wide: bool, with_namespace: bool, now: Time) -> V
         rows.push(row);
     }
     rows
+}
+
+/// The progress the pod's task last reported (`wasmjob_v1.progress`).
+pub fn pod_progress(pod: &Pod) -> Option<&str> {
+    pod.condition(PROGRESS_CONDITION)
+        .and_then(|c| c.message.as_deref())
 }
 
 /// A v1 `List` of `items`, as `kubectl get -o json` prints several objects.

@@ -37,36 +37,33 @@ pub struct RunArgs {
     #[arg(long)]
     pub replace: bool,
 
+    /// Work-queue items for the Job, one per line (`-`: stdin); its pods take them through
+    /// the guest SDK. Overrides the annotation wasmjob.dev/items-file.
+    #[arg(long, value_name = "FILE")]
+    pub items: Option<String>,
+
     #[command(flatten)]
     pub controller: ControllerArgs,
 }
 
 pub fn run(args: RunArgs, state_dir: &Path, namespace: Option<&str>) -> Result<u8, Failure> {
-    let manifests = read_manifests(&args.file, namespace)?;
+    let mut manifests = read_manifests(&args.file, namespace)?;
+    super::items::attach_items(&mut manifests, args.items.as_deref())?;
     let now = Time(jiff::Timestamp::now());
-    let mut records = Vec::new();
-    for Manifest {
-        mut job, base_dir, ..
-    } in manifests
-    {
-        give_identity(&mut job, now);
-        records.push((job, base_dir));
+    for m in &mut manifests {
+        give_identity(&mut m.job, now);
     }
     let runtime = super::runtime()?;
-    runtime.block_on(run_jobs(args, state_dir, records))
+    runtime.block_on(run_jobs(args, state_dir, manifests))
 }
 
 async fn run_jobs(
     args: RunArgs,
     state_dir: &Path,
-    jobs: Vec<(Job, std::path::PathBuf)>,
+    manifests: Vec<Manifest>,
 ) -> Result<u8, Failure> {
     let sandbox = Arc::new(Sandbox::new().map_err(|e| Failure::runtime(format!("error: {e:#}")))?);
     // Every module is compiled before anything is stored: a bad module is bad input.
-    let manifests: Vec<Manifest> = jobs
-        .into_iter()
-        .map(|(job, base_dir)| Manifest { job, base_dir })
-        .collect();
     check_modules(&sandbox, &manifests).await?;
 
     let mut store = Store::open(state_dir)?;
@@ -102,14 +99,18 @@ async fn run_jobs(
             backoff: Default::default(),
             base_dir: m.base_dir,
         };
-        uids.push(manager.create(record).map_err(manager_failure)?);
+        uids.push(
+            manager
+                .create(record, m.items.as_deref())
+                .map_err(manager_failure)?,
+        );
     }
 
     let progress = Progress::new(&uids, |u| manager.job(u).cloned());
     let result = manager
         .run(
             Some(&uids),
-            &mut |m| progress.update(|u| m.job(u).cloned()),
+            &mut |m| progress.update(|u| m.job(u).map(|j| (j.clone(), pods_progress(m.pods(u))))),
             shutdown_signal(),
         )
         .await;
@@ -155,6 +156,9 @@ async fn follow_under_serve(
             base_dir: m.base_dir,
         };
         batch.create_job(&mut record, None)?;
+        if let Some(items) = &m.items {
+            batch.add_queue_items(record.job.metadata.uid(), items)?;
+        }
         uids.push(record.job.metadata.uid().to_string());
     }
     batch.commit()?;
@@ -201,7 +205,10 @@ async fn follow_under_serve(
             }
         }
         if changed {
-            progress.update(|u| last.get(u).map(|x| x.0.clone()));
+            progress.update(|u| {
+                last.get(u)
+                    .map(|x| (x.0.clone(), pods_progress(x.1.iter())))
+            });
         }
         if done {
             break;
@@ -365,6 +372,19 @@ fn summarize(
     Ok(())
 }
 
+/// The progress running pods report: the first one's, and how many more report.
+fn pods_progress<'a>(pods: impl Iterator<Item = &'a Pod>) -> Option<String> {
+    let mut reports = pods
+        .filter(|p| p.phase() == PHASE_RUNNING)
+        .filter_map(|p| printers::pod_progress(p).map(|m| (p.metadata.name(), m)));
+    let (name, first) = reports.next()?;
+    let more = reports.count();
+    Some(match more {
+        0 => format!("{name}: {first}"),
+        n => format!("{name}: {first} (+{n} more)"),
+    })
+}
+
 /// Live progress on a terminal: one line per Job.
 struct Progress {
     bars: Vec<(String, indicatif::ProgressBar)>,
@@ -400,17 +420,19 @@ impl Progress {
         }
     }
 
-    fn update(&self, job: impl Fn(&str) -> Option<Job>) {
+    /// `job` gives a Job and the progress its running pods report.
+    fn update(&self, job: impl Fn(&str) -> Option<(Job, Option<String>)>) {
         for (uid, bar) in &self.bars {
-            if let Some(job) = job(uid) {
+            if let Some((job, pods)) = job(uid) {
                 let s = job.status();
                 bar.set_message(format!(
-                    "job.batch/{}  {}  active {}  succeeded {}  failed {}",
+                    "job.batch/{}  {}  active {}  succeeded {}  failed {}{}",
                     job.name(),
                     printers::job_status_word(&job),
                     s.active,
                     printers::job_completions(&job),
-                    s.failed
+                    s.failed,
+                    pods.map(|p| format!("  {p}")).unwrap_or_default()
                 ));
             }
         }

@@ -109,6 +109,7 @@ impl Manager {
         let pods = self.store.pods_of_job(uid)?;
         let now = self.clock.now();
         let mut entry = Entry::new(record);
+        entry.queue = self.load_queue(uid)?;
         let mut restart = Vec::new();
         let mut batch = self.store.batch()?;
         batch.claim_job(uid, &self.owner)?;
@@ -120,6 +121,10 @@ impl Manager {
                 Recovered::Lost(status) => {
                     pod.status = status;
                     batch.put_pod(&mut pod, uid)?;
+                    // Whatever it had staged is an unfinished attempt's.
+                    for o in crate::node::outputs::of_pod(&pod, &entry.record.base_dir) {
+                        crate::node::outputs::discard(&o);
+                    }
                 }
             }
             self.pod_owner.insert(
@@ -131,7 +136,13 @@ impl Manager {
         batch.commit()?;
         for name in restart {
             if let Some(pod) = entry.pods.get(&name) {
-                let handle = self.node.start(pod.clone(), entry.record.base_dir.clone());
+                let info = super::pods::task_info(&entry.record.job, pod);
+                let handle = self.node.start(
+                    pod.clone(),
+                    entry.record.base_dir.clone(),
+                    info,
+                    entry.queue.clone(),
+                );
                 entry.handles.insert(name, handle);
             }
         }

@@ -11,9 +11,11 @@ mod recovery;
 
 use crate::controller::{ControllerConfig, Decision, StopReason, reconcile};
 use crate::node::{Node, PodHandle, PodUpdate, StopCause};
+use crate::queue::WorkQueue;
 use crate::store::{EventRecord, JobRecord, Store, StoreError};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -55,6 +57,8 @@ struct Entry {
     deleting: Option<String>,
     /// Pods a user deleted; each goes once it has ended and been counted.
     deleted_pods: BTreeSet<String>,
+    /// The brokered work queue, for Jobs given items.
+    queue: Option<Arc<WorkQueue>>,
 }
 
 impl Entry {
@@ -66,6 +70,7 @@ impl Entry {
             wake_at: None,
             deleting: None,
             deleted_pods: BTreeSet::new(),
+            queue: None,
         }
     }
 }
@@ -99,6 +104,12 @@ pub struct Manager {
     gone: HashMap<String, (Job, Vec<Pod>)>,
     /// The store's `data_version` at the last look for changes by other processes.
     seen_version: Option<i64>,
+    /// Events pods reported, for the next batch.
+    pod_events: Vec<EventRecord>,
+    /// Jobs whose work queue has changes to store.
+    queue_changes: mpsc::UnboundedReceiver<String>,
+    queue_changes_tx: mpsc::UnboundedSender<String>,
+    dirty_queues: BTreeSet<String>,
 }
 
 impl Manager {
@@ -112,6 +123,7 @@ impl Manager {
         owner: String,
         scope: Scope,
     ) -> Manager {
+        let (queue_changes_tx, queue_changes) = mpsc::unbounded_channel();
         Manager {
             store,
             node,
@@ -127,6 +139,10 @@ impl Manager {
             to_collect: BTreeSet::new(),
             gone: HashMap::new(),
             seen_version: None,
+            pod_events: Vec::new(),
+            queue_changes,
+            queue_changes_tx,
+            dirty_queues: BTreeSet::new(),
         }
     }
 
@@ -134,15 +150,42 @@ impl Manager {
         &self.store
     }
 
-    /// Stores a new Job and takes charge of it.
-    pub fn create(&mut self, mut record: JobRecord) -> Result<String, ManagerError> {
+    /// Stores a new Job, with its work-queue items if it has a queue, and takes charge of it.
+    pub fn create(
+        &mut self,
+        mut record: JobRecord,
+        items: Option<&[String]>,
+    ) -> Result<String, ManagerError> {
         let mut batch = self.store.batch()?;
         batch.create_job(&mut record, Some(&self.owner))?;
+        if let Some(items) = items {
+            batch.add_queue_items(record.job.metadata.uid(), items)?;
+        }
         batch.commit()?;
         let uid = record.job.metadata.uid().to_string();
-        self.jobs.insert(uid.clone(), Entry::new(record));
+        let mut entry = Entry::new(record);
+        entry.queue = self.load_queue(&uid)?;
+        self.jobs.insert(uid.clone(), entry);
         self.dirty_jobs.insert(uid.clone());
         Ok(uid)
+    }
+
+    /// The Job's work queue, from the store (`None`: it has none).
+    fn load_queue(&self, uid: &str) -> Result<Option<Arc<WorkQueue>>, ManagerError> {
+        let items = self.store.queue_items(uid)?;
+        if items.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(Arc::new(WorkQueue::new(
+            uid,
+            items,
+            self.queue_changes_tx.clone(),
+        ))))
+    }
+
+    /// The Job's work queue, if it has one.
+    pub fn queue(&self, uid: &str) -> Option<&Arc<WorkQueue>> {
+        self.jobs.get(uid).and_then(|e| e.queue.as_ref())
     }
 
     /// A Job as it is now, or as it was when it was deleted.
@@ -213,6 +256,12 @@ impl Manager {
                         }
                     }
                 }
+                Some(uid) = self.queue_changes.recv() => {
+                    self.dirty_queues.insert(uid);
+                    while let Ok(uid) = self.queue_changes.try_recv() {
+                        self.dirty_queues.insert(uid);
+                    }
+                }
                 _ = store_check.tick() => self.look_at_store()?,
                 _ = &mut shutdown => {
                     self.shutdown().await?;
@@ -249,8 +298,29 @@ impl Manager {
         };
         if let Some(pod) = entry.pods.get_mut(&key.1) {
             pod.status = u.status;
+            for message in u.warnings {
+                self.pod_events.push(EventRecord {
+                    namespace: key.0.clone(),
+                    kind: "Pod".into(),
+                    name: key.1.clone(),
+                    uid: pod.metadata.uid().to_string(),
+                    type_: "Warning".into(),
+                    reason: "OutputsNotPublished".into(),
+                    message,
+                    time: self.clock.now(),
+                });
+            }
         }
         if u.finished {
+            if let Some(q) = &entry.queue {
+                let succeeded = entry
+                    .pods
+                    .get(&key.1)
+                    .is_some_and(|p| p.phase() == wasmjob_spec::PHASE_SUCCEEDED);
+                q.pod_ended(&key.1, succeeded);
+                // Stored in the same batch as the pod's end.
+                self.dirty_queues.insert(uid.clone());
+            }
             entry.handles.remove(&key.1);
             if entry.deleting.is_some() || entry.deleted_pods.contains(&key.1) {
                 self.to_collect.insert(uid.clone());
@@ -268,13 +338,19 @@ impl Manager {
             &self.pod_owner,
             &mut self.jobs,
         )?;
+        for uid in std::mem::take(&mut self.dirty_queues) {
+            if let Some(q) = self.jobs.get(&uid).and_then(|e| e.queue.as_ref()) {
+                batch.update_queue_items(&uid, &q.take_dirty())?;
+            }
+        }
         batch.commit()?;
         Ok(())
     }
 
     /// Reconciles every dirty Job; writes all changes in one batch, then starts and stops pods.
     fn sync(&mut self) -> Result<(), ManagerError> {
-        if self.dirty_jobs.is_empty() && self.dirty_pods.is_empty() {
+        if self.dirty_jobs.is_empty() && self.dirty_pods.is_empty() && self.dirty_queues.is_empty()
+        {
             return Ok(());
         }
         let now = self.clock.now();
@@ -394,14 +470,23 @@ impl Manager {
                 }
             }
         }
-        for ev in &events {
+        for ev in events.iter().chain(&self.pod_events) {
             batch.add_event(ev)?;
         }
+        for uid in std::mem::take(&mut self.dirty_queues) {
+            if let Some(q) = self.jobs.get(&uid).and_then(|e| e.queue.as_ref()) {
+                batch.update_queue_items(&uid, &q.take_dirty())?;
+            }
+        }
         batch.commit()?;
+        self.pod_events.clear();
         for (uid, pod) in starts {
             if let Some(e) = self.jobs.get_mut(&uid) {
                 let name = pod.metadata.name().to_string();
-                let handle = self.node.start(pod, e.record.base_dir.clone());
+                let info = pods::task_info(&e.record.job, &pod);
+                let handle = self
+                    .node
+                    .start(pod, e.record.base_dir.clone(), info, e.queue.clone());
                 e.handles.insert(name, handle);
             }
         }

@@ -104,6 +104,21 @@ pub fn new_pod(
     }
 }
 
+/// What the pod's tasks learn of their Job when it starts (`wasmjob_v1.context`).
+pub fn task_info(job: &Job, pod: &Pod) -> crate::node::TaskInfo {
+    let failed_before = pod
+        .metadata
+        .annotations
+        .get(INDEX_FAILURE_COUNT_ANNOTATION)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(job.status().failed);
+    crate::node::TaskInfo {
+        completions: job.spec.completions,
+        parallelism: job.spec.parallelism.unwrap_or(1),
+        failed_before,
+    }
+}
+
 mod rand_name {
     /// Kubernetes' `utilrand` alphabet: no vowels (no words), no confusable characters.
     const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";

@@ -6,8 +6,12 @@
 
 mod admission;
 pub mod env;
+mod live;
+pub mod outputs;
 mod pod_run;
+mod task_host;
 pub use pod_run::module_path;
+pub use task_host::{TaskInfo, context_text};
 pub mod volumes;
 
 use crate::sandbox::Sandbox;
@@ -67,6 +71,8 @@ pub struct PodUpdate {
     pub status: PodStatus,
     /// The pod is terminal; no further update follows.
     pub finished: bool,
+    /// Warnings to record as events of the pod.
+    pub warnings: Vec<String>,
 }
 
 /// Control over one started pod.
@@ -118,13 +124,22 @@ impl Node {
     }
 
     /// Starts running `pod` in the background; module paths and hostPaths resolve against
-    /// `base_dir`.
-    pub fn start(&self, pod: Pod, base_dir: PathBuf) -> PodHandle {
+    /// `base_dir`; `info` is what its tasks learn of their Job.
+    /// `queue` is the Job's work queue, if it has one.
+    pub fn start(
+        &self,
+        pod: Pod,
+        base_dir: PathBuf,
+        info: TaskInfo,
+        queue: Option<Arc<crate::queue::WorkQueue>>,
+    ) -> PodHandle {
         let (tx, rx) = watch::channel(None);
         let handle = PodHandle { stop: Arc::new(tx) };
         let inner = self.inner.clone();
         let stopper = handle.clone();
-        tokio::spawn(async move { pod_run::run_pod(inner, pod, base_dir, rx, stopper).await });
+        tokio::spawn(async move {
+            pod_run::run_pod(inner, pod, base_dir, info, queue, rx, stopper).await
+        });
         handle
     }
 }

@@ -1,102 +1,18 @@
 //! The life of one pod on the node, from Pending to a terminal phase.
 
-use super::{NodeInner, PodHandle, PodUpdate, StopCause, env, log_path, volumes};
+use super::live::{Live, condition, now, set_condition};
+use super::outputs::{self, Published};
+use super::task_host::{ContainerHost, PodSetup, TaskInfo};
+use super::{NodeInner, PodHandle, StopCause, env, log_path, volumes};
 use crate::sandbox::{ContainerPlan, Exit, ExitCodes, LogWriter};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 use wasmjob_spec::*;
 
 const POD_DEADLINE_MESSAGE: &str = "Pod was active on the node longer than the specified deadline";
-
-/// Shared, reportable state of a running pod.
-struct Live {
-    inner: Arc<NodeInner>,
-    namespace: String,
-    name: String,
-    status: Mutex<PodStatus>,
-}
-
-impl Live {
-    fn update(&self, f: impl FnOnce(&mut PodStatus)) {
-        let snapshot = {
-            let mut s = self.status.lock().unwrap_or_else(|e| e.into_inner());
-            f(&mut s);
-            s.clone()
-        };
-        self.send(snapshot, false);
-    }
-
-    fn send(&self, status: PodStatus, finished: bool) {
-        let _ = self.inner.updates.send(PodUpdate {
-            namespace: self.namespace.clone(),
-            name: self.name.clone(),
-            status,
-            finished,
-        });
-    }
-
-    fn container(&self, init: bool, name: &str, f: impl FnOnce(&mut ContainerStatus)) {
-        self.update(|s| {
-            let list = if init {
-                &mut s.init_container_statuses
-            } else {
-                &mut s.container_statuses
-            };
-            if let Some(cs) = list.iter_mut().find(|c| c.name == name) {
-                f(cs);
-            }
-            refresh_ready(s);
-        });
-    }
-}
-
-fn now() -> Time {
-    Time(jiff::Timestamp::now())
-}
-
-fn condition(
-    type_: &str,
-    status: bool,
-    reason: Option<&str>,
-    message: Option<&str>,
-) -> PodCondition {
-    PodCondition {
-        type_: type_.into(),
-        status: if status { "True" } else { "False" }.into(),
-        last_probe_time: None,
-        last_transition_time: Some(now()),
-        reason: reason.map(Into::into),
-        message: message.map(Into::into),
-    }
-}
-
-fn set_condition(s: &mut PodStatus, c: PodCondition) {
-    match s.conditions.iter_mut().find(|x| x.type_ == c.type_) {
-        Some(x) if x.status == c.status => {}
-        Some(x) => *x = c,
-        None => s.conditions.push(c),
-    }
-}
-
-/// Ready and ContainersReady follow whether every container is running.
-fn refresh_ready(s: &mut PodStatus) {
-    if s.phase.as_deref() != Some(PHASE_RUNNING) {
-        return;
-    }
-    let all = !s.container_statuses.is_empty()
-        && s.container_statuses
-            .iter()
-            .all(|c| c.state.running.is_some());
-    for cs in &mut s.container_statuses {
-        cs.ready = cs.state.running.is_some();
-    }
-    let reason = (!all).then_some("ContainersNotReady");
-    set_condition(s, condition("ContainersReady", all, reason, None));
-    set_condition(s, condition("Ready", all, reason, None));
-}
 
 fn waiting(reason: &str) -> ContainerState {
     ContainerState {
@@ -143,15 +59,12 @@ pub(super) async fn run_pod(
     inner: Arc<NodeInner>,
     pod: Pod,
     base_dir: PathBuf,
+    info: TaskInfo,
+    queue: Option<Arc<crate::queue::WorkQueue>>,
     mut stop: watch::Receiver<Option<StopCause>>,
     handle: PodHandle,
 ) {
-    let live = Arc::new(Live {
-        inner: inner.clone(),
-        namespace: pod.metadata.namespace().to_string(),
-        name: pod.metadata.name().to_string(),
-        status: Mutex::new(initial_status(&pod)),
-    });
+    let live = Arc::new(Live::new(inner.clone(), &pod, initial_status(&pod)));
     live.update(|s| set_condition(s, condition("PodScheduled", true, None, None)));
 
     // Pending until the node has room.
@@ -174,7 +87,7 @@ pub(super) async fn run_pod(
         });
         let _ = stop.wait_for(Option::is_some).await;
         let cause = stop.borrow().clone();
-        finish(&live, cause.as_ref(), None);
+        finish(&live, cause.as_ref(), None, None);
         return;
     }
     let group = pod
@@ -189,7 +102,7 @@ pub(super) async fn run_pod(
     };
     let cause = stop.borrow().clone();
     if permit.is_none() || cause.is_some() {
-        finish(&live, cause.as_ref(), None);
+        finish(&live, cause.as_ref(), None, None);
         return;
     }
 
@@ -222,29 +135,68 @@ pub(super) async fn run_pod(
     }
 
     let pod_dir = inner.config.state_dir.join("pods").join(pod.metadata.uid());
-    let volume_error = match volumes::prepare(&pod, &base_dir, &pod_dir) {
+    let setup = Arc::new(PodSetup {
+        info,
+        outputs: outputs::of_pod(&pod, &base_dir),
+        queue,
+    });
+    let volume_error = match volumes::prepare(&pod, &base_dir, &pod_dir, &setup.outputs) {
         Err(msg) => Some(msg),
         Ok(vols) => {
-            run_containers(&live, &pod, &base_dir, &vols, &stop).await;
+            run_containers(&live, &pod, &setup, &base_dir, &vols, &stop).await;
             None
         }
     };
+    let cause = stop.borrow().clone();
+    // The pod's work succeeded: publish its outputs before anyone hears of the success.
+    let mut publish_error = None;
+    if volume_error.is_none() && cause.is_none() && containers_succeeded(&live) {
+        let unit = outputs::pod_unit(&pod);
+        for o in &setup.outputs {
+            match outputs::publish(o, &unit) {
+                Ok(Published::Done | Published::Nothing) => {}
+                Ok(Published::AlreadyThere) => {
+                    live.note(format!(
+                        "outputs of volume {:?} not published: {} was published before (a duplicate run's files are discarded)",
+                        o.name,
+                        o.out_dir.join(&unit).display()
+                    ));
+                }
+                Err(msg) => publish_error = Some(msg),
+            }
+        }
+    }
+    for o in &setup.outputs {
+        outputs::discard(o);
+    }
     let _ = std::fs::remove_dir_all(&pod_dir);
     drop(permit);
-    let cause = stop.borrow().clone();
-    finish(&live, cause.as_ref(), volume_error);
+    finish(&live, cause.as_ref(), volume_error, publish_error);
+}
+
+/// Whether every container ended with exit code 0.
+fn containers_succeeded(live: &Live) -> bool {
+    let s = live.status.lock().unwrap_or_else(|e| e.into_inner());
+    !s.container_statuses.is_empty()
+        && s.container_statuses.iter().all(|c| {
+            c.state
+                .terminated
+                .as_ref()
+                .is_some_and(|t| t.exit_code == 0)
+        })
 }
 
 /// Init containers one after another, then all containers side by side.
 async fn run_containers(
     live: &Arc<Live>,
     pod: &Pod,
+    setup: &Arc<PodSetup>,
     base_dir: &Path,
     vols: &HashMap<String, PathBuf>,
     stop: &watch::Receiver<Option<StopCause>>,
 ) {
     for c in &pod.spec.init_containers {
-        if !run_container(live, pod, c, true, base_dir, vols, stop.clone()).await {
+        if !run_container(live, pod, setup, c, true, base_dir, vols, stop.clone()).await {
             return;
         }
     }
@@ -253,25 +205,28 @@ async fn run_containers(
     }
     let mut set = tokio::task::JoinSet::new();
     for c in pod.spec.containers.clone() {
-        let (live, pod, base_dir, vols, stop) = (
+        let (live, pod, setup, base_dir, vols, stop) = (
             live.clone(),
             pod.clone(),
+            setup.clone(),
             base_dir.to_path_buf(),
             vols.clone(),
             stop.clone(),
         );
-        set.spawn(
-            async move { run_container(&live, &pod, &c, false, &base_dir, &vols, stop).await },
-        );
+        set.spawn(async move {
+            run_container(&live, &pod, &setup, &c, false, &base_dir, &vols, stop).await
+        });
     }
     while set.join_next().await.is_some() {}
 }
 
 /// Runs one container until it succeeds, fails for good, or the pod is stopped. Returns
 /// whether it succeeded.
+#[allow(clippy::too_many_arguments)]
 async fn run_container(
-    live: &Live,
+    live: &Arc<Live>,
     pod: &Pod,
+    setup: &Arc<PodSetup>,
     c: &Container,
     init: bool,
     base_dir: &Path,
@@ -285,13 +240,21 @@ async fn run_container(
         Err(msg) => {
             let exit = Exit::StartError(msg);
             live.container(init, &c.name, |cs| {
-                cs.state = terminated(&exit, None, now(), None)
+                cs.state = terminated(&exit, None, now(), None, None)
             });
             return false;
         }
     };
     let mut restarts = 0i32;
     loop {
+        if restarts > 0 {
+            // A fresh start: the earlier attempt's staged outputs go.
+            for o in setup.outputs.iter().filter(|o| mounts_volume(c, &o.name)) {
+                if let Err(msg) = outputs::clear(o) {
+                    live.note(msg);
+                }
+            }
+        }
         let started = now();
         live.container(init, &c.name, |cs| {
             cs.state = ContainerState {
@@ -316,7 +279,7 @@ async fn run_container(
             Err(e) => {
                 let exit = Exit::StartError(format!("cannot create the log file: {e}"));
                 live.container(init, &c.name, |cs| {
-                    cs.state = terminated(&exit, None, started, None)
+                    cs.state = terminated(&exit, None, started, None, None)
                 });
                 return false;
             }
@@ -325,16 +288,24 @@ async fn run_container(
             Exit::Stopped
         } else {
             let mut s = stop.clone();
+            let host = Arc::new(ContainerHost::new(
+                live.clone(),
+                pod,
+                c,
+                setup.clone(),
+                restarts,
+            ));
             live.inner
                 .sandbox
-                .run(&plan, &log, async move {
+                .run(&plan, &log, host, async move {
                     let _ = s.wait_for(Option::is_some).await;
                 })
                 .await
         };
         let _ = log.close();
         let cause = stop.borrow().clone();
-        let state = terminated(&exit, cause.as_ref(), started, Some(now()));
+        let message = live.take_message(&c.name);
+        let state = terminated(&exit, cause.as_ref(), started, Some(now()), message);
         if exit.success() || !on_failure || cause.is_some() {
             live.container(init, &c.name, |cs| {
                 cs.state = state;
@@ -367,6 +338,10 @@ async fn run_container(
     }
 }
 
+fn mounts_volume(c: &Container, volume: &str) -> bool {
+    c.volume_mounts.iter().any(|m| m.name == volume)
+}
+
 fn crash_loop_delay(restarts: i32, base: Duration, max: Duration) -> Duration {
     let factor = 1u32
         .checked_shl(restarts.clamp(0, 30) as u32)
@@ -383,11 +358,14 @@ fn go_duration(d: Duration) -> String {
     }
 }
 
+/// The terminated state of a run; `task_message` is the termination message the task
+/// reported, which wins over wasmjob's own (as the content of `terminationMessagePath` does).
 fn terminated(
     exit: &Exit,
     cause: Option<&StopCause>,
     started: Time,
     finished: Option<Time>,
+    task_message: Option<String>,
 ) -> ContainerState {
     let (code, reason, message) = match (exit, cause) {
         (Exit::Stopped, Some(StopCause::PodDeadline)) => (
@@ -405,6 +383,7 @@ fn terminated(
         ),
         _ => (exit.exit_code(), exit.reason().to_string(), exit.message()),
     };
+    let message = task_message.or(message);
     ContainerState {
         terminated: Some(ContainerStateTerminated {
             exit_code: code,
@@ -477,8 +456,15 @@ pub fn module_path(
     Ok(path)
 }
 
-/// Sets the terminal phase and reports the pod's last status.
-fn finish(live: &Live, cause: Option<&StopCause>, volume_error: Option<String>) {
+/// Sets the terminal phase and reports the pod's last status. A pod whose outputs could not
+/// be published failed, whatever its containers said.
+fn finish(
+    live: &Live,
+    cause: Option<&StopCause>,
+    volume_error: Option<String>,
+    publish_error: Option<String>,
+) {
+    live.flush_progress();
     let mut s = live
         .status
         .lock()
@@ -504,7 +490,7 @@ fn finish(live: &Live, cause: Option<&StopCause>, volume_error: Option<String>) 
                 .and_then(|r| r.started_at)
                 .unwrap_or(at);
             if ran || cause.is_some() || volume_error.is_some() {
-                cs.state = terminated(&exit, cause, started, Some(at));
+                cs.state = terminated(&exit, cause, started, Some(at), None);
             }
         }
         cs.ready = false;
@@ -516,7 +502,7 @@ fn finish(live: &Live, cause: Option<&StopCause>, volume_error: Option<String>) 
             .is_some_and(|t| t.exit_code == 0)
     });
     s.phase = Some(
-        if all_ok && !s.container_statuses.is_empty() {
+        if all_ok && !s.container_statuses.is_empty() && publish_error.is_none() {
             PHASE_SUCCEEDED
         } else {
             PHASE_FAILED
@@ -550,6 +536,10 @@ fn finish(live: &Live, cause: Option<&StopCause>, volume_error: Option<String>) 
         _ => {}
     }
     if let Some(msg) = volume_error {
+        s.message = Some(msg);
+    }
+    if let Some(msg) = publish_error {
+        s.reason = Some("OutputsNotPublished".into());
         s.message = Some(msg);
     }
     live.send(s, true);

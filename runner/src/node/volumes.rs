@@ -1,8 +1,10 @@
 //! Pod volumes as WASI preopens: `emptyDir` is a fresh directory that lives as long as the pod
 //! (it survives OnFailure restarts), `hostPath` a host directory (relative paths are resolved
-//! against the manifest's folder). `volumeMounts` map them into a container, `subPath` selects
-//! a subdirectory that must stay inside its volume, `readOnly` is enforced by WASI.
+//! against the manifest's folder), a `csi` outputs volume the pod's staging folder (see
+//! [`super::outputs`]). `volumeMounts` map them into a container, `subPath` selects a
+//! subdirectory that must stay inside its volume, `readOnly` is enforced by WASI.
 
+use super::outputs::{self, OutputVolume};
 use crate::sandbox::Mount;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -13,10 +15,14 @@ pub fn prepare(
     pod: &Pod,
     base_dir: &Path,
     pod_dir: &Path,
+    output_volumes: &[OutputVolume],
 ) -> Result<HashMap<String, PathBuf>, String> {
     let mut out = HashMap::new();
     for v in &pod.spec.volumes {
-        let dir = if v.empty_dir.is_some() {
+        let dir = if let Some(o) = output_volumes.iter().find(|o| o.name == v.name) {
+            outputs::prepare(o)?;
+            o.staging.clone()
+        } else if v.empty_dir.is_some() {
             let dir = pod_dir.join("volumes").join(&v.name);
             std::fs::create_dir_all(&dir).map_err(|e| {
                 format!(

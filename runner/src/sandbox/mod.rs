@@ -6,6 +6,7 @@
 //! Input: a [`ContainerPlan`] and a stop signal. Output: an [`Exit`]. Must not: know Job or
 //! Pod semantics, or touch the store.
 
+pub mod abi;
 mod engines;
 mod limits;
 pub mod log;
@@ -13,6 +14,7 @@ mod modules;
 mod outcome;
 mod run;
 
+pub use abi::{NoHost, TaskHost};
 pub use engines::Engines;
 pub use log::{LogWriter, read_log};
 pub use outcome::{Exit, ExitCodes};

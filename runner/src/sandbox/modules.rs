@@ -90,10 +90,13 @@ fn compile(engine: &Engine, path: &Path) -> Result<InstancePre<State>, String> {
     let mut linker: Linker<State> = Linker::new(engine);
     wasmtime_wasi::p1::add_to_linker_async(&mut linker, |s: &mut State| &mut s.wasi)
         .map_err(|e| format!("cannot set up WASI: {e:#}"))?;
+    super::abi::add_to_linker(&mut linker)
+        .map_err(|e| format!("cannot set up {}: {e:#}", super::abi::MODULE))?;
     linker.instantiate_pre(&module).map_err(|e| {
         format!(
-            "module {} cannot be linked: {e:#} (only WASI preview 1 imports are offered)",
-            path.display()
+            "module {} cannot be linked: {e:#} (wasmjob offers the imports of WASI preview 1 and {})",
+            path.display(),
+            super::abi::MODULE
         )
     })
 }

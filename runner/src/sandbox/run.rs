@@ -4,12 +4,14 @@
 //! unwinds the guest's fiber: nothing of the instance keeps running.
 
 use super::Engines;
+use super::abi::TaskHost;
 use super::limits::Limits;
 use super::log::{LogWriter, Stream};
 use super::modules::ModuleCache;
 use super::outcome::Exit;
 use std::future::Future;
 use std::path::PathBuf;
+use std::sync::Arc;
 use wasmtime::{Store, Trap};
 use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::{FsPerms, I32Exit, WasiCtxBuilder};
@@ -22,6 +24,8 @@ const MAX_MESSAGE: usize = 4096;
 pub struct State {
     pub wasi: WasiP1Ctx,
     limits: Limits,
+    /// What the `wasmjob_v1` functions act on.
+    pub host: Arc<dyn TaskHost>,
 }
 
 /// A directory the guest may reach, at `guest_path`.
@@ -68,11 +72,13 @@ impl Sandbox {
             .map(|_| ())
     }
 
-    /// Runs the container to its end, writing its output to `log`. `stop` ends it early.
+    /// Runs the container to its end, writing its output to `log`; its `wasmjob_v1` calls go
+    /// to `host`. `stop` ends it early.
     pub async fn run(
         &self,
         plan: &ContainerPlan,
         log: &LogWriter,
+        host: Arc<dyn TaskHost>,
         stop: impl Future<Output = ()>,
     ) -> Exit {
         let metered = plan.fuel.is_some();
@@ -96,6 +102,7 @@ impl Sandbox {
                     memory_bytes,
                     exceeded: None,
                 },
+                host,
             },
         );
         store.limiter(|s| &mut s.limits);

@@ -66,6 +66,18 @@ pub struct Store {
     dir: PathBuf,
 }
 
+/// One work-queue item as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QueueItem {
+    pub id: u64,
+    pub text: String,
+    /// `Pending`, `Leased` or `Done`.
+    pub state: String,
+    /// The pod it is leased to, or that acknowledged it.
+    pub pod: Option<String>,
+    pub attempts: u32,
+}
+
 /// A Job's control marks, as the controllers poll them.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct JobState {
@@ -117,6 +129,29 @@ impl Store {
             what: what.to_string(),
             detail: e.to_string(),
         })
+    }
+
+    /// The work-queue items of a Job, by id (none: the Job has no queue).
+    pub fn queue_items(&self, job_uid: &str) -> Result<Vec<QueueItem>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT id, item, state, pod, attempts FROM queue_items WHERE job_uid = ?1 ORDER BY id",
+            )
+            .map_err(self.sql_err())?;
+        let rows = stmt
+            .query_map(params![job_uid], |r| {
+                Ok(QueueItem {
+                    id: r.get::<_, i64>(0)? as u64,
+                    text: r.get(1)?,
+                    state: r.get(2)?,
+                    pod: r.get(3)?,
+                    attempts: r.get(4)?,
+                })
+            })
+            .map_err(self.sql_err())?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(self.sql_err())
     }
 
     /// Starts a batch of writes; nothing is visible until [`Batch::commit`].
@@ -636,6 +671,44 @@ impl Batch<'_> {
         self.tx
             .execute("DELETE FROM jobs WHERE uid = ?1", params![job_uid])
             .map_err(&e)?;
+        self.tx
+            .execute(
+                "DELETE FROM queue_items WHERE job_uid = ?1",
+                params![job_uid],
+            )
+            .map_err(&e)?;
+        Ok(())
+    }
+
+    /// Stores the work-queue items of a new Job, all pending, with ids 0, 1, …
+    pub fn add_queue_items(&mut self, job_uid: &str, items: &[String]) -> Result<()> {
+        let e = self.err();
+        let mut stmt = self
+            .tx
+            .prepare_cached(
+                "INSERT INTO queue_items (job_uid, id, item, state, pod, attempts) VALUES (?1, ?2, ?3, 'Pending', NULL, 0)",
+            )
+            .map_err(&e)?;
+        for (id, item) in items.iter().enumerate() {
+            stmt.execute(params![job_uid, id as i64, item])
+                .map_err(&e)?;
+        }
+        Ok(())
+    }
+
+    /// Writes the state of changed queue items.
+    pub fn update_queue_items(&mut self, job_uid: &str, items: &[QueueItem]) -> Result<()> {
+        let e = self.err();
+        let mut stmt = self
+            .tx
+            .prepare_cached(
+                "UPDATE queue_items SET state = ?3, pod = ?4, attempts = ?5 WHERE job_uid = ?1 AND id = ?2",
+            )
+            .map_err(&e)?;
+        for i in items {
+            stmt.execute(params![job_uid, i.id as i64, i.state, i.pod, i.attempts])
+                .map_err(&e)?;
+        }
         Ok(())
     }
 

@@ -41,6 +41,14 @@ CREATE TABLE events (
 CREATE INDEX events_by_object ON events (uid);
 ";
 
+/// Tables added after the first format; created in stores that lack them.
+const ADDED: &str = "
+CREATE TABLE IF NOT EXISTS queue_items (
+  job_uid TEXT NOT NULL, id INTEGER NOT NULL, item TEXT NOT NULL,
+  state TEXT NOT NULL, pod TEXT, attempts INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (job_uid, id));
+";
+
 fn io(path: &Path) -> impl Fn(std::io::Error) -> StoreError + '_ {
     move |e| StoreError::Io {
         path: path.display().to_string(),
@@ -176,6 +184,7 @@ pub fn connect(dir: &Path) -> Result<Connection> {
         conn.execute_batch(end).map_err(err)?;
         created??;
     }
+    conn.execute_batch(ADDED).map_err(err)?;
     Ok(conn)
 }
 

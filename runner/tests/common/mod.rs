@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 #[allow(unused_imports)]
-pub use wasmjob_tests::guests::{PI_WASM, PROBE_WASM};
+pub use wasmjob_tests::guests::{FLAKY_WASM, PI_WASM, PROBE_WASM, RUNAWAY_WASM, TASKER_WASM};
 
 pub struct Env {
     pub dir: wasmjob_tests::tempfile::TempDir,
@@ -47,9 +47,12 @@ impl Env {
         self.dir.path().join("state")
     }
 
-    /// Writes a manifest; `PROBE` in it stands for the probe guest's path.
+    /// Writes a manifest; `PROBE` and `TASKER` in it stand for those guests' paths.
     pub fn manifest(&self, name: &str, yaml: &str) -> PathBuf {
-        wasmjob_tests::write_manifest(self.dir.path(), name, &yaml.replace("PROBE", PROBE_WASM))
+        let yaml = yaml
+            .replace("PROBE", PROBE_WASM)
+            .replace("TASKER", TASKER_WASM);
+        wasmjob_tests::write_manifest(self.dir.path(), name, &yaml)
     }
 
     /// Runs `wasmjob --state-dir <state> ARGS` (60 s limit).

@@ -1,0 +1,253 @@
+//! The reportable state of one running pod: its status (every change is sent to the manager),
+//! the termination messages its containers report, and their progress reports, throttled so
+//! that a task reporting in a tight loop costs the store a few writes a second.
+
+use super::{NodeInner, PodUpdate};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use wasmjob_spec::*;
+
+/// Shortest interval between two progress updates sent for one pod.
+const PROGRESS_INTERVAL: Duration = Duration::from_millis(250);
+
+#[derive(Default)]
+struct ProgressReports {
+    last_sent: Option<Instant>,
+    /// A report held back by the throttle, and whether a flush is scheduled for it.
+    pending: Option<String>,
+    flush_scheduled: bool,
+}
+
+/// Shared, reportable state of a running pod.
+pub(super) struct Live {
+    pub inner: Arc<NodeInner>,
+    pub namespace: String,
+    pub name: String,
+    pub status: Mutex<PodStatus>,
+    /// Termination messages the containers' current runs reported, by container.
+    messages: Mutex<HashMap<String, String>>,
+    progress: Mutex<ProgressReports>,
+    /// The last report was sent: later changes (a late progress flush) are dropped.
+    finished: AtomicBool,
+    /// Warnings for the pod's events, sent with the next update.
+    notes: Mutex<Vec<String>>,
+}
+
+impl Live {
+    pub fn update(&self, f: impl FnOnce(&mut PodStatus)) {
+        if self.finished.load(Ordering::SeqCst) {
+            return;
+        }
+        let snapshot = {
+            let mut s = self.status.lock().unwrap_or_else(|e| e.into_inner());
+            f(&mut s);
+            s.clone()
+        };
+        self.send(snapshot, false);
+    }
+
+    pub fn send(&self, status: PodStatus, finished: bool) {
+        if finished {
+            self.finished.store(true, Ordering::SeqCst);
+        }
+        let warnings = std::mem::take(&mut *lock(&self.notes));
+        let _ = self.inner.updates.send(PodUpdate {
+            namespace: self.namespace.clone(),
+            name: self.name.clone(),
+            status,
+            finished,
+            warnings,
+        });
+    }
+
+    /// Records a warning as an event of the pod (sent with the next update).
+    pub fn note(&self, message: String) {
+        lock(&self.notes).push(message);
+        if !self.finished.load(Ordering::SeqCst) {
+            let status = lock(&self.status).clone();
+            self.send(status, false);
+        }
+    }
+
+    pub fn container(&self, init: bool, name: &str, f: impl FnOnce(&mut ContainerStatus)) {
+        self.update(|s| {
+            let list = if init {
+                &mut s.init_container_statuses
+            } else {
+                &mut s.container_statuses
+            };
+            if let Some(cs) = list.iter_mut().find(|c| c.name == name) {
+                f(cs);
+            }
+            refresh_ready(s);
+        });
+    }
+}
+
+pub fn now() -> Time {
+    Time(jiff::Timestamp::now())
+}
+
+pub fn condition(
+    type_: &str,
+    status: bool,
+    reason: Option<&str>,
+    message: Option<&str>,
+) -> PodCondition {
+    PodCondition {
+        type_: type_.into(),
+        status: if status { "True" } else { "False" }.into(),
+        last_probe_time: None,
+        last_transition_time: Some(now()),
+        reason: reason.map(Into::into),
+        message: message.map(Into::into),
+    }
+}
+
+pub fn set_condition(s: &mut PodStatus, c: PodCondition) {
+    match s.conditions.iter_mut().find(|x| x.type_ == c.type_) {
+        Some(x) if x.status == c.status => {}
+        Some(x) => *x = c,
+        None => s.conditions.push(c),
+    }
+}
+
+/// Ready and ContainersReady follow whether every container is running.
+pub fn refresh_ready(s: &mut PodStatus) {
+    if s.phase.as_deref() != Some(PHASE_RUNNING) {
+        return;
+    }
+    let all = !s.container_statuses.is_empty()
+        && s.container_statuses
+            .iter()
+            .all(|c| c.state.running.is_some());
+    for cs in &mut s.container_statuses {
+        cs.ready = cs.state.running.is_some();
+    }
+    let reason = (!all).then_some("ContainersNotReady");
+    set_condition(s, condition("ContainersReady", all, reason, None));
+    set_condition(s, condition("Ready", all, reason, None));
+}
+
+impl Live {
+    pub fn new(inner: Arc<NodeInner>, pod: &Pod, status: PodStatus) -> Live {
+        Live {
+            inner,
+            namespace: pod.metadata.namespace().to_string(),
+            name: pod.metadata.name().to_string(),
+            status: Mutex::new(status),
+            messages: Mutex::new(HashMap::new()),
+            progress: Mutex::new(ProgressReports::default()),
+            finished: AtomicBool::new(false),
+            notes: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Sets the termination message of `container`'s current run.
+    pub fn set_message(&self, container: &str, message: String) {
+        lock(&self.messages).insert(container.to_string(), message);
+    }
+
+    /// Takes the termination message of `container`'s run that just ended.
+    pub fn take_message(&self, container: &str) -> Option<String> {
+        lock(&self.messages)
+            .remove(container)
+            .filter(|m| !m.is_empty())
+    }
+
+    /// Records a progress report as the pod's progress condition; reports closer together
+    /// than [`PROGRESS_INTERVAL`] are folded, the last one always lands.
+    pub fn report_progress(self: &Arc<Self>, permille: Option<u16>, text: &str) {
+        let message = progress_message(permille, text);
+        let mut p = lock(&self.progress);
+        let now = Instant::now();
+        match p.last_sent {
+            Some(t) if now.duration_since(t) < PROGRESS_INTERVAL => {
+                p.pending = Some(message);
+                if !p.flush_scheduled {
+                    p.flush_scheduled = true;
+                    let live = self.clone();
+                    let at = t + PROGRESS_INTERVAL;
+                    tokio::spawn(async move {
+                        tokio::time::sleep_until(at.into()).await;
+                        let pending = {
+                            let mut p = lock(&live.progress);
+                            p.flush_scheduled = false;
+                            p.last_sent = Some(Instant::now());
+                            p.pending.take()
+                        };
+                        if let Some(m) = pending {
+                            live.set_progress(m);
+                        }
+                    });
+                }
+            }
+            _ => {
+                p.last_sent = Some(now);
+                p.pending = None;
+                drop(p);
+                self.set_progress(message);
+            }
+        }
+    }
+
+    fn set_progress(&self, message: String) {
+        self.update(|s| {
+            if s.phase.as_deref() == Some(PHASE_RUNNING) {
+                let mut c = condition(PROGRESS_CONDITION, true, Some("Reported"), None);
+                c.message = Some(message);
+                match s
+                    .conditions
+                    .iter_mut()
+                    .find(|x| x.type_ == PROGRESS_CONDITION)
+                {
+                    Some(x) => *x = c,
+                    None => s.conditions.push(c),
+                }
+            }
+        });
+    }
+
+    /// Folds a report still held back into the status (before the pod's last report).
+    pub fn flush_progress(&self) {
+        let pending = lock(&self.progress).pending.take();
+        if let Some(m) = pending {
+            self.set_progress(m);
+        }
+    }
+}
+
+/// `"42%"`, `"42%: text"` or `"text"`.
+pub fn progress_message(permille: Option<u16>, text: &str) -> String {
+    let pct = permille.map(|p| {
+        if p % 10 == 0 {
+            format!("{}%", p / 10)
+        } else {
+            format!("{}.{}%", p / 10, p % 10)
+        }
+    });
+    match (pct, text.trim()) {
+        (Some(p), "") => p,
+        (Some(p), t) => format!("{p}: {t}"),
+        (None, t) => t.to_string(),
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::progress_message;
+
+    #[test]
+    fn progress_messages() {
+        assert_eq!(progress_message(Some(420), ""), "42%");
+        assert_eq!(progress_message(Some(425), "tile 3"), "42.5%: tile 3");
+        assert_eq!(progress_message(None, " reading input "), "reading input");
+        assert_eq!(progress_message(Some(1000), "done"), "100%: done");
+    }
+}

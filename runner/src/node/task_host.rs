@@ -1,0 +1,145 @@
+//! The host side of the `wasmjob_v1` ABI for one container run of a pod: the task's context,
+//! its termination message and progress (into the pod's status), and its work-queue calls.
+
+use super::live::Live;
+use super::outputs::{self, OutputVolume, Published};
+use crate::queue::WorkQueue;
+use crate::sandbox::abi::{AckError, NextItem, TaskHost};
+use std::fmt::Write as _;
+use std::sync::Arc;
+use wasmjob_spec::{COMPLETION_INDEX_ANNOTATION, Container, Pod};
+
+/// What a pod's tasks learn about their Job, fixed when the pod starts.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TaskInfo {
+    /// `spec.completions` (`None` for a work queue).
+    pub completions: Option<i32>,
+    pub parallelism: i32,
+    /// Pods that failed before this one: of its index under `backoffLimitPerIndex`, else of
+    /// the Job.
+    pub failed_before: i32,
+}
+
+/// What every container run of a pod shares.
+pub(super) struct PodSetup {
+    pub info: TaskInfo,
+    pub outputs: Vec<OutputVolume>,
+    pub queue: Option<Arc<WorkQueue>>,
+}
+
+pub(super) struct ContainerHost {
+    live: Arc<Live>,
+    container: String,
+    context: String,
+    setup: Arc<PodSetup>,
+}
+
+impl ContainerHost {
+    pub fn new(
+        live: Arc<Live>,
+        pod: &Pod,
+        c: &Container,
+        setup: Arc<PodSetup>,
+        restarts: i32,
+    ) -> ContainerHost {
+        let outputs_mount = c
+            .volume_mounts
+            .iter()
+            .find(|m| setup.outputs.iter().any(|o| o.name == m.name))
+            .map(|m| m.mount_path.as_str());
+        ContainerHost {
+            live,
+            container: c.name.clone(),
+            context: context_text(pod, &c.name, &setup.info, restarts, outputs_mount),
+            setup,
+        }
+    }
+}
+
+/// The `key=value` lines `wasmjob_v1.context` returns (documented in `docs/abi.md`).
+pub fn context_text(
+    pod: &Pod,
+    container: &str,
+    info: &TaskInfo,
+    restarts: i32,
+    outputs_mount: Option<&str>,
+) -> String {
+    let m = &pod.metadata;
+    let job = m
+        .owner_references
+        .iter()
+        .find(|o| o.controller == Some(true))
+        .map(|o| o.name.as_str())
+        .unwrap_or("");
+    let mut out = String::new();
+    let mut line = |k: &str, v: &dyn std::fmt::Display| {
+        let _ = writeln!(out, "{k}={v}");
+    };
+    line("job", &job);
+    line("namespace", &m.namespace());
+    line("pod", &m.name());
+    line("pod_uid", &m.uid());
+    line("container", &container);
+    if let Some(i) = m.labels.get(COMPLETION_INDEX_ANNOTATION) {
+        line("completion_index", i);
+    }
+    if let Some(c) = info.completions {
+        line("completions", &c);
+    }
+    line("parallelism", &info.parallelism);
+    line("restart_count", &restarts);
+    line("attempt", &(1 + info.failed_before.max(0) + restarts));
+    if let Some(m) = outputs_mount {
+        line("outputs", &m);
+    }
+    out
+}
+
+#[async_trait::async_trait]
+impl TaskHost for ContainerHost {
+    fn context(&self) -> String {
+        self.context.clone()
+    }
+
+    fn set_termination_message(&self, message: String) {
+        self.live.set_message(&self.container, message);
+    }
+
+    fn report_progress(&self, permille: Option<u16>, text: String) {
+        self.live.report_progress(permille, &text);
+    }
+
+    async fn next_item(&self) -> NextItem {
+        match &self.setup.queue {
+            Some(q) => q.lease(&self.live.name).await,
+            None => NextItem::NoQueue,
+        }
+    }
+
+    /// Publishes what the pod staged as the item's outputs, then marks the item done.
+    fn ack_item(&self, id: u64) -> Result<(), AckError> {
+        let q = self.setup.queue.as_ref().ok_or(AckError::NoQueue)?;
+        let pod = &self.live.name;
+        if !q.is_leased_to(pod, id) {
+            return Err(AckError::NotLeased);
+        }
+        for o in &self.setup.outputs {
+            match outputs::publish(o, &id.to_string()) {
+                Ok(Published::Done | Published::Nothing) => {}
+                Ok(Published::AlreadyThere) => self.live.note(format!(
+                    "outputs of item {id} not published: {} was published before (a duplicate run's files are discarded)",
+                    o.out_dir.join(id.to_string()).display()
+                )),
+                Err(msg) => {
+                    self.live.note(msg.clone());
+                    return Err(AckError::Publish(msg));
+                }
+            }
+        }
+        if q.ack(pod, id) {
+            Ok(())
+        } else {
+            Err(AckError::NotLeased)
+        }
+    }
+}
