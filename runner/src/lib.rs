@@ -2,10 +2,11 @@
 //!
 //! Data flows `cli` → `store` → `manager` ⇄ `controller` (pure) → `node` → `sandbox`
 //! (wasmtime). Start reading at [`manager`] for the loop and [`controller::reconcile`] for the
-//! semantics.
+//! semantics. Programs that run Jobs in-process use [`embed`].
 
 pub mod cli;
 pub mod controller;
+pub mod embed;
 pub mod lease;
 pub mod manager;
 pub mod node;

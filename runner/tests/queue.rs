@@ -294,3 +294,32 @@ fn a_task_without_a_queue_is_told_so() {
         env.logs("job/none")
     );
 }
+
+#[test]
+fn a_job_that_ends_before_its_queue_is_drained_says_so() {
+    let env = Env::new();
+    let (items_file, _) = write_items(&env, "items.txt", 5);
+    // A worker that takes one item and exits 0 without asking for more.
+    let file = env.manifest("lazy.yaml", &queue_job("lazy", 1, r#""exit", "0""#, ""));
+    let r = env.wasmjob(&[
+        "run",
+        file.to_str().unwrap(),
+        "--items",
+        items_file.to_str().unwrap(),
+        "--backoff-base",
+        "20ms",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let q = queue_items(&env, "lazy");
+    assert!(
+        q.iter()
+            .all(|i| i["state"] == "Pending" && i["attempts"] == 0)
+    );
+    let events = env.wasmjob(&["get", "events"]);
+    assert!(
+        events.stdout.contains("QueueNotDrained")
+            && events.stdout.contains("5 of its work-queue items not done"),
+        "{}",
+        events.stdout
+    );
+}

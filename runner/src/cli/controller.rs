@@ -2,10 +2,8 @@
 //! lease, and building a [`Manager`] over a fresh node.
 
 use super::{Failure, parse_duration};
-use crate::controller::ControllerConfig;
 use crate::lease::{self, Lease, Role};
-use crate::manager::{Manager, ManagerError, Scope, SystemClock};
-use crate::node::{Node, NodeConfig};
+use crate::manager::{Manager, ManagerError, Scope};
 use crate::sandbox::Sandbox;
 use crate::store::Store;
 use std::path::Path;
@@ -64,28 +62,14 @@ pub fn build_manager(
     owner: &str,
     scope: Scope,
 ) -> Manager {
-    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    let mut node_config = NodeConfig::new(store.dir().to_path_buf());
-    node_config.max_pods = args.max_pods;
-    node_config.log_limit = args.log_limit;
-    node_config.memory_budget = args.memory_budget;
-    node_config.restart_backoff_base = args.backoff_base;
-    node_config.restart_backoff_max = args.backoff_max / 2;
-    let node = Node::new(sandbox, node_config, tx);
-    let controller = ControllerConfig {
+    let settings = crate::embed::Settings {
         backoff_base: args.backoff_base,
         backoff_max: args.backoff_max,
-        ..Default::default()
+        max_pods: args.max_pods,
+        memory_budget: args.memory_budget,
+        log_limit: args.log_limit,
     };
-    Manager::new(
-        store,
-        node,
-        rx,
-        controller,
-        Box::new(SystemClock),
-        owner.to_string(),
-        scope,
-    )
+    settings.manager(store, sandbox, owner, scope)
 }
 
 pub fn manager_failure(e: ManagerError) -> Failure {

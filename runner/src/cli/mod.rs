@@ -9,6 +9,7 @@ mod delete;
 mod describe;
 mod get;
 mod input;
+pub use input::give_identity;
 mod items;
 mod logs;
 mod patch;

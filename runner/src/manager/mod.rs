@@ -446,8 +446,32 @@ impl Manager {
             if d.requeue_after == Some(Duration::ZERO) {
                 self.dirty_jobs.insert(uid.clone());
             }
+            let was_finished = e.record.job.is_finished();
             e.record.job.status = Some(d.status);
             e.record.backoff = d.backoff;
+            if let Some(q) = &e.queue
+                && !was_finished
+                && e.record.job.is_finished()
+            {
+                let left = q.counts();
+                if left.pending + left.leased > 0 {
+                    let job = &e.record.job;
+                    events.push(EventRecord {
+                        namespace: job.namespace().to_string(),
+                        kind: "Job".into(),
+                        name: job.name().to_string(),
+                        uid: uid.clone(),
+                        type_: "Warning".into(),
+                        reason: "QueueNotDrained".into(),
+                        message: format!(
+                            "the Job finished with {} of its work-queue items not done (wasmjob queue {} lists them)",
+                            left.pending + left.leased,
+                            job.name()
+                        ),
+                        time: now,
+                    });
+                }
+            }
             if e.record.job.is_finished() || !e.deleted_pods.is_empty() {
                 self.to_collect.insert(uid.clone());
             }
