@@ -213,6 +213,10 @@ fn deadline_case(args: &str) {
     assert!(r.elapsed.as_secs_f64() < 5.0, "took {:?}", r.elapsed);
     let pods = env.pods("batch.kubernetes.io/job-name=slow");
     assert_eq!(terminated(&pods[0])["exitCode"], 143);
+    assert_eq!(
+        terminated(&pods[0])["message"],
+        "stopped by the Job controller: the Job failed (DeadlineExceeded)"
+    );
     assert_eq!(pods[0]["status"]["phase"], "Failed");
 }
 

@@ -412,9 +412,24 @@ impl Manager {
                 }
                 if let Some(h) = e.handles.get(&s.name) {
                     let why = match s.reason {
-                        StopReason::JobFailed => "the Job failed",
-                        StopReason::JobSucceeded => "the Job met its success criteria",
-                        StopReason::ScaleDown => "the Job needs fewer pods",
+                        StopReason::JobFailed => {
+                            // Name why (a deadline, the back-off limit, a failure policy).
+                            let reason = d
+                                .status
+                                .conditions
+                                .iter()
+                                .find(|c| {
+                                    matches!(c.type_.as_str(), "Failed" | "FailureTarget")
+                                        && c.status == "True"
+                                })
+                                .and_then(|c| c.reason.as_deref());
+                            match reason {
+                                Some(r) => format!("the Job failed ({r})"),
+                                None => "the Job failed".to_string(),
+                            }
+                        }
+                        StopReason::JobSucceeded => "the Job met its success criteria".into(),
+                        StopReason::ScaleDown => "the Job needs fewer pods".into(),
                     };
                     stops.push((
                         h.clone(),
