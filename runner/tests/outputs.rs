@@ -107,6 +107,10 @@ fn each_index_publishes_its_files_once_it_succeeds() {
     assert!(staged(&out).is_empty(), "{:?}", staged(&out));
     // The task learnt where its outputs are.
     assert!(env.logs("job/tiles").contains("outputs=Some(\"/results\")"));
+    let d = env.wasmjob(&["describe", "job", "tiles"]);
+    assert!(d.stdout.contains("Driver:"), "{}", d.stdout);
+    assert!(d.stdout.contains("outputs.wasmjob.dev"), "{}", d.stdout);
+    assert!(d.stdout.contains("path=out/tiles"), "{}", d.stdout);
 }
 
 #[test]

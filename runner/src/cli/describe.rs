@@ -342,6 +342,23 @@ fn volumes(out: &mut String, indent: usize, vols: &[Volume]) {
                 "Type",
                 "EmptyDir (a temporary directory that shares a pod's lifetime)",
             );
+        } else if let Some(c) = &v.csi {
+            // kubectl's CSI lines.
+            field(
+                out,
+                4,
+                "Type",
+                "CSI (a Container Storage Interface (CSI) volume source)",
+            );
+            field(out, 4, "Driver", &c.driver);
+            field(out, 4, "FSType", c.fs_type.as_deref().unwrap_or(""));
+            field(out, 4, "ReadOnly", c.read_only.unwrap_or(false));
+            let attrs: Vec<String> = c
+                .volume_attributes
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            field(out, 4, "VolumeAttributes", attrs.join(", "));
         }
     }
 }
