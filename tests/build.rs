@@ -3,13 +3,15 @@
 //!
 //! - `tests/guests` (a separate Cargo workspace: the `probe` guest) into
 //!   `$OUT_DIR/guests-target`;
-//! - the `pi`, `flaky` and `runaway` examples of the root workspace, in one
-//!   cargo invocation, into `$OUT_DIR/examples-target`.
+//! - the `pi`, `flaky`, `runaway`, `mandelbrot` and `wordfreq` examples of
+//!   the root workspace, in one cargo invocation, into
+//!   `$OUT_DIR/examples-target`.
 //!
 //! Both inner builds use their own target directories, so they never wait on
 //! the outer build's locks, and `--locked`, so they only read the lock files.
 //! The paths of the modules are written to `$OUT_DIR/guests.rs` as
-//! `PROBE_WASM`, `PI_WASM`, `FLAKY_WASM` and `RUNAWAY_WASM`, which
+//! `PROBE_WASM`, `PI_WASM`, `FLAKY_WASM`, `RUNAWAY_WASM`,
+//! `MANDELBROT_WASM` and `WORDFREQ_WASM`, which
 //! `src/lib.rs` includes.
 
 use std::collections::BTreeSet;
@@ -55,15 +57,15 @@ fn main() {
     deps.add_dep_info(&tasker);
 
     // The examples, from the root workspace. (Only their own sources, the
-    // guest SDK that flaky uses, and the root manifest, which holds the
+    // guest SDK that flaky, mandelbrot and wordfreq use, and the root manifest, which holds the
     // profiles, can change them.)
     deps.add(&root.join("Cargo.toml"));
-    for example in ["pi", "flaky", "runaway"] {
+    for example in ["pi", "flaky", "runaway", "mandelbrot", "wordfreq"] {
         deps.add(&root.join("examples").join(example));
     }
     let examples_target = out_dir.join("examples-target");
     cargo_build(
-        "the examples (examples/pi, examples/flaky, examples/runaway)",
+        "the examples (examples/pi, examples/flaky, examples/runaway, examples/mandelbrot, examples/wordfreq)",
         &root.join("Cargo.toml"),
         &examples_target,
         &[
@@ -73,12 +75,18 @@ fn main() {
             "flaky",
             "--package",
             "runaway",
+            "--package",
+            "mandelbrot",
+            "--package",
+            "wordfreq",
         ],
     );
     let pi = wasm_path(&examples_target, "pi");
     let flaky = wasm_path(&examples_target, "flaky");
     let runaway = wasm_path(&examples_target, "runaway");
-    for module in [&pi, &flaky, &runaway] {
+    let mandelbrot = wasm_path(&examples_target, "mandelbrot");
+    let wordfreq = wasm_path(&examples_target, "wordfreq");
+    for module in [&pi, &flaky, &runaway, &mandelbrot, &wordfreq] {
         deps.add_dep_info(module);
     }
 
@@ -100,6 +108,16 @@ fn main() {
             "RUNAWAY_WASM",
             &runaway,
             "the `runaway` example (examples/runaway)",
+        ),
+        (
+            "MANDELBROT_WASM",
+            &mandelbrot,
+            "the `mandelbrot` example (examples/mandelbrot)",
+        ),
+        (
+            "WORDFREQ_WASM",
+            &wordfreq,
+            "the `wordfreq` example (examples/wordfreq)",
         ),
     ] {
         let path = path

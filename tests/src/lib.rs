@@ -12,6 +12,14 @@
 //!   that fails on purpose, e.g. `flaky fail 42`;
 //! - [`guests::RUNAWAY_WASM`]: the `runaway` example (`examples/runaway`), a
 //!   task that never ends on its own, e.g. `runaway spin`.
+//! - [`guests::MANDELBROT_WASM`]: the `mandelbrot` example
+//!   (`examples/mandelbrot`), which renders a tile of an Indexed Job
+//!   (`mandelbrot tile`) or assembles the tiles into a PNG
+//!   (`mandelbrot assemble`);
+//! - [`guests::WORDFREQ_WASM`]: the `wordfreq` example (`examples/wordfreq`),
+//!   a work-queue worker that counts the words of each item's file
+//!   (`wordfreq count DIR`) or merges the published counts
+//!   (`wordfreq merge DIR`).
 //!
 //! It also reads the malformed manifests of `tests/manifests/malformed/`
 //! ([`malformed_cases`]), shared by the spec crate's tests and the CLI tests.

@@ -3,7 +3,9 @@
 use std::fs;
 use std::path::Path;
 
-use wasmjob_tests::guests::{FLAKY_WASM, PI_WASM, PROBE_WASM, RUNAWAY_WASM};
+use wasmjob_tests::guests::{
+    FLAKY_WASM, MANDELBROT_WASM, PI_WASM, PROBE_WASM, RUNAWAY_WASM, WORDFREQ_WASM,
+};
 
 /// `\0asm` followed by version 1 (little endian): a core module, not a
 /// component (whose version/layer field is different).
@@ -48,10 +50,29 @@ fn flaky_and_runaway_modules_are_built() {
 }
 
 #[test]
+fn mandelbrot_module_is_built() {
+    check_module(MANDELBROT_WASM);
+    assert!(MANDELBROT_WASM.ends_with("mandelbrot.wasm"));
+}
+
+#[test]
+fn wordfreq_module_is_built() {
+    check_module(WORDFREQ_WASM);
+    assert!(WORDFREQ_WASM.ends_with("wordfreq.wasm"));
+}
+
+#[test]
 fn modules_are_wasi_preview1_commands() {
     // A WASI preview 1 command imports from `wasi_snapshot_preview1` and
     // exports `_start`; both names appear verbatim in the binary.
-    for path in [PROBE_WASM, PI_WASM, FLAKY_WASM, RUNAWAY_WASM] {
+    for path in [
+        PROBE_WASM,
+        PI_WASM,
+        FLAKY_WASM,
+        RUNAWAY_WASM,
+        MANDELBROT_WASM,
+        WORDFREQ_WASM,
+    ] {
         let bytes = fs::read(path).unwrap();
         let has = |needle: &[u8]| bytes.windows(needle.len()).any(|w| w == needle);
         assert!(has(b"wasi_snapshot_preview1"), "{path}: no WASI imports");

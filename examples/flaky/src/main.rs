@@ -11,8 +11,9 @@
 //! `hostPath` volume also survives the pod (the replacement pod sees it). The run that succeeds
 //! removes `FILE`, so the next Job starts counting from zero again.
 //!
-//! A usage error exits with status 2. No dependency but `wasmjob-guest` (for [`fail`]); it also
-//! runs natively (`cargo run -p flaky -- fail 3`).
+//! Failing goes through the guest SDK's [`fail`] (the only dependency): the message goes to
+//! stderr and, under wasmjob, becomes the container's termination message. A usage error exits
+//! with status 2. It also runs natively (`cargo run -p flaky -- fail 3`).
 
 use std::fs;
 use std::io;

@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 #[allow(unused_imports)]
-pub use wasmjob_tests::guests::{FLAKY_WASM, PI_WASM, PROBE_WASM, RUNAWAY_WASM, TASKER_WASM};
+pub use wasmjob_tests::guests::{
+    FLAKY_WASM, MANDELBROT_WASM, PI_WASM, PROBE_WASM, RUNAWAY_WASM, TASKER_WASM, WORDFREQ_WASM,
+};
 
 pub struct Env {
     pub dir: wasmjob_tests::tempfile::TempDir,
