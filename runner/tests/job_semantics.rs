@@ -396,3 +396,46 @@ fn binary_output_is_kept_byte_for_byte() {
     want.extend_from_slice(&[0xc3, 0x28, 0xa0, 0xa1, 0xff, 0xfe, b'\n']);
     assert_eq!(out.stdout, want);
 }
+
+#[test]
+fn the_failure_summary_names_the_pod_that_failed_not_one_stopped_after() {
+    let env = Env::new();
+    let r = env.run(
+        r#"
+apiVersion: batch/v1
+kind: Job
+metadata: {name: culprit}
+spec:
+  completions: 2
+  parallelism: 2
+  completionMode: Indexed
+  backoffLimit: 5
+  podFailurePolicy:
+    rules:
+    - action: FailJob
+      onExitCodes: {operator: In, values: [42]}
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+      - name: c
+        image: PROBE
+        args: [sleep, "$(JOB_COMPLETION_INDEX)0000", print, "index $(JOB_COMPLETION_INDEX)", exit, "42"]
+"#,
+    );
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let pods = env.pods("batch.kubernetes.io/job-name=culprit");
+    let culprit = pods
+        .iter()
+        .find(|p| terminated(p)["exitCode"] == 42)
+        .expect("the pod that exited 42");
+    let name = culprit["metadata"]["name"].as_str().unwrap();
+    assert!(
+        r.stderr.contains(&format!(
+            "last failed pod {name}: container \"c\" exited with code 42"
+        )),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("index 0"), "{}", r.stderr);
+}

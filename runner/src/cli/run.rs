@@ -322,7 +322,8 @@ fn summarize(
     let last_failed = pods
         .iter()
         .filter(|p| p.phase() == PHASE_FAILED)
-        .max_by_key(|p| p.finish_time());
+        // A pod that failed on its own tells more than one the controller stopped after.
+        .max_by_key(|p| (!stopped_by_controller(p), p.finish_time()));
     let Some(pod) = last_failed else {
         return Ok(());
     };
@@ -383,6 +384,18 @@ fn pods_progress<'a>(pods: impl Iterator<Item = &'a Pod>) -> Option<String> {
         0 => format!("{name}: {first}"),
         n => format!("{name}: {first} (+{n} more)"),
     })
+}
+
+/// Whether the pod's containers were stopped by the controller (reason `Stopped`) rather
+/// than failing themselves.
+fn stopped_by_controller(pod: &Pod) -> bool {
+    pod.metadata.deletion_timestamp.is_some()
+        && pod.status.container_statuses.iter().all(|c| {
+            c.state
+                .terminated
+                .as_ref()
+                .is_none_or(|t| t.reason.as_deref() == Some("Stopped"))
+        })
 }
 
 /// Live progress on a terminal: one line per Job.
