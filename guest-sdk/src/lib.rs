@@ -12,6 +12,15 @@
 //! uses them runs under wasmjob only. Plain WASI programs need none of this. Off wasm (native
 //! builds and unit tests) the host calls return [`HostError::NotUnderWasmjob`].
 //!
+//! Each feature has a runnable example among the repository's examples, built for
+//! `wasm32-wasip1` and run by the test suite:
+//!
+//! | feature | example |
+//! |---|---|
+//! | [`Context::get`], [`progress`], [`termination_message`], [`outputs`] | `examples/mandelbrot` (Indexed tiles) |
+//! | [`queue`], [`queue::Item::ack`], [`outputs`], [`status`] | `examples/wordfreq` (work queue) |
+//! | [`fail`] (exit codes a pod failure policy matches) | `examples/flaky` |
+//!
 //! ```no_run
 //! use wasmjob_guest::{Context, progress, termination_message};
 //!
