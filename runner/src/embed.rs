@@ -229,7 +229,8 @@ impl Host {
         let state_dir = state_dir.as_ref().to_path_buf();
         // Opening checks (and creates) the directory now rather than at the first run.
         Store::open(&state_dir)?;
-        let sandbox = Sandbox::new().map_err(|e| Error::Runtime(format!("{e:#}")))?;
+        let sandbox = Sandbox::with_module_cache(&state_dir.join("modules"))
+            .map_err(|e| Error::Runtime(format!("{e:#}")))?;
         Ok(Host {
             state_dir,
             sandbox: Arc::new(sandbox),

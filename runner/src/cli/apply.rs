@@ -38,7 +38,7 @@ pub fn apply(
 ) -> Result<(), Failure> {
     let mut manifests = read_manifests(&args.filename, namespace)?;
     super::items::attach_items(&mut manifests, args.items.as_deref())?;
-    check_modules_blocking(&manifests)?;
+    check_modules_blocking(state_dir, &manifests)?;
     let mut store = Store::open(state_dir)?;
     let now = Time(jiff::Timestamp::now());
     let mut lines = Vec::new();

@@ -162,10 +162,10 @@ pub async fn check_modules(sandbox: &Sandbox, manifests: &[Manifest]) -> Result<
 }
 
 /// Checks the modules on a runtime of its own (for commands that are not async).
-pub fn check_modules_blocking(manifests: &[Manifest]) -> Result<(), Failure> {
+pub fn check_modules_blocking(state_dir: &Path, manifests: &[Manifest]) -> Result<(), Failure> {
     let runtime = super::runtime()?;
     runtime.block_on(async {
-        let sandbox = Sandbox::new().map_err(|e| Failure::runtime(format!("error: {e:#}")))?;
+        let sandbox = super::sandbox(state_dir)?;
         check_modules(&sandbox, manifests).await
     })
 }

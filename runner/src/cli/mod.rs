@@ -149,6 +149,14 @@ fn dispatch(cli: Cli) -> Result<u8, Failure> {
     }
 }
 
+/// The process's sandbox, keeping compiled modules in `<state-dir>/modules` for later
+/// processes. The directory is checked first: a foreign one is refused untouched.
+fn sandbox(state_dir: &std::path::Path) -> Result<crate::sandbox::Sandbox, Failure> {
+    crate::store::check_dir(state_dir)?;
+    crate::sandbox::Sandbox::with_module_cache(&state_dir.join("modules"))
+        .map_err(|e| Failure::runtime(format!("error: {e:#}")))
+}
+
 /// A multi-threaded tokio runtime for the commands that run pods or compile modules.
 fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
     tokio::runtime::Builder::new_multi_thread()

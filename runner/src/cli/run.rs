@@ -10,7 +10,7 @@ use super::printers;
 use super::{Failure, delete};
 use crate::lease::Role;
 use crate::manager::{ManagerError, Scope};
-use crate::sandbox::{Sandbox, read_log};
+use crate::sandbox::read_log;
 use crate::store::{JobRecord, Store};
 use std::io::{IsTerminal, Write};
 use std::path::Path;
@@ -62,7 +62,7 @@ async fn run_jobs(
     state_dir: &Path,
     manifests: Vec<Manifest>,
 ) -> Result<u8, Failure> {
-    let sandbox = Arc::new(Sandbox::new().map_err(|e| Failure::runtime(format!("error: {e:#}")))?);
+    let sandbox = Arc::new(super::sandbox(state_dir)?);
     // Every module is compiled before anything is stored: a bad module is bad input.
     check_modules(&sandbox, &manifests).await?;
 

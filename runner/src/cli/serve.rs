@@ -10,7 +10,6 @@ use super::controller::{
 };
 use crate::lease::Role;
 use crate::manager::{ManagerError, Scope};
-use crate::sandbox::Sandbox;
 use crate::store::Store;
 use std::path::Path;
 use std::sync::Arc;
@@ -27,8 +26,7 @@ pub fn serve(args: ServeArgs, state_dir: &Path) -> Result<u8, Failure> {
         take_lease(state_dir, Role::Serve)?.map_err(|e| Failure::runtime(format!("error: {e}")))?;
     let runtime = super::runtime()?;
     runtime.block_on(async move {
-        let sandbox =
-            Arc::new(Sandbox::new().map_err(|e| Failure::runtime(format!("error: {e:#}")))?);
+        let sandbox = Arc::new(super::sandbox(state_dir)?);
         let mut manager = build_manager(&args.controller, store, sandbox, lease.id(), Scope::All);
         let swept = manager.sweep_leftovers().map_err(manager_failure)?;
         if swept > 0 {

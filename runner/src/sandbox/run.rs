@@ -57,11 +57,25 @@ pub struct Sandbox {
 }
 
 impl Sandbox {
+    /// A sandbox that compiles each module once per process.
     pub fn new() -> wasmtime::Result<Sandbox> {
         Ok(Sandbox {
-            engines: Engines::new()?,
+            engines: Engines::new(None)?,
             modules: ModuleCache::default(),
         })
+    }
+
+    /// A sandbox that also keeps compiled modules in `dir`, for later processes.
+    pub fn with_module_cache(dir: &std::path::Path) -> wasmtime::Result<Sandbox> {
+        Ok(Sandbox {
+            engines: Engines::new(Some(dir))?,
+            modules: ModuleCache::default(),
+        })
+    }
+
+    /// Modules found compiled in the on-disk cache by this sandbox.
+    pub fn module_cache_hits(&self) -> usize {
+        self.engines.cache_hits()
     }
 
     /// Compiles (or finds) the module, so that a bad module is reported before any pod runs.

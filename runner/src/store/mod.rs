@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use wasmjob_spec::{Job, Pod, Time};
 
 mod open;
-pub use open::FORMAT;
+pub use open::{FORMAT, check_dir};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

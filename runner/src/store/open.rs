@@ -19,6 +19,7 @@ const OWN_ENTRIES: &[&str] = &[
     "owners",
     "logs",
     "pods",
+    "modules",
 ];
 
 const SCHEMA: &str = "
