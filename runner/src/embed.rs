@@ -44,7 +44,7 @@ use crate::store::{JobRecord, Store, StoreError};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
-use wasmjob_spec::{COND_COMPLETE, FUEL_ANNOTATION, Job, Pod, Time};
+use wasmjob_spec::{COND_COMPLETE, COND_FAILED, Job, Pod, Time};
 
 /// Why a Job could not be run.
 #[derive(Debug, thiserror::Error)]
@@ -167,21 +167,15 @@ pub struct Finished {
 impl Finished {
     /// Whether the Job completed (condition `Complete`).
     pub fn succeeded(&self) -> bool {
-        self.job
-            .status()
-            .conditions
-            .iter()
-            .any(|c| c.type_ == COND_COMPLETE && c.status == "True")
+        self.job.true_condition(COND_COMPLETE).is_some()
     }
 
     /// The reason of the Job's terminal condition (`CompletionsReached`,
     /// `BackoffLimitExceeded`, `DeadlineExceeded`, …).
     pub fn reason(&self) -> Option<&str> {
         self.job
-            .status()
-            .conditions
-            .iter()
-            .find(|c| matches!(c.type_.as_str(), "Complete" | "Failed") && c.status == "True")
+            .true_condition(COND_COMPLETE)
+            .or_else(|| self.job.true_condition(COND_FAILED))
             .and_then(|c| c.reason.as_deref())
     }
 
@@ -273,7 +267,12 @@ impl Host {
             base_dir,
             items,
         } = submission;
-        self.check_modules(&job, &base_dir).await?;
+        crate::node::prepare_modules(&self.sandbox, &job, &base_dir)
+            .await
+            .map_err(|p| Error::Module {
+                job: job.name().to_string(),
+                message: p.message,
+            })?;
         let lease = lease::acquire(&self.state_dir, Role::Run)?;
         let store = Store::open(&self.state_dir)?;
         let mut manager =
@@ -303,27 +302,5 @@ impl Host {
             pods,
             state_dir: self.state_dir.clone(),
         })
-    }
-
-    async fn check_modules(&self, job: &Job, base_dir: &Path) -> Result<(), Error> {
-        let pod = &job.spec.template;
-        let metered = pod
-            .metadata
-            .annotations
-            .keys()
-            .any(|k| k.starts_with(FUEL_ANNOTATION));
-        for c in pod.spec.init_containers.iter().chain(&pod.spec.containers) {
-            let module_error = |message: String| Error::Module {
-                job: job.name().to_string(),
-                message,
-            };
-            let path = crate::node::module_path(&pod.metadata.annotations, c, base_dir)
-                .map_err(module_error)?;
-            self.sandbox
-                .prepare(&path, metered)
-                .await
-                .map_err(module_error)?;
-        }
-        Ok(())
     }
 }

@@ -61,6 +61,7 @@ impl WorkQueue {
             .filter(|i| i.state == PENDING)
             .map(|i| i.id)
             .collect();
+        let took_back = !dirty.is_empty();
         let q = WorkQueue {
             job_uid: job_uid.to_string(),
             state: Mutex::new(State {
@@ -72,7 +73,7 @@ impl WorkQueue {
             changed: Notify::new(),
             dirty_tx,
         };
-        if !q.lock().dirty.is_empty() {
+        if took_back {
             q.mark_dirty();
         }
         q
@@ -84,6 +85,26 @@ impl WorkQueue {
 
     fn mark_dirty(&self) {
         let _ = self.dirty_tx.send(self.job_uid.clone());
+    }
+
+    /// A queue of new items, all pending, with ids 0, 1, … (as the store numbers them).
+    pub fn fresh(
+        job_uid: &str,
+        items: &[String],
+        dirty_tx: mpsc::UnboundedSender<String>,
+    ) -> WorkQueue {
+        let items = items
+            .iter()
+            .enumerate()
+            .map(|(id, text)| QueueItem {
+                id: id as u64,
+                text: text.clone(),
+                state: PENDING.into(),
+                pod: None,
+                attempts: 0,
+            })
+            .collect();
+        WorkQueue::new(job_uid, items, dirty_tx)
     }
 
     /// Leases the next pending item to `pod`; waits while all remaining items are leased.

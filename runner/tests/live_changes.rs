@@ -5,7 +5,7 @@
 mod common;
 use common::*;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn spawn_run(env: &Env, file: &std::path::Path) -> Child {
     Command::new(env!("CARGO_BIN_EXE_wasmjob"))
@@ -24,17 +24,6 @@ fn spawn_run(env: &Env, file: &std::path::Path) -> Child {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap()
-}
-
-fn wait_for(what: &str, mut check: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !check() {
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "timed out waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 fn job(env: &Env, name: &str) -> serde_json::Value {
@@ -61,7 +50,7 @@ fn a_job_created_suspended_waits_and_runs_once_resumed() {
         "apiVersion: batch/v1\nkind: Job\nmetadata: {name: later}\nspec:\n  suspend: true\n  completions: 2\n  template:\n    spec:\n      restartPolicy: Never\n      containers:\n      - {name: c, image: PROBE, args: [print, ran]}\n",
     );
     let child = spawn_run(&env, &file);
-    wait_for("the Suspended condition", || {
+    wait_for("the Suspended condition", Duration::from_secs(20), || {
         has_condition(&job(&env, "later"), "Suspended", "JobSuspended")
     });
     let suspended = job(&env, "later");
@@ -122,7 +111,7 @@ fn raising_parallelism_of_a_running_job_starts_more_pods() {
         "apiVersion: batch/v1\nkind: Job\nmetadata: {name: wider}\nspec:\n  completions: 4\n  parallelism: 1\n  template:\n    spec:\n      restartPolicy: Never\n      containers:\n      - {name: c, image: PROBE, args: [sleep, '1500']}\n",
     );
     let child = spawn_run(&env, &file);
-    wait_for("the first pod", || {
+    wait_for("the first pod", Duration::from_secs(20), || {
         !env.pods("batch.kubernetes.io/job-name=wider").is_empty()
     });
     let r = env.wasmjob(&[
@@ -135,7 +124,7 @@ fn raising_parallelism_of_a_running_job_starts_more_pods() {
         r#"{"spec":{"parallelism":4}}"#,
     ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    wait_for("four pods", || {
+    wait_for("four pods", Duration::from_secs(20), || {
         env.pods("batch.kubernetes.io/job-name=wider").len() == 4
     });
     let (code, done) = finish(child);

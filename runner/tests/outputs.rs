@@ -5,7 +5,7 @@
 mod common;
 use common::*;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn job(name: &str, spec: &str, restart: &str, args: &str) -> String {
     format!(
@@ -177,14 +177,6 @@ fn a_published_index_is_never_overwritten() {
         "{}",
         events.stdout
     );
-}
-
-fn wait_for(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + limit;
-    while !f() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 /// The staged file of the running pod, once it is there.

@@ -165,18 +165,13 @@ fn the_queue_survives_a_controller_crash() {
     let applied = env.wasmjob(&["apply", "-f", file.to_str().unwrap()]);
     assert_eq!(applied.code, 0, "{}", applied.stderr);
     // Let some items be done, and kill the controller mid-flight.
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let done = queue_items(&env, "durable")
+    wait_for("20 items done", Duration::from_secs(30), || {
+        queue_items(&env, "durable")
             .iter()
             .filter(|i| i["state"] == "Done")
-            .count();
-        if done >= 20 {
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "{}", serve.log());
-        std::thread::sleep(Duration::from_millis(20));
-    }
+            .count()
+            >= 20
+    });
     serve.kill9();
     let before = queue_items(&env, "durable");
     assert!(

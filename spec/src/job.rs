@@ -194,6 +194,19 @@ pub struct JobCondition {
     pub message: Option<String>,
 }
 
+impl JobStatus {
+    /// The `True` condition of type `type_`, if any.
+    pub fn true_condition(&self, type_: &str) -> Option<&JobCondition> {
+        self.conditions
+            .iter()
+            .find(|c| c.type_ == type_ && c.status == "True")
+    }
+    /// Finished = `Complete=True` or `Failed=True`.
+    pub fn is_finished(&self) -> bool {
+        self.true_condition(COND_COMPLETE).is_some() || self.true_condition(COND_FAILED).is_some()
+    }
+}
+
 impl Job {
     pub fn name(&self) -> &str {
         self.metadata.name()
@@ -215,14 +228,11 @@ impl Job {
     }
     /// The `True` condition of type `type_`, if any.
     pub fn true_condition(&self, type_: &str) -> Option<&JobCondition> {
-        self.status()
-            .conditions
-            .iter()
-            .find(|c| c.type_ == type_ && c.status == "True")
+        self.status().true_condition(type_)
     }
     /// Finished = `Complete=True` or `Failed=True`.
     pub fn is_finished(&self) -> bool {
-        self.true_condition(COND_COMPLETE).is_some() || self.true_condition(COND_FAILED).is_some()
+        self.status().is_finished()
     }
     pub fn restart_policy(&self) -> &str {
         self.spec

@@ -97,6 +97,12 @@ impl ObjectMeta {
     pub fn uid(&self) -> &str {
         self.uid.as_deref().unwrap_or("")
     }
+    /// The owner reference that is the object's controller (a pod's Job).
+    pub fn controller(&self) -> Option<&OwnerReference> {
+        self.owner_references
+            .iter()
+            .find(|o| o.controller == Some(true))
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

@@ -463,12 +463,7 @@ fn describe_pod(out: &mut String, pod: &Pod, events: &[EventRecord], now: Time) 
     if let Some(p) = super::printers::pod_progress(pod) {
         field(out, 0, "Progress", p);
     }
-    if let Some(o) = pod
-        .metadata
-        .owner_references
-        .iter()
-        .find(|o| o.controller == Some(true))
-    {
+    if let Some(o) = pod.metadata.controller() {
         field(out, 0, "Controlled By", format!("{}/{}", o.kind, o.name));
     }
     for (title, specs, statuses) in [

@@ -140,23 +140,16 @@ pub fn give_identity(job: &mut Job, now: Time) {
 pub async fn check_modules(sandbox: &Sandbox, manifests: &[Manifest]) -> Result<(), Failure> {
     for m in manifests {
         let job = &m.job;
-        let pod = &job.spec.template;
-        for c in pod.spec.init_containers.iter().chain(&pod.spec.containers) {
-            let path = crate::node::module_path(&pod.metadata.annotations, c, &m.base_dir)
-                .map_err(|e| Failure::input(format!("error: job {:?}: {e}", job.name())))?;
-            let metered = pod
-                .metadata
-                .annotations
-                .keys()
-                .any(|k| k.starts_with(FUEL_ANNOTATION));
-            sandbox.prepare(&path, metered).await.map_err(|e| {
-                Failure::input(format!(
-                    "error: job {:?}, container {:?}: {e}",
+        crate::node::prepare_modules(sandbox, job, &m.base_dir)
+            .await
+            .map_err(|p| match p.container {
+                None => Failure::input(format!("error: job {:?}: {}", job.name(), p.message)),
+                Some(c) => Failure::input(format!(
+                    "error: job {:?}, container {c:?}: {}",
                     job.name(),
-                    c.name
-                ))
+                    p.message
+                )),
             })?;
-        }
     }
     Ok(())
 }

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
-use wasmjob_spec::{Job, Pod, TRACKING_FINALIZER, Time};
+use wasmjob_spec::{COND_FAILED, COND_FAILURE_TARGET, Job, Pod, TRACKING_FINALIZER, Time};
 
 /// How often the manager looks for changes made by other processes (new Jobs, patches,
 /// deletions).
@@ -164,7 +164,10 @@ impl Manager {
         batch.commit()?;
         let uid = record.job.metadata.uid().to_string();
         let mut entry = Entry::new(record);
-        entry.queue = self.load_queue(&uid)?;
+        // Built from the items just stored, not read back (no items: no queue, as on load).
+        entry.queue = items
+            .filter(|i| !i.is_empty())
+            .map(|items| Arc::new(WorkQueue::fresh(&uid, items, self.queue_changes_tx.clone())));
         self.jobs.insert(uid.clone(), entry);
         self.dirty_jobs.insert(uid.clone());
         Ok(uid)
@@ -181,11 +184,6 @@ impl Manager {
             items,
             self.queue_changes_tx.clone(),
         ))))
-    }
-
-    /// The Job's work queue, if it has one.
-    pub fn queue(&self, uid: &str) -> Option<&Arc<WorkQueue>> {
-        self.jobs.get(uid).and_then(|e| e.queue.as_ref())
     }
 
     /// A Job as it is now, or as it was when it was deleted.
@@ -338,11 +336,7 @@ impl Manager {
             &self.pod_owner,
             &mut self.jobs,
         )?;
-        for uid in std::mem::take(&mut self.dirty_queues) {
-            if let Some(q) = self.jobs.get(&uid).and_then(|e| e.queue.as_ref()) {
-                batch.update_queue_items(&uid, &q.take_dirty())?;
-            }
-        }
+        put_dirty_queues(&mut batch, &mut self.dirty_queues, &self.jobs)?;
         batch.commit()?;
         Ok(())
     }
@@ -416,12 +410,8 @@ impl Manager {
                             // Name why (a deadline, the back-off limit, a failure policy).
                             let reason = d
                                 .status
-                                .conditions
-                                .iter()
-                                .find(|c| {
-                                    matches!(c.type_.as_str(), "Failed" | "FailureTarget")
-                                        && c.status == "True"
-                                })
+                                .true_condition(COND_FAILED)
+                                .or_else(|| d.status.true_condition(COND_FAILURE_TARGET))
                                 .and_then(|c| c.reason.as_deref());
                             match reason {
                                 Some(r) => format!("the Job failed ({r})"),
@@ -458,35 +448,28 @@ impl Manager {
             for ev in &d.events {
                 events.push(event(ev.type_, &ev.reason, ev.message.clone()));
             }
-            if d.requeue_after == Some(Duration::ZERO) {
-                self.dirty_jobs.insert(uid.clone());
-            }
-            let was_finished = e.record.job.is_finished();
-            e.record.job.status = Some(d.status);
-            e.record.backoff = d.backoff;
-            if let Some(q) = &e.queue
-                && !was_finished
-                && e.record.job.is_finished()
+            if !job.is_finished()
+                && d.status.is_finished()
+                && let Some(q) = &e.queue
             {
                 let left = q.counts();
                 if left.pending + left.leased > 0 {
-                    let job = &e.record.job;
-                    events.push(EventRecord {
-                        namespace: job.namespace().to_string(),
-                        kind: "Job".into(),
-                        name: job.name().to_string(),
-                        uid: uid.clone(),
-                        type_: "Warning".into(),
-                        reason: "QueueNotDrained".into(),
-                        message: format!(
+                    events.push(event(
+                        "Warning",
+                        "QueueNotDrained",
+                        format!(
                             "the Job finished with {} of its work-queue items not done (wasmjob queue {} lists them)",
                             left.pending + left.leased,
                             job.name()
                         ),
-                        time: now,
-                    });
+                    ));
                 }
             }
+            if d.requeue_after == Some(Duration::ZERO) {
+                self.dirty_jobs.insert(uid.clone());
+            }
+            e.record.job.status = Some(d.status);
+            e.record.backoff = d.backoff;
             if e.record.job.is_finished() || !e.deleted_pods.is_empty() {
                 self.to_collect.insert(uid.clone());
             }
@@ -512,11 +495,7 @@ impl Manager {
         for ev in events.iter().chain(&self.pod_events) {
             batch.add_event(ev)?;
         }
-        for uid in std::mem::take(&mut self.dirty_queues) {
-            if let Some(q) = self.jobs.get(&uid).and_then(|e| e.queue.as_ref()) {
-                batch.update_queue_items(&uid, &q.take_dirty())?;
-            }
-        }
+        put_dirty_queues(&mut batch, &mut self.dirty_queues, &self.jobs)?;
         batch.commit()?;
         self.pod_events.clear();
         for (uid, pod) in starts {
@@ -548,6 +527,20 @@ fn put_dirty_pods(
             && let Some(pod) = jobs.get_mut(uid).and_then(|e| e.pods.get_mut(&key.1))
         {
             batch.put_pod(pod, uid)?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes the changed items of every queue marked dirty into `batch`.
+fn put_dirty_queues(
+    batch: &mut crate::store::Batch<'_>,
+    dirty: &mut BTreeSet<String>,
+    jobs: &HashMap<String, Entry>,
+) -> Result<(), ManagerError> {
+    for uid in std::mem::take(dirty) {
+        if let Some(q) = jobs.get(&uid).and_then(|e| e.queue.as_ref()) {
+            batch.update_queue_items(&uid, &q.take_dirty())?;
         }
     }
     Ok(())

@@ -11,7 +11,7 @@ pub mod outputs;
 mod pod_run;
 mod task_host;
 pub use pod_run::module_path;
-pub use task_host::{TaskInfo, context_text};
+pub use task_host::TaskInfo;
 pub mod volumes;
 
 use crate::sandbox::Sandbox;
@@ -142,6 +142,45 @@ impl Node {
         });
         handle
     }
+}
+
+/// A module of a Job's pod template that cannot run.
+#[derive(Debug)]
+pub struct ModuleProblem {
+    /// The container, when its module was found but does not load.
+    pub container: Option<String>,
+    pub message: String,
+}
+
+/// Compiles (or finds) every module the Job's pods run, so that a bad module is bad input,
+/// refused before anything is stored. Metered when the template asks for fuel.
+pub async fn prepare_modules(
+    sandbox: &Sandbox,
+    job: &wasmjob_spec::Job,
+    base_dir: &Path,
+) -> Result<(), ModuleProblem> {
+    let pod = &job.spec.template;
+    let metered = pod
+        .metadata
+        .annotations
+        .keys()
+        .any(|k| k.starts_with(wasmjob_spec::FUEL_ANNOTATION));
+    for c in pod.spec.init_containers.iter().chain(&pod.spec.containers) {
+        let path = module_path(&pod.metadata.annotations, c, base_dir).map_err(|message| {
+            ModuleProblem {
+                container: None,
+                message,
+            }
+        })?;
+        sandbox
+            .prepare(&path, metered)
+            .await
+            .map_err(|message| ModuleProblem {
+                container: Some(c.name.clone()),
+                message,
+            })?;
+    }
+    Ok(())
 }
 
 /// Where the log of one run of a container is kept (the kubelet's layout:

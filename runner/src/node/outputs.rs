@@ -39,9 +39,7 @@ pub enum Published {
 pub fn of_pod(pod: &Pod, base_dir: &Path) -> Vec<OutputVolume> {
     let job = pod
         .metadata
-        .owner_references
-        .iter()
-        .find(|o| o.controller == Some(true))
+        .controller()
         .map(|o| o.name.as_str())
         .unwrap_or(pod.metadata.name());
     pod.spec
@@ -94,22 +92,12 @@ pub fn clear(v: &OutputVolume) -> Result<(), String> {
 /// Removes the staging folder and any half-made publish of this pod.
 pub fn discard(v: &OutputVolume) {
     remove(&v.staging);
-    let Some(own) = v
-        .staging
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-    else {
-        return;
-    };
+    let prefix = publish_prefix(v);
     let Ok(entries) = std::fs::read_dir(v.out_dir.join(STAGING)) else {
         return;
     };
     for entry in entries.flatten() {
-        if entry
-            .file_name()
-            .to_string_lossy()
-            .starts_with(&format!("{own}.publish-"))
-        {
+        if entry.file_name().to_string_lossy().starts_with(&prefix) {
             remove(&entry.path());
         }
     }
@@ -135,15 +123,10 @@ pub fn publish(v: &OutputVolume, unit: &str) -> Result<Published, String> {
         clear(v)?;
         return Ok(Published::AlreadyThere);
     }
-    let own = v
-        .staging
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
     let tmp = v
         .out_dir
         .join(STAGING)
-        .join(format!("{own}.publish-{unit}"));
+        .join(format!("{}{unit}", publish_prefix(v)));
     remove(&tmp);
     std::fs::create_dir(&tmp).map_err(|e| err("create", &tmp, e))?;
     for path in staged {
@@ -160,6 +143,31 @@ pub fn publish(v: &OutputVolume, unit: &str) -> Result<Published, String> {
         }
         Err(e) => Err(err("publish", &target, e)),
     }
+}
+
+/// Publishes every volume's staged files as `unit`; a unit published before is reported to
+/// `warn` (its duplicate files are discarded). Stops at the first volume that fails.
+pub fn publish_all(
+    volumes: &[OutputVolume],
+    unit: &str,
+    warn: impl Fn(String),
+) -> Result<(), String> {
+    for v in volumes {
+        if publish(v, unit)? == Published::AlreadyThere {
+            warn(format!(
+                "outputs of volume {:?} not published: {} was published before (a duplicate run's files are discarded)",
+                v.name,
+                v.out_dir.join(unit).display()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The name prefix of this pod's temporary publish folders (beside its staging folder).
+fn publish_prefix(v: &OutputVolume) -> String {
+    let own = v.staging.file_name().unwrap_or_default().to_string_lossy();
+    format!("{own}.publish-")
 }
 
 /// The unit a pod's success publishes: its completion index, else its name.

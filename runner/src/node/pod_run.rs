@@ -1,7 +1,7 @@
 //! The life of one pod on the node, from Pending to a terminal phase.
 
 use super::live::{Live, condition, now, set_condition};
-use super::outputs::{self, Published};
+use super::outputs;
 use super::task_host::{ContainerHost, PodSetup, TaskInfo};
 use super::{NodeInner, PodHandle, StopCause, env, log_path, volumes};
 use crate::sandbox::{ContainerPlan, Exit, ExitCodes, LogWriter};
@@ -152,19 +152,7 @@ pub(super) async fn run_pod(
     let mut publish_error = None;
     if volume_error.is_none() && cause.is_none() && containers_succeeded(&live) {
         let unit = outputs::pod_unit(&pod);
-        for o in &setup.outputs {
-            match outputs::publish(o, &unit) {
-                Ok(Published::Done | Published::Nothing) => {}
-                Ok(Published::AlreadyThere) => {
-                    live.note(format!(
-                        "outputs of volume {:?} not published: {} was published before (a duplicate run's files are discarded)",
-                        o.name,
-                        o.out_dir.join(&unit).display()
-                    ));
-                }
-                Err(msg) => publish_error = Some(msg),
-            }
-        }
+        publish_error = outputs::publish_all(&setup.outputs, &unit, |w| live.note(w)).err();
     }
     for o in &setup.outputs {
         outputs::discard(o);

@@ -2,7 +2,7 @@
 //! its termination message and progress (into the pod's status), and its work-queue calls.
 
 use super::live::Live;
-use super::outputs::{self, OutputVolume, Published};
+use super::outputs::{self, OutputVolume};
 use crate::queue::WorkQueue;
 use crate::sandbox::abi::{AckError, NextItem, TaskHost};
 use std::fmt::Write as _;
@@ -57,7 +57,7 @@ impl ContainerHost {
 }
 
 /// The `key=value` lines `wasmjob_v1.context` returns (documented in `docs/abi.md`).
-pub fn context_text(
+fn context_text(
     pod: &Pod,
     container: &str,
     info: &TaskInfo,
@@ -65,12 +65,7 @@ pub fn context_text(
     outputs_mount: Option<&str>,
 ) -> String {
     let m = &pod.metadata;
-    let job = m
-        .owner_references
-        .iter()
-        .find(|o| o.controller == Some(true))
-        .map(|o| o.name.as_str())
-        .unwrap_or("");
+    let job = m.controller().map(|o| o.name.as_str()).unwrap_or("");
     let mut out = String::new();
     let mut line = |k: &str, v: &dyn std::fmt::Display| {
         let _ = writeln!(out, "{k}={v}");
@@ -123,18 +118,11 @@ impl TaskHost for ContainerHost {
         if !q.is_leased_to(pod, id) {
             return Err(AckError::NotLeased);
         }
-        for o in &self.setup.outputs {
-            match outputs::publish(o, &id.to_string()) {
-                Ok(Published::Done | Published::Nothing) => {}
-                Ok(Published::AlreadyThere) => self.live.note(format!(
-                    "outputs of item {id} not published: {} was published before (a duplicate run's files are discarded)",
-                    o.out_dir.join(id.to_string()).display()
-                )),
-                Err(msg) => {
-                    self.live.note(msg.clone());
-                    return Err(AckError::Publish(msg));
-                }
-            }
+        if let Err(msg) =
+            outputs::publish_all(&self.setup.outputs, &id.to_string(), |w| self.live.note(w))
+        {
+            self.live.note(msg.clone());
+            return Err(AckError::Publish(msg));
         }
         if q.ack(pod, id) {
             Ok(())

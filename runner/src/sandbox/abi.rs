@@ -76,24 +76,6 @@ pub trait TaskHost: Send + Sync {
     fn ack_item(&self, id: u64) -> Result<(), AckError>;
 }
 
-/// A host for runs outside any Job (benchmarks, tests): empty context, no queue.
-pub struct NoHost;
-
-#[async_trait::async_trait]
-impl TaskHost for NoHost {
-    fn context(&self) -> String {
-        String::new()
-    }
-    fn set_termination_message(&self, _: String) {}
-    fn report_progress(&self, _: Option<u16>, _: String) {}
-    async fn next_item(&self) -> NextItem {
-        NextItem::NoQueue
-    }
-    fn ack_item(&self, _: u64) -> Result<(), AckError> {
-        Err(AckError::NoQueue)
-    }
-}
-
 /// Defines the `wasmjob_v1` functions in `linker`.
 pub fn add_to_linker(linker: &mut Linker<State>) -> wasmtime::Result<()> {
     // context(buf, cap) -> length of the whole text; written only when it fits.
@@ -229,16 +211,11 @@ fn read_text(
     let r = range(ptr, len, mem.data_size(&*caller))?;
     let bytes = &mem.data(&*caller)[r];
     let bytes = &bytes[..bytes.len().min(max)];
-    let mut text = String::from_utf8_lossy(bytes).into_owned();
-    if text.len() > max {
-        // Replacement characters can make the text longer than its bytes.
-        let mut end = max;
-        while !text.is_char_boundary(end) {
-            end -= 1;
-        }
-        text.truncate(end);
-    }
-    Ok(text)
+    // Replacement characters can make the text longer than its bytes: cut again.
+    Ok(super::run::cap_at(
+        String::from_utf8_lossy(bytes).into_owned(),
+        max,
+    ))
 }
 
 #[cfg(test)]

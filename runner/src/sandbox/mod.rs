@@ -14,7 +14,7 @@ mod modules;
 mod outcome;
 mod run;
 
-pub use abi::{NoHost, TaskHost};
+pub use abi::TaskHost;
 pub use engines::Engines;
 pub use log::{LogWriter, read_log};
 pub use outcome::{Exit, ExitCodes};

@@ -16,9 +16,8 @@ use wasmtime::{Store, Trap};
 use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::{FsPerms, I32Exit, WasiCtxBuilder};
 
-/// Longest message kept from a trap or start error (Kubernetes caps termination messages at
-/// 4096 bytes).
-const MAX_MESSAGE: usize = 4096;
+/// Longest message kept from a trap or start error: the cap of termination messages.
+const MAX_MESSAGE: usize = super::abi::MAX_TERMINATION_MESSAGE;
 
 /// The store data of one instance.
 pub struct State {
@@ -212,9 +211,14 @@ fn wasi_context(plan: &ContainerPlan, log: &LogWriter) -> Result<WasiP1Ctx, Stri
     Ok(b.build_p1())
 }
 
-fn cap(mut s: String) -> String {
-    if s.len() > MAX_MESSAGE {
-        let mut end = MAX_MESSAGE;
+fn cap(s: String) -> String {
+    cap_at(s, MAX_MESSAGE)
+}
+
+/// `s` cut to at most `max` bytes, at a character boundary.
+pub(super) fn cap_at(mut s: String, max: usize) -> String {
+    if s.len() > max {
+        let mut end = max;
         while !s.is_char_boundary(end) {
             end -= 1;
         }

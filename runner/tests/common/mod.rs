@@ -131,6 +131,15 @@ impl Env {
     }
 }
 
+/// Polls `check` every 50 ms until it holds; fails the test after `limit`.
+pub fn wait_for(what: &str, limit: Duration, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !check() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// The `(type, reason)` of each condition of a Job object.
 pub fn conditions(job: &Value) -> Vec<(String, String)> {
     job["status"]["conditions"]
