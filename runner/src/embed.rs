@@ -11,7 +11,7 @@
 //! let host = Host::new("/var/lib/my-host/wasmjob")?.with_settings(Settings {
 //!     backoff_base: std::time::Duration::from_millis(100),
 //!     ..Settings::default()
-//! });
+//! })?;
 //! let yaml = r#"
 //! apiVersion: batch/v1
 //! kind: Job
@@ -210,6 +210,14 @@ impl Finished {
     }
 }
 
+fn sandbox(state_dir: &Path, pods: usize) -> Result<Sandbox, Error> {
+    Sandbox::configured(
+        Some(&state_dir.join("modules")),
+        crate::sandbox::slots_for(pods),
+    )
+    .map_err(|e| Error::Runtime(format!("{e:#}")))
+}
+
 /// Runs Jobs in this process.
 pub struct Host {
     state_dir: PathBuf,
@@ -223,18 +231,22 @@ impl Host {
         let state_dir = state_dir.as_ref().to_path_buf();
         // Opening checks (and creates) the directory now rather than at the first run.
         Store::open(&state_dir)?;
-        let sandbox = Sandbox::with_module_cache(&state_dir.join("modules"))
-            .map_err(|e| Error::Runtime(format!("{e:#}")))?;
+        let settings = Settings::default();
+        let sandbox = sandbox(&state_dir, settings.max_pods)?;
         Ok(Host {
             state_dir,
             sandbox: Arc::new(sandbox),
-            settings: Settings::default(),
+            settings,
         })
     }
 
-    pub fn with_settings(mut self, settings: Settings) -> Host {
+    pub fn with_settings(mut self, settings: Settings) -> Result<Host, Error> {
+        if settings.max_pods != self.settings.max_pods {
+            // The sandbox's instance slots follow the pod limit.
+            self.sandbox = Arc::new(sandbox(&self.state_dir, settings.max_pods)?);
+        }
         self.settings = settings;
-        self
+        Ok(self)
     }
 
     /// Reads the Jobs of a manifest (YAML or JSON, several documents allowed), with the API

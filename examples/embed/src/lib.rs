@@ -28,7 +28,7 @@ pub async fn run_plugin(
     let host = Host::new(state_dir)?.with_settings(Settings {
         backoff_base: std::time::Duration::from_millis(100),
         ..Settings::default()
-    });
+    })?;
     let quoted: Vec<String> = args.iter().map(|a| format!("{a:?}")).collect();
     let manifest = format!(
         r#"

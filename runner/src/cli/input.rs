@@ -158,7 +158,7 @@ pub async fn check_modules(sandbox: &Sandbox, manifests: &[Manifest]) -> Result<
 pub fn check_modules_blocking(state_dir: &Path, manifests: &[Manifest]) -> Result<(), Failure> {
     let runtime = super::runtime()?;
     runtime.block_on(async {
-        let sandbox = super::sandbox(state_dir)?;
+        let sandbox = super::sandbox(state_dir, 1)?;
         check_modules(&sandbox, manifests).await
     })
 }

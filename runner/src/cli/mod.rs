@@ -149,11 +149,13 @@ fn dispatch(cli: Cli) -> Result<u8, Failure> {
     }
 }
 
-/// The process's sandbox, keeping compiled modules in `<state-dir>/modules` for later
-/// processes. The directory is checked first: a foreign one is refused untouched.
-fn sandbox(state_dir: &std::path::Path) -> Result<crate::sandbox::Sandbox, Failure> {
+/// The process's sandbox, with room for `pods` instances at once, keeping compiled modules in
+/// `<state-dir>/modules` for later processes. The directory is checked first: a foreign one is
+/// refused untouched.
+fn sandbox(state_dir: &std::path::Path, pods: usize) -> Result<crate::sandbox::Sandbox, Failure> {
     crate::store::check_dir(state_dir)?;
-    crate::sandbox::Sandbox::with_module_cache(&state_dir.join("modules"))
+    let slots = crate::sandbox::slots_for(pods);
+    crate::sandbox::Sandbox::configured(Some(&state_dir.join("modules")), slots)
         .map_err(|e| Failure::runtime(format!("error: {e:#}")))
 }
 

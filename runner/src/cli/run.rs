@@ -62,7 +62,7 @@ async fn run_jobs(
     state_dir: &Path,
     manifests: Vec<Manifest>,
 ) -> Result<u8, Failure> {
-    let sandbox = Arc::new(super::sandbox(state_dir)?);
+    let sandbox = Arc::new(super::sandbox(state_dir, args.controller.max_pods)?);
     // Every module is compiled before anything is stored: a bad module is bad input.
     check_modules(&sandbox, &manifests).await?;
 
@@ -110,7 +110,12 @@ async fn run_jobs(
     let result = manager
         .run(
             Some(&uids),
-            &mut |m| progress.update(|u| m.job(u).map(|j| (j.clone(), pods_progress(m.pods(u))))),
+            &mut |m| {
+                progress.update(|u| {
+                    m.job(u)
+                        .map(|j| (j.clone(), pods_progress(m.pods_in_flight(u))))
+                })
+            },
             shutdown_signal(),
         )
         .await;

@@ -26,7 +26,7 @@ pub fn serve(args: ServeArgs, state_dir: &Path) -> Result<u8, Failure> {
         take_lease(state_dir, Role::Serve)?.map_err(|e| Failure::runtime(format!("error: {e}")))?;
     let runtime = super::runtime()?;
     runtime.block_on(async move {
-        let sandbox = Arc::new(super::sandbox(state_dir)?);
+        let sandbox = Arc::new(super::sandbox(state_dir, args.controller.max_pods)?);
         let mut manager = build_manager(&args.controller, store, sandbox, lease.id(), Scope::All);
         let swept = manager.sweep_leftovers().map_err(manager_failure)?;
         if swept > 0 {

@@ -35,10 +35,10 @@ pub fn only_replace_failed(job: &Job) -> bool {
     job.spec.pod_replacement_policy.as_deref() == Some("Failed")
 }
 
-pub fn classify<'a>(job: &Job, pods: &'a [Pod]) -> PodClass<'a> {
+pub fn classify<'a>(job: &Job, pods: &[&'a Pod]) -> PodClass<'a> {
     let mut c = PodClass::default();
     let wait_for_terminal = only_replace_failed(job);
-    for pod in pods {
+    for &pod in pods {
         let deleting = pod.metadata.deletion_timestamp.is_some();
         let phase = pod.phase();
         let terminal = pod.is_terminal();

@@ -45,7 +45,7 @@ pub fn wanted(job: &Job, succeeded: i32, active: usize) -> usize {
 
 pub fn manage(
     job: &Job,
-    pods: &[Pod],
+    pods: &[&Pod],
     class: &PodClass<'_>,
     progress: &Progress<'_>,
     backoff: &BackoffRecord,
@@ -108,7 +108,7 @@ pub fn manage(
         let terminating: IndexSet = pods
             .iter()
             .filter(|p| p.metadata.deletion_timestamp.is_some() && !p.is_terminal())
-            .filter_map(pod_index)
+            .filter_map(|p| pod_index(p))
             .collect();
         busy = busy.union(&terminating);
     }
@@ -193,7 +193,7 @@ fn split_indexed<'a>(
 /// failure of an index still to run keeps its tracking finalizer until the replacement exists,
 /// §14; pods the controller stopped for scale-down or suspend lost it and pass nothing on), with
 /// the highest `failure + ignored failure` count, the latest finish time among equals.
-fn last_failed_by_index<'a>(job: &Job, pods: &'a [Pod]) -> HashMap<i32, &'a Pod> {
+fn last_failed_by_index<'a>(job: &Job, pods: &[&'a Pod]) -> HashMap<i32, &'a Pod> {
     let wait_for_terminal = only_replace_failed(job);
     let failed = |p: &Pod| {
         has_tracking_finalizer(p)
@@ -208,7 +208,7 @@ fn last_failed_by_index<'a>(job: &Job, pods: &'a [Pod]) -> HashMap<i32, &'a Pod>
         (count, super::classify::finish_time(p))
     };
     let mut out: HashMap<i32, &Pod> = HashMap::new();
-    for p in pods.iter().filter(|p| failed(p)) {
+    for &p in pods.iter().filter(|p| failed(p)) {
         if let Some(i) = pod_index(p)
             && out.get(&i).is_none_or(|q| rank(q) <= rank(p))
         {

@@ -21,7 +21,7 @@ pub mod ttl;
 
 pub use backoff::{BackoffRecord, delay_for};
 pub use classify::PodClass;
-pub use reconcile::reconcile;
+pub use reconcile::{reconcile, reconcile_pods};
 
 use std::time::Duration;
 use wasmjob_spec::{JobStatus, Time};

@@ -50,6 +50,20 @@ pub fn reconcile(
     config: &ControllerConfig,
     now: Time,
 ) -> Decision {
+    let pods: Vec<&Pod> = pods.iter().collect();
+    reconcile_pods(job, &pods, backoff, config, now)
+}
+
+/// [`reconcile`] over borrowed pods. Pods that are terminal and already counted (no tracking
+/// finalizer) change nothing in a decision, so a caller may leave them out: the cost of a sync
+/// then follows the pods in flight, not the size of the Job.
+pub fn reconcile_pods(
+    job: &Job,
+    pods: &[&Pod],
+    backoff: &BackoffRecord,
+    config: &ControllerConfig,
+    now: Time,
+) -> Decision {
     let old = job.status().clone();
     let mut d = Decision {
         status: old.clone(),
@@ -287,7 +301,7 @@ pub fn reconcile(
         let seen: HashSet<String> = d.counted.iter().cloned().collect();
         let in_new_failed: HashSet<*const Pod> =
             class.new_failed.iter().map(|p| *p as *const Pod).collect();
-        let unsettled = pods.iter().filter(|p| {
+        let unsettled = pods.iter().copied().filter(|p| {
             !p.is_terminal()
                 && has_tracking_finalizer(p)
                 && !in_new_failed.contains(&(*p as *const Pod))

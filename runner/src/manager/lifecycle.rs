@@ -69,15 +69,26 @@ impl Manager {
         let known: HashSet<String> = self.store.pod_uids()?.into_iter().collect();
         let dir = self.store.dir();
         let mut removed = 0;
-        // Log folders are `<namespace>_<pod>_<uid>` (a uid has no `_`); volume folders `<uid>`.
+        // Log files are `<namespace>_<pod>_<uid>_<container>_<restart>.log` (none of the names
+        // has a `_`); volume folders `<uid>`.
         for folder in ["logs", "pods"] {
             let Ok(entries) = std::fs::read_dir(dir.join(folder)) else {
                 continue;
             };
             for e in entries.flatten() {
                 let name = e.file_name().to_string_lossy().into_owned();
-                let uid = name.rsplit('_').next().unwrap_or(&name);
-                if !known.contains(uid) && std::fs::remove_dir_all(e.path()).is_ok() {
+                let uid = match folder {
+                    "logs" => crate::node::log_file_pod_uid(&name).unwrap_or(&name),
+                    _ => &name,
+                };
+                if known.contains(uid) {
+                    continue;
+                }
+                let gone = match e.file_type() {
+                    Ok(t) if t.is_dir() => std::fs::remove_dir_all(e.path()),
+                    _ => std::fs::remove_file(e.path()),
+                };
+                if gone.is_ok() {
                     removed += 1;
                 }
             }
@@ -131,7 +142,7 @@ impl Manager {
                 (pod.metadata.namespace().to_string(), name.clone()),
                 uid.to_string(),
             );
-            entry.pods.insert(name, pod);
+            entry.insert_pod(name, pod);
         }
         batch.commit()?;
         for name in restart {
@@ -260,7 +271,7 @@ impl Manager {
         if done.is_empty() {
             return Ok(());
         }
-        let removed: Vec<Pod> = done.iter().filter_map(|n| e.pods.remove(n)).collect();
+        let removed: Vec<Pod> = done.iter().filter_map(|n| e.remove_pod(n)).collect();
         for n in &done {
             e.deleted_pods.remove(n);
         }

@@ -9,7 +9,7 @@ mod lifecycle;
 pub mod pods;
 mod recovery;
 
-use crate::controller::{ControllerConfig, Decision, StopReason, reconcile};
+use crate::controller::{ControllerConfig, Decision, StopReason, reconcile_pods};
 use crate::node::{Node, PodHandle, PodUpdate, StopCause};
 use crate::queue::WorkQueue;
 use crate::store::{EventRecord, JobRecord, Store, StoreError};
@@ -51,6 +51,10 @@ pub enum ManagerError {
 struct Entry {
     record: JobRecord,
     pods: BTreeMap<String, Pod>,
+    /// The pods a sync must see: those not finished, or finished but not counted yet. A pod
+    /// leaves this set once counted and never comes back, so a sync costs what is in flight,
+    /// not what the Job has done.
+    in_flight: BTreeSet<String>,
     handles: HashMap<String, PodHandle>,
     wake_at: Option<Instant>,
     /// Deletion asked for, with its propagation policy; the Job is no longer reconciled.
@@ -62,10 +66,23 @@ struct Entry {
 }
 
 impl Entry {
+    fn insert_pod(&mut self, name: String, pod: Pod) {
+        if in_flight(&pod) {
+            self.in_flight.insert(name.clone());
+        }
+        self.pods.insert(name, pod);
+    }
+
+    fn remove_pod(&mut self, name: &str) -> Option<Pod> {
+        self.in_flight.remove(name);
+        self.pods.remove(name)
+    }
+
     fn new(record: JobRecord) -> Entry {
         Entry {
             record,
             pods: BTreeMap::new(),
+            in_flight: BTreeSet::new(),
             handles: HashMap::new(),
             wake_at: None,
             deleting: None,
@@ -205,6 +222,15 @@ impl Manager {
             .into_iter()
             .flat_map(|e| e.pods.values())
             .chain(self.gone.get(uid).into_iter().flat_map(|g| g.1.iter()))
+    }
+
+    /// The Job's pods that have not finished or not been counted: a cheap view for progress
+    /// displays, whatever the Job's size.
+    pub fn pods_in_flight(&self, uid: &str) -> impl Iterator<Item = &Pod> {
+        self.jobs
+            .get(uid)
+            .into_iter()
+            .flat_map(|e| e.in_flight.iter().filter_map(|n| e.pods.get(n)))
     }
 
     /// Runs until every Job in `uids` is finished (or deleted) and its pods have ended —
@@ -358,8 +384,8 @@ impl Manager {
             if e.deleting.is_some() {
                 continue;
             }
-            let pods: Vec<Pod> = e.pods.values().cloned().collect();
-            let d = reconcile(&e.record.job, &pods, &e.record.backoff, &self.config, now);
+            let pods: Vec<&Pod> = e.in_flight.iter().filter_map(|n| e.pods.get(n)).collect();
+            let d = reconcile_pods(&e.record.job, &pods, &e.record.backoff, &self.config, now);
             decisions.push((uid, d));
         }
         let mut events: Vec<EventRecord> = Vec::new();
@@ -443,6 +469,7 @@ impl Manager {
                     .insert((ns.clone(), name.clone()), uid.clone());
                 self.dirty_pods.insert((ns, name.clone()));
                 starts.push((uid.clone(), pod.clone()));
+                e.in_flight.insert(name.clone());
                 e.pods.insert(name, pod);
             }
             for ev in &d.events {
@@ -470,6 +497,8 @@ impl Manager {
             }
             e.record.job.status = Some(d.status);
             e.record.backoff = d.backoff;
+            let pods = &e.pods;
+            e.in_flight.retain(|n| pods.get(n).is_some_and(in_flight));
             if e.record.job.is_finished() || !e.deleted_pods.is_empty() {
                 self.to_collect.insert(uid.clone());
             }
@@ -544,6 +573,16 @@ fn put_dirty_queues(
         }
     }
     Ok(())
+}
+
+/// Whether a sync must still see the pod: it has not finished, or it has not been counted.
+fn in_flight(pod: &Pod) -> bool {
+    !pod.is_terminal()
+        || pod
+            .metadata
+            .finalizers
+            .iter()
+            .any(|f| f == TRACKING_FINALIZER)
 }
 
 async fn sleep_until(at: Option<Instant>) {

@@ -183,26 +183,43 @@ pub async fn prepare_modules(
     Ok(())
 }
 
-/// Where the log of one run of a container is kept (the kubelet's layout:
-/// `<ns>_<pod>_<uid>/<container>/<restart>.log`).
+/// Where the log of one run of a container is kept: one file per run, directly in `logs/`
+/// (`<ns>_<pod>_<uid>_<container>_<restart>.log`; none of the names may contain `_`), so that
+/// starting a pod creates one file and no folders.
 pub fn log_path(state_dir: &Path, pod: &Pod, container: &str, restart: i32) -> PathBuf {
-    state_dir
-        .join("logs")
-        .join(format!(
-            "{}_{}_{}",
-            pod.metadata.namespace(),
-            pod.metadata.name(),
-            pod.metadata.uid()
-        ))
-        .join(container)
-        .join(format!("{restart}.log"))
+    state_dir.join("logs").join(format!(
+        "{}_{}_{}_{container}_{restart}.log",
+        pod.metadata.namespace(),
+        pod.metadata.name(),
+        pod.metadata.uid()
+    ))
 }
 
-/// The folder of a pod's logs.
-pub fn pod_log_dir(state_dir: &Path, pod: &Pod) -> PathBuf {
-    log_path(state_dir, pod, "x", 0)
-        .parent()
-        .and_then(Path::parent)
-        .map(Path::to_path_buf)
-        .unwrap_or_default()
+/// The uid of the pod a file of `logs/` belongs to.
+pub fn log_file_pod_uid(file_name: &str) -> Option<&str> {
+    file_name.split('_').nth(2)
+}
+
+/// Every log file `pod` may have: each container's runs up to its restart count.
+pub fn pod_log_paths(state_dir: &Path, pod: &Pod) -> Vec<PathBuf> {
+    let statuses = pod
+        .status
+        .init_container_statuses
+        .iter()
+        .chain(&pod.status.container_statuses);
+    let mut restarts: std::collections::BTreeMap<&str, i32> = pod
+        .spec
+        .init_containers
+        .iter()
+        .chain(&pod.spec.containers)
+        .map(|c| (c.name.as_str(), 0))
+        .collect();
+    for s in statuses {
+        let r = restarts.entry(s.name.as_str()).or_insert(0);
+        *r = (*r).max(s.restart_count);
+    }
+    restarts
+        .into_iter()
+        .flat_map(|(c, n)| (0..=n.clamp(0, 10_000)).map(move |r| log_path(state_dir, pod, c, r)))
+        .collect()
 }

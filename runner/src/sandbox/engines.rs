@@ -1,27 +1,64 @@
 //! The wasmtime engines: one without fuel metering (Jobs that ask for no fuel pay nothing for
-//! it) and one with it, both with epoch interruption, and the ticker thread that advances their
-//! epochs so that running guests yield to the executor every tick. Optionally both share an
-//! on-disk cache of compiled modules (wasmtime's, keyed by the module's content and the engine's
-//! settings), so that a later process skips compiling a module it has seen.
+//! it) and one with it, created on first use, both with epoch interruption, and the ticker
+//! thread that advances their epochs so that running guests yield to the executor every tick.
+//!
+//! Instances come from wasmtime's pooling allocator: each engine reserves `slots` instance,
+//! memory, table and fiber-stack slots up front, memories start from copy-on-write images of
+//! the module's data, and a slot is reset (not unmapped) when its instance ends, keeping its
+//! first pages resident. That is what makes a pod cost microseconds. A run waits for a free
+//! slot rather than failing (see `Sandbox::run`).
+//!
+//! Optionally both engines share an on-disk cache of compiled modules (wasmtime's, keyed by
+//! the module's content and the engine's settings), so that a later process skips compiling a
+//! module it has seen.
 
 use std::path::Path;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
-use wasmtime::{Cache, CacheConfig, Config, Engine};
+use wasmtime::{
+    Cache, CacheConfig, Config, Engine, EngineWeak, InstanceAllocationStrategy,
+    PoolingAllocationConfig,
+};
 
 /// How often epochs advance; a running guest yields (and can be stopped) at this granularity.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 
+/// Largest linear memory a guest may have (all of wasm32's address space); each memory slot
+/// reserves this much address space, not memory.
+pub const MAX_MEMORY_BYTES: usize = 4 << 30;
+
+/// Largest table a guest may have, in elements.
+pub const MAX_TABLE_ELEMENTS: usize = 100_000;
+
+/// Bytes of a linear memory (and of a fiber stack) kept mapped when its slot is reused, so the
+/// next instance does not fault them in again.
+const KEEP_RESIDENT: usize = 64 << 10;
+
 pub struct Engines {
     pub plain: Engine,
-    pub metered: Engine,
+    metered: OnceLock<Result<Engine, String>>,
+    slots: u32,
     cache: Option<Cache>,
+    /// The engines the ticker advances.
+    ticked: Arc<Mutex<Vec<EngineWeak>>>,
     stop_ticker: Arc<AtomicBool>,
 }
 
-fn config(fuel: bool, cache: Option<&Cache>) -> Config {
+fn config(fuel: bool, slots: u32, cache: Option<&Cache>) -> Config {
+    let mut pool = PoolingAllocationConfig::new();
+    pool.total_core_instances(slots)
+        .total_memories(slots)
+        .total_tables(slots)
+        .total_stacks(slots)
+        .max_memory_size(MAX_MEMORY_BYTES)
+        .table_elements(MAX_TABLE_ELEMENTS)
+        .max_unused_warm_slots(slots.min(1000))
+        .linear_memory_keep_resident(KEEP_RESIDENT)
+        .table_keep_resident(KEEP_RESIDENT)
+        .async_stack_keep_resident(KEEP_RESIDENT);
     let mut c = Config::new();
+    c.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     c.epoch_interruption(true);
     c.consume_fuel(fuel);
     c.cache(cache.cloned());
@@ -29,41 +66,51 @@ fn config(fuel: bool, cache: Option<&Cache>) -> Config {
 }
 
 impl Engines {
-    /// Engines that keep compiled modules in `cache_dir` (created if missing), if given.
-    pub fn new(cache_dir: Option<&Path>) -> wasmtime::Result<Engines> {
+    /// Engines with room for `slots` instances at once, keeping compiled modules in `cache_dir`
+    /// (created if missing), if given.
+    pub fn new(cache_dir: Option<&Path>, slots: u32) -> wasmtime::Result<Engines> {
         let cache = match cache_dir {
             Some(dir) => {
                 let mut cc = CacheConfig::new();
-                cc.with_directory(dir);
+                // wasmtime wants an absolute cache directory.
+                cc.with_directory(std::path::absolute(dir)?);
                 Some(Cache::new(cc)?)
             }
             None => None,
         };
-        let plain = Engine::new(&config(false, cache.as_ref()))?;
-        let metered = Engine::new(&config(true, cache.as_ref()))?;
+        let slots = slots.max(1);
+        let plain = Engine::new(&config(false, slots, cache.as_ref()))?;
+        let ticked = Arc::new(Mutex::new(vec![plain.weak()]));
         let stop_ticker = Arc::new(AtomicBool::new(false));
-        let (p, m, stop) = (plain.weak(), metered.weak(), stop_ticker.clone());
+        let (engines, stop) = (ticked.clone(), stop_ticker.clone());
         std::thread::Builder::new()
             .name("wasmjob-epoch".into())
             .spawn(move || {
                 while !stop.load(Ordering::Relaxed) {
                     std::thread::sleep(EPOCH_TICK);
-                    match (p.upgrade(), m.upgrade()) {
-                        (Some(p), Some(m)) => {
-                            p.increment_epoch();
-                            m.increment_epoch();
+                    let engines = engines.lock().unwrap_or_else(|e| e.into_inner());
+                    for e in engines.iter() {
+                        match e.upgrade() {
+                            Some(e) => e.increment_epoch(),
+                            None => return,
                         }
-                        _ => break,
                     }
                 }
             })
             .map_err(|e| wasmtime::format_err!("cannot start the epoch ticker: {e}"))?;
         Ok(Engines {
             plain,
-            metered,
+            metered: OnceLock::new(),
+            slots,
             cache,
+            ticked,
             stop_ticker,
         })
+    }
+
+    /// Instances that may exist at once in each engine.
+    pub fn slots(&self) -> u32 {
+        self.slots
     }
 
     /// Modules this process found compiled in the on-disk cache.
@@ -71,8 +118,24 @@ impl Engines {
         self.cache.as_ref().map_or(0, Cache::cache_hits)
     }
 
-    pub fn get(&self, metered: bool) -> &Engine {
-        if metered { &self.metered } else { &self.plain }
+    /// The engine for metered (`true`) or unmetered runs; the metered one is made on first use,
+    /// so a process that never meters reserves no slots for it.
+    pub fn get(&self, metered: bool) -> Result<&Engine, String> {
+        if !metered {
+            return Ok(&self.plain);
+        }
+        self.metered
+            .get_or_init(|| {
+                let engine = Engine::new(&config(true, self.slots, self.cache.as_ref()))
+                    .map_err(|e| format!("cannot create the metered engine: {e:#}"))?;
+                self.ticked
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(engine.weak());
+                Ok(engine)
+            })
+            .as_ref()
+            .map_err(Clone::clone)
     }
 }
 

@@ -49,10 +49,16 @@ pub struct LogWriter {
 impl LogWriter {
     /// Creates (truncates) the log file; `limit` caps the bytes of guest output kept.
     pub fn create(path: &Path, limit: u64) -> io::Result<LogWriter> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        let file = File::create(path)?;
+        let file = match File::create(path) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                // The folder is made once, not per run.
+                if let Some(dir) = path.parent() {
+                    std::fs::create_dir_all(dir)?;
+                }
+                File::create(path)?
+            }
+            other => other?,
+        };
         Ok(LogWriter {
             inner: Arc::new(Mutex::new(Inner {
                 out: BufWriter::new(file),

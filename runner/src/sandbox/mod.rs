@@ -18,4 +18,14 @@ pub use abi::TaskHost;
 pub use engines::Engines;
 pub use log::{LogWriter, read_log};
 pub use outcome::{Exit, ExitCodes};
-pub use run::{ContainerPlan, Mount, Sandbox};
+pub use run::{ContainerPlan, DEFAULT_SLOTS, Mount, Sandbox};
+
+/// Most instance slots a sandbox reserves: each takes 4 GiB of address space (never memory) per
+/// engine, and a process has 128 TiB of it. More pods than this may run, but the instances
+/// beyond it wait for a slot.
+pub const MAX_SLOTS: u32 = 10_000;
+
+/// The slots for a node running up to `pods` pods at once.
+pub fn slots_for(pods: usize) -> u32 {
+    u32::try_from(pods).unwrap_or(u32::MAX).clamp(1, MAX_SLOTS)
+}

@@ -49,26 +49,40 @@ pub struct ContainerPlan {
     pub fuel: Option<u64>,
 }
 
+/// Instances that may run at once in a sandbox made without a count.
+pub const DEFAULT_SLOTS: u32 = 64;
+
 /// Runs containers; shared by every pod of the process.
 pub struct Sandbox {
     engines: Engines,
     modules: ModuleCache,
+    /// One permit per instance slot: a run waits for a free slot instead of failing.
+    slots: Arc<tokio::sync::Semaphore>,
 }
 
 impl Sandbox {
     /// A sandbox that compiles each module once per process.
     pub fn new() -> wasmtime::Result<Sandbox> {
-        Ok(Sandbox {
-            engines: Engines::new(None)?,
-            modules: ModuleCache::default(),
-        })
+        Sandbox::configured(None, DEFAULT_SLOTS)
     }
 
     /// A sandbox that also keeps compiled modules in `dir`, for later processes.
     pub fn with_module_cache(dir: &std::path::Path) -> wasmtime::Result<Sandbox> {
+        Sandbox::configured(Some(dir), DEFAULT_SLOTS)
+    }
+
+    /// A sandbox with room for `slots` instances at once (each reserves address space, not
+    /// memory), keeping compiled modules in `module_cache` if given.
+    pub fn configured(
+        module_cache: Option<&std::path::Path>,
+        slots: u32,
+    ) -> wasmtime::Result<Sandbox> {
+        let engines = Engines::new(module_cache, slots)?;
+        let permits = engines.slots() as usize;
         Ok(Sandbox {
-            engines: Engines::new(Some(dir))?,
+            engines,
             modules: ModuleCache::default(),
+            slots: Arc::new(tokio::sync::Semaphore::new(permits)),
         })
     }
 
@@ -80,7 +94,7 @@ impl Sandbox {
     /// Compiles (or finds) the module, so that a bad module is reported before any pod runs.
     pub async fn prepare(&self, module: &std::path::Path, metered: bool) -> Result<(), String> {
         self.modules
-            .get(self.engines.get(metered), module, metered)
+            .get(self.engines.get(metered)?, module, metered)
             .await
             .map(|_| ())
     }
@@ -94,8 +108,12 @@ impl Sandbox {
         host: Arc<dyn TaskHost>,
         stop: impl Future<Output = ()>,
     ) -> Exit {
+        tokio::pin!(stop);
         let metered = plan.fuel.is_some();
-        let engine = self.engines.get(metered);
+        let engine = match self.engines.get(metered) {
+            Ok(e) => e,
+            Err(msg) => return Exit::StartError(cap(msg)),
+        };
         let pre = match self.modules.get(engine, &plan.module, metered).await {
             Ok(pre) => pre,
             Err(msg) => return Exit::StartError(cap(msg)),
@@ -103,6 +121,14 @@ impl Sandbox {
         let wasi = match wasi_context(plan, log) {
             Ok(w) => w,
             Err(msg) => return Exit::StartError(cap(msg)),
+        };
+        // Declared before the store, so dropped after it: the slot is free once the permit goes.
+        let _slot = tokio::select! {
+            permit = self.slots.clone().acquire_owned() => match permit {
+                Ok(p) => p,
+                Err(_) => return Exit::StartError("the sandbox is shutting down".into()),
+            },
+            _ = &mut stop => return Exit::Stopped,
         };
         let memory_bytes = plan
             .memory_limit
@@ -142,7 +168,7 @@ impl Sandbox {
             };
             tokio::select! {
                 r = call => Some(r),
-                _ = stop => None,
+                _ = &mut stop => None,
             }
         };
         let Some(result) = result else {

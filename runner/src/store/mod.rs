@@ -737,9 +737,11 @@ fn json<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| "null".to_string())
 }
 
-/// Removes the log folders of `pods`.
+/// Removes the log files of `pods`.
 pub fn remove_logs(state_dir: &Path, pods: &[Pod]) {
     for pod in pods {
-        let _ = std::fs::remove_dir_all(crate::node::pod_log_dir(state_dir, pod));
+        for path in crate::node::pod_log_paths(state_dir, pod) {
+            let _ = std::fs::remove_file(path);
+        }
     }
 }

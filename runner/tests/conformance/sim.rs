@@ -9,7 +9,7 @@ use super::format::*;
 use serde_json::Value;
 use std::time::Duration;
 use wasmjob::controller::indexed::IndexSet;
-use wasmjob::controller::{BackoffRecord, ControllerConfig, Decision, reconcile};
+use wasmjob::controller::{BackoffRecord, ControllerConfig, Decision, reconcile, reconcile_pods};
 use wasmjob::manager::pods::new_pod;
 use wasmjob_spec::*;
 
@@ -527,6 +527,31 @@ impl<'a> Sim<'a> {
             &self.config,
             time(self.now),
         );
+        // The manager reconciles only the pods in flight (not finished, or not counted yet):
+        // leaving out the counted, finished ones must not change any decision.
+        let in_flight: Vec<&Pod> = pods
+            .iter()
+            .filter(|p| {
+                !p.is_terminal()
+                    || p.metadata
+                        .finalizers
+                        .iter()
+                        .any(|f| f == TRACKING_FINALIZER)
+            })
+            .collect();
+        let lean = reconcile_pods(
+            &self.job,
+            &in_flight,
+            &self.backoff,
+            &self.config,
+            time(self.now),
+        );
+        if lean != d {
+            return Err(format!(
+                "at {}: the decision over the pods in flight differs from the one over all pods\n    all:       {d:?}\n    in flight: {lean:?}",
+                self.at()
+            ));
+        }
         self.syncs += 1;
         self.describe(&before, &d);
         self.apply(d)?;
