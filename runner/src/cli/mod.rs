@@ -140,7 +140,7 @@ fn dispatch(cli: Cli) -> Result<u8, Failure> {
         Command::Create(a) => apply::apply(a, &state_dir, ns.as_deref(), true).map(|_| 0),
         Command::Delete(a) => delete::delete(a, &state_dir, ns.as_deref()).map(|_| 0),
         Command::Describe(a) => describe::describe(a, &state_dir, ns.as_deref()).map(|_| 0),
-        Command::Bench(a) => bench::bench(a).map(|_| 0),
+        Command::Bench(a) => bench::bench(a),
         Command::Wait(a) => wait::wait(a, &state_dir, ns.as_deref()).map(|_| 0),
         Command::Get(a) => get::get(a, &state_dir, ns.as_deref()).map(|_| 0),
         Command::Logs(a) => logs::logs(a, &state_dir, ns.as_deref()).map(|_| 0),

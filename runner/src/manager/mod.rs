@@ -10,7 +10,7 @@ pub mod pods;
 mod recovery;
 
 use crate::controller::{ControllerConfig, Decision, StopReason, reconcile_pods};
-use crate::node::{Node, PodHandle, PodUpdate, StopCause};
+use crate::node::{Node, PodHandle, PodReport, PodUpdate, StopCause};
 use crate::queue::WorkQueue;
 use crate::store::{EventRecord, JobRecord, Store, StoreError};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -92,6 +92,17 @@ impl Entry {
     }
 }
 
+/// What the manager's work cost so far (for `wasmjob bench`).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Stats {
+    /// Reconcile passes, each over every Job with news.
+    pub syncs: u64,
+    /// Time spent in them: reconciling, writing the batch, starting and stopping pods.
+    pub sync_time: Duration,
+    /// Pod status reports folded in.
+    pub pod_updates: u64,
+}
+
 /// Which Jobs a manager runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Scope {
@@ -106,7 +117,7 @@ pub struct Manager {
     node: Node,
     clock: Box<dyn Clock>,
     config: ControllerConfig,
-    updates: mpsc::UnboundedReceiver<PodUpdate>,
+    updates: mpsc::UnboundedReceiver<PodReport>,
     /// The lease id recorded as owner of the Jobs this manager runs.
     owner: String,
     scope: Scope,
@@ -127,6 +138,7 @@ pub struct Manager {
     queue_changes: mpsc::UnboundedReceiver<String>,
     queue_changes_tx: mpsc::UnboundedSender<String>,
     dirty_queues: BTreeSet<String>,
+    stats: Stats,
 }
 
 impl Manager {
@@ -134,7 +146,7 @@ impl Manager {
     pub fn new(
         store: Store,
         node: Node,
-        updates: mpsc::UnboundedReceiver<PodUpdate>,
+        updates: mpsc::UnboundedReceiver<PodReport>,
         config: ControllerConfig,
         clock: Box<dyn Clock>,
         owner: String,
@@ -160,7 +172,12 @@ impl Manager {
             queue_changes,
             queue_changes_tx,
             dirty_queues: BTreeSet::new(),
+            stats: Stats::default(),
         }
+    }
+
+    pub fn stats(&self) -> Stats {
+        self.stats
     }
 
     pub fn store(&self) -> &Store {
@@ -247,7 +264,11 @@ impl Manager {
         let mut store_check = tokio::time::interval(STORE_CHECK);
         store_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         loop {
-            self.sync()?;
+            let started = std::time::Instant::now();
+            if self.sync()? {
+                self.stats.syncs += 1;
+                self.stats.sync_time += started.elapsed();
+            }
             self.collect()?;
             observe(self);
             if let Some(uids) = uids {
@@ -264,10 +285,10 @@ impl Manager {
             tokio::select! {
                 update = self.updates.recv() => {
                     if let Some(u) = update {
-                        self.apply_update(u);
+                        self.apply_report(u);
                     }
                     while let Ok(u) = self.updates.try_recv() {
-                        self.apply_update(u);
+                        self.apply_report(u);
                     }
                 }
                 _ = sleep_until(wake) => {
@@ -304,7 +325,7 @@ impl Manager {
         }
         while self.jobs.values().any(|e| !e.handles.is_empty()) {
             match tokio::time::timeout(Duration::from_secs(10), self.updates.recv()).await {
-                Ok(Some(u)) => self.apply_update(u),
+                Ok(Some(u)) => self.apply_report(u),
                 _ => break,
             }
         }
@@ -312,7 +333,14 @@ impl Manager {
         Ok(())
     }
 
+    fn apply_report(&mut self, report: PodReport) {
+        if let Some(u) = report.take() {
+            self.apply_update(u);
+        }
+    }
+
     fn apply_update(&mut self, u: PodUpdate) {
+        self.stats.pod_updates += 1;
         let key = (u.namespace, u.name);
         let Some(uid) = self.pod_owner.get(&key) else {
             return;
@@ -368,10 +396,11 @@ impl Manager {
     }
 
     /// Reconciles every dirty Job; writes all changes in one batch, then starts and stops pods.
-    fn sync(&mut self) -> Result<(), ManagerError> {
+    /// Returns whether there was anything to do.
+    fn sync(&mut self) -> Result<bool, ManagerError> {
         if self.dirty_jobs.is_empty() && self.dirty_pods.is_empty() && self.dirty_queues.is_empty()
         {
-            return Ok(());
+            return Ok(false);
         }
         let now = self.clock.now();
         let mut starts: Vec<(String, Pod)> = Vec::new();
@@ -540,7 +569,7 @@ impl Manager {
         for (h, cause) in stops {
             h.stop(cause);
         }
-        Ok(())
+        Ok(true)
     }
 }
 

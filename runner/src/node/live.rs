@@ -1,11 +1,15 @@
-//! The reportable state of one running pod: its status (every change is sent to the manager),
-//! the termination messages its containers report, and their progress reports, throttled so
-//! that a task reporting in a tight loop costs the store a few writes a second.
+//! The reportable state of one running pod: its status, the termination messages its
+//! containers report, and their progress reports, throttled so that a task reporting in a tight
+//! loop costs the store a few writes a second.
+//!
+//! Changes are not sent one by one: a change queues the pod for the manager once, and the
+//! manager reads the status as it is when it gets to it ([`super::PodReport`]). A pod that goes
+//! through several states before the manager looks costs one report, not one per state.
 
-use super::{NodeInner, PodUpdate};
+use super::{NodeInner, PodReport, PodUpdate};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 use wasmjob_spec::*;
 
@@ -33,6 +37,11 @@ pub(super) struct Live {
     finished: AtomicBool,
     /// Warnings for the pod's events, sent with the next update.
     notes: Mutex<Vec<String>>,
+    /// The pod waits in the manager's queue: further changes need no new report.
+    queued: AtomicBool,
+    /// The manager has read the final status.
+    delivered_final: AtomicBool,
+    me: Weak<Live>,
 }
 
 impl Live {
@@ -40,34 +49,48 @@ impl Live {
         if self.finished.load(Ordering::SeqCst) {
             return;
         }
-        let snapshot = {
-            let mut s = self.status.lock().unwrap_or_else(|e| e.into_inner());
-            f(&mut s);
-            s.clone()
-        };
-        self.send(snapshot, false);
+        f(&mut lock(&self.status));
+        self.notify();
     }
 
-    pub fn send(&self, status: PodStatus, finished: bool) {
-        if finished {
-            self.finished.store(true, Ordering::SeqCst);
+    /// Sets the pod's last status; nothing changes it afterwards.
+    pub fn finish_with(&self, status: PodStatus) {
+        *lock(&self.status) = status;
+        self.finished.store(true, Ordering::SeqCst);
+        self.notify();
+    }
+
+    /// Queues the pod for the manager, unless it is queued already.
+    fn notify(&self) {
+        if !self.queued.swap(true, Ordering::SeqCst)
+            && let Some(me) = self.me.upgrade()
+        {
+            let _ = self.inner.updates.send(PodReport(me));
         }
-        let warnings = std::mem::take(&mut *lock(&self.notes));
-        let _ = self.inner.updates.send(PodUpdate {
+    }
+
+    /// The pod's status as it is now, for the manager; `None` once the final one was read.
+    pub fn take(&self) -> Option<PodUpdate> {
+        self.queued.store(false, Ordering::SeqCst);
+        let status = lock(&self.status).clone();
+        let finished = self.finished.load(Ordering::SeqCst);
+        if finished && self.delivered_final.swap(true, Ordering::SeqCst) {
+            return None;
+        }
+        Some(PodUpdate {
             namespace: self.namespace.clone(),
             name: self.name.clone(),
             status,
             finished,
-            warnings,
-        });
+            warnings: std::mem::take(&mut *lock(&self.notes)),
+        })
     }
 
     /// Records a warning as an event of the pod (sent with the next update).
     pub fn note(&self, message: String) {
         lock(&self.notes).push(message);
         if !self.finished.load(Ordering::SeqCst) {
-            let status = lock(&self.status).clone();
-            self.send(status, false);
+            self.notify();
         }
     }
 
@@ -132,8 +155,8 @@ pub fn refresh_ready(s: &mut PodStatus) {
 }
 
 impl Live {
-    pub fn new(inner: Arc<NodeInner>, pod: &Pod, status: PodStatus) -> Live {
-        Live {
+    pub fn new(inner: Arc<NodeInner>, pod: &Pod, status: PodStatus) -> Arc<Live> {
+        Arc::new_cyclic(|me| Live {
             inner,
             namespace: pod.metadata.namespace().to_string(),
             name: pod.metadata.name().to_string(),
@@ -142,7 +165,10 @@ impl Live {
             progress: Mutex::new(ProgressReports::default()),
             finished: AtomicBool::new(false),
             notes: Mutex::new(Vec::new()),
-        }
+            queued: AtomicBool::new(false),
+            delivered_final: AtomicBool::new(false),
+            me: me.clone(),
+        })
     }
 
     /// Sets the termination message of `container`'s current run.

@@ -63,6 +63,17 @@ pub enum StopCause {
     PodDeadline,
 }
 
+/// A pod with news for the manager. Reading it ([`PodReport::take`]) gives the pod's status as
+/// it is then: changes made while the report waited arrive together.
+pub struct PodReport(Arc<live::Live>);
+
+impl PodReport {
+    /// The pod's current status; `None` when its final status was already taken.
+    pub fn take(&self) -> Option<PodUpdate> {
+        self.0.take()
+    }
+}
+
 /// A status report from a running pod.
 #[derive(Clone, Debug)]
 pub struct PodUpdate {
@@ -103,14 +114,14 @@ struct NodeInner {
     sandbox: Arc<Sandbox>,
     config: NodeConfig,
     admission: Arc<admission::Admission>,
-    updates: mpsc::UnboundedSender<PodUpdate>,
+    updates: mpsc::UnboundedSender<PodReport>,
 }
 
 impl Node {
     pub fn new(
         sandbox: Arc<Sandbox>,
         config: NodeConfig,
-        updates: mpsc::UnboundedSender<PodUpdate>,
+        updates: mpsc::UnboundedSender<PodReport>,
     ) -> Node {
         let admission = admission::Admission::new(config.max_pods, config.memory_budget);
         Node {

@@ -64,7 +64,7 @@ pub(super) async fn run_pod(
     mut stop: watch::Receiver<Option<StopCause>>,
     handle: PodHandle,
 ) {
-    let live = Arc::new(Live::new(inner.clone(), &pod, initial_status(&pod)));
+    let live = Live::new(inner.clone(), &pod, initial_status(&pod));
     live.update(|s| set_condition(s, condition("PodScheduled", true, None, None)));
 
     // Pending until the node has room.
@@ -157,7 +157,10 @@ pub(super) async fn run_pod(
     for o in &setup.outputs {
         outputs::discard(o);
     }
-    let _ = std::fs::remove_dir_all(&pod_dir);
+    // Only emptyDir volumes make the pod's folder.
+    if pod.spec.volumes.iter().any(|v| v.empty_dir.is_some()) {
+        let _ = std::fs::remove_dir_all(&pod_dir);
+    }
     drop(permit);
     finish(&live, cause.as_ref(), volume_error, publish_error);
 }
@@ -435,7 +438,7 @@ pub fn module_path(
         return Err(format!("container {:?} has no image", c.name));
     }
     let path = base_dir.join(source.strip_prefix("file://").unwrap_or(source));
-    if !from_annotation && !path.exists() && !source.ends_with(".wasm") {
+    if !from_annotation && !source.ends_with(".wasm") && !path.exists() {
         return Err(format!(
             "image {source:?} of container {:?} is not a local .wasm file; to run a manifest written for a cluster, set the pod annotation {MODULE_ANNOTATION_PREFIX}{} to the module's path",
             c.name, c.name
@@ -530,5 +533,5 @@ fn finish(
         s.reason = Some("OutputsNotPublished".into());
         s.message = Some(msg);
     }
-    live.send(s, true);
+    live.finish_with(s);
 }

@@ -31,9 +31,16 @@ pub const MAX_MEMORY_BYTES: usize = 4 << 30;
 /// Largest table a guest may have, in elements.
 pub const MAX_TABLE_ELEMENTS: usize = 100_000;
 
-/// Bytes of a linear memory (and of a fiber stack) kept mapped when its slot is reused, so the
-/// next instance does not fault them in again.
+/// Bytes of a linear memory kept mapped (and zeroed rather than unmapped) when its slot is
+/// reused, so the next instance does not fault them in again: a Rust guest's stack and data fit.
+const MEMORY_KEEP_RESIDENT: usize = 2 << 20;
+
+/// The same for tables and fiber stacks.
 const KEEP_RESIDENT: usize = 64 << 10;
+
+/// Slots kept warm (resident, with their module's image mapped) while unused; what they keep
+/// resident is bounded by this times `MEMORY_KEEP_RESIDENT`.
+const WARM_SLOTS: u32 = 128;
 
 pub struct Engines {
     pub plain: Engine,
@@ -53,8 +60,8 @@ fn config(fuel: bool, slots: u32, cache: Option<&Cache>) -> Config {
         .total_stacks(slots)
         .max_memory_size(MAX_MEMORY_BYTES)
         .table_elements(MAX_TABLE_ELEMENTS)
-        .max_unused_warm_slots(slots.min(1000))
-        .linear_memory_keep_resident(KEEP_RESIDENT)
+        .max_unused_warm_slots(slots.min(WARM_SLOTS))
+        .linear_memory_keep_resident(MEMORY_KEEP_RESIDENT)
         .table_keep_resident(KEEP_RESIDENT)
         .async_stack_keep_resident(KEEP_RESIDENT);
     let mut c = Config::new();

@@ -164,7 +164,11 @@ impl Store {
                 path: dir.join("state.db").display().to_string(),
                 source: e,
             })?;
-        Ok(Batch { tx, dir })
+        Ok(Batch {
+            tx,
+            dir,
+            version: None,
+        })
     }
 
     pub fn get_job(&self, namespace: &str, name: &str) -> Result<Option<JobRecord>> {
@@ -397,6 +401,8 @@ impl Store {
 pub struct Batch<'a> {
     tx: rusqlite::Transaction<'a>,
     dir: PathBuf,
+    /// The last resourceVersion handed out in this batch; stored once, at commit.
+    version: Option<i64>,
 }
 
 impl Batch<'_> {
@@ -408,18 +414,28 @@ impl Batch<'_> {
     }
 
     /// The next resourceVersion (a counter over every write, like etcd's revision).
-    fn next_version(&self) -> Result<String> {
-        let v: i64 = self
-            .tx
-            .query_row(
-                "INSERT INTO meta (key, value) VALUES ('resourceVersion', '1')
-                 ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1
-                 RETURNING CAST(value AS INTEGER)",
-                [],
-                |r| r.get(0),
-            )
-            .map_err(self.err())?;
-        Ok(v.to_string())
+    /// The next resourceVersion: read once per batch, counted in memory, stored at commit.
+    fn next_version(&mut self) -> Result<String> {
+        let last = match self.version {
+            Some(v) => v,
+            None => self
+                .tx
+                .query_row(
+                    "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'resourceVersion'",
+                    [],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(self.err())?
+                .unwrap_or(0),
+        };
+        self.version = Some(last + 1);
+        Ok((last + 1).to_string())
+    }
+
+    /// Runs one statement, prepared once per connection.
+    fn exec(&self, sql: &str, params: impl rusqlite::Params) -> rusqlite::Result<usize> {
+        self.tx.prepare_cached(sql)?.execute(params)
     }
 
     /// Stores a new Job, run by the controller `owner` (`None`: whichever `serve` adopts it);
@@ -427,7 +443,7 @@ impl Batch<'_> {
     pub fn create_job(&mut self, record: &mut JobRecord, owner: Option<&str>) -> Result<()> {
         let job = &mut record.job;
         job.metadata.resource_version = Some(self.next_version()?);
-        let r = self.tx.execute(
+        let r = self.exec(
             "INSERT INTO jobs (uid, namespace, name, base_dir, backoff, object, owner) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             params![
                 job.metadata.uid(),
@@ -460,12 +476,11 @@ impl Batch<'_> {
         };
         current.status = job.status.clone();
         current.metadata.resource_version = Some(self.next_version()?);
-        self.tx
-            .execute(
-                "UPDATE jobs SET object = ?2, backoff = ?3 WHERE uid = ?1",
-                params![current.metadata.uid(), json(&current), json(backoff)],
-            )
-            .map_err(self.err())?;
+        self.exec(
+            "UPDATE jobs SET object = ?2, backoff = ?3 WHERE uid = ?1",
+            params![current.metadata.uid(), json(&current), json(backoff)],
+        )
+        .map_err(self.err())?;
         *job = current;
         Ok(true)
     }
@@ -501,12 +516,11 @@ impl Batch<'_> {
             next.metadata.generation = Some(current.metadata.generation.unwrap_or(1) + 1);
         }
         next.metadata.resource_version = Some(self.next_version()?);
-        self.tx
-            .execute(
-                "UPDATE jobs SET object = ?2 WHERE uid = ?1",
-                params![uid, json(&next)],
-            )
-            .map_err(self.err())?;
+        self.exec(
+            "UPDATE jobs SET object = ?2 WHERE uid = ?1",
+            params![uid, json(&next)],
+        )
+        .map_err(self.err())?;
         Ok(Some(Ok(next)))
     }
 
@@ -533,19 +547,24 @@ impl Batch<'_> {
     /// Inserts or replaces a pod.
     pub fn put_pod(&mut self, pod: &mut Pod, job_uid: &str) -> Result<()> {
         pod.metadata.resource_version = Some(self.next_version()?);
-        self.tx
-            .execute(
-                "INSERT INTO pods (uid, namespace, name, job_uid, object) VALUES (?1, ?2, ?3, ?4, ?5)
+        self.exec(
+            "INSERT INTO pods (uid, namespace, name, job_uid, object) VALUES (?1, ?2, ?3, ?4, ?5)
                  ON CONFLICT (uid) DO UPDATE SET object = excluded.object",
-                params![pod.metadata.uid(), pod.metadata.namespace(), pod.metadata.name(), job_uid, json(&*pod)],
-            )
-            .map_err(self.err())?;
+            params![
+                pod.metadata.uid(),
+                pod.metadata.namespace(),
+                pod.metadata.name(),
+                job_uid,
+                json(&*pod)
+            ],
+        )
+        .map_err(self.err())?;
         Ok(())
     }
 
     pub fn add_event(&mut self, e: &EventRecord) -> Result<()> {
-        self.tx
-            .execute(
+        self
+            .exec(
                 "INSERT INTO events (namespace, kind, name, uid, type, reason, message, time) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 params![e.namespace, e.kind, e.name, e.uid, e.type_, e.reason, e.message, e.time.to_string()],
             )
@@ -555,12 +574,11 @@ impl Batch<'_> {
 
     /// Records `owner` as the controller running Job `uid`.
     pub fn claim_job(&mut self, uid: &str, owner: &str) -> Result<()> {
-        self.tx
-            .execute(
-                "UPDATE jobs SET owner = ?2 WHERE uid = ?1",
-                params![uid, owner],
-            )
-            .map_err(self.err())?;
+        self.exec(
+            "UPDATE jobs SET owner = ?2 WHERE uid = ?1",
+            params![uid, owner],
+        )
+        .map_err(self.err())?;
         Ok(())
     }
 
@@ -585,12 +603,11 @@ impl Batch<'_> {
         };
         let Ok(job) = outcome;
         let uid = job.metadata.uid().to_string();
-        self.tx
-            .execute(
-                "UPDATE jobs SET deleting = ?2 WHERE uid = ?1",
-                params![uid, propagation],
-            )
-            .map_err(self.err())?;
+        self.exec(
+            "UPDATE jobs SET deleting = ?2 WHERE uid = ?1",
+            params![uid, propagation],
+        )
+        .map_err(self.err())?;
         let owner: Option<String> = self
             .tx
             .query_row("SELECT owner FROM jobs WHERE uid = ?1", params![uid], |r| {
@@ -645,38 +662,37 @@ impl Batch<'_> {
     /// Removes a Job and its events. Its pods (and their events) go too, unless `orphan`:
     /// then they stay, without the Job as owner. Logs are files: see [`remove_logs`].
     pub fn delete_job(&mut self, job_uid: &str, orphan: bool) -> Result<()> {
+        let version = if orphan {
+            Some(self.next_version()?)
+        } else {
+            None
+        };
         let e = self.err();
-        if orphan {
-            let version = self.next_version()?;
-            self.tx
-                .execute(
+        if let Some(version) = version {
+            self
+                .exec(
                     "UPDATE pods SET job_uid = '', object = json_set(json_remove(object, '$.metadata.ownerReferences'), '$.metadata.resourceVersion', ?2) WHERE job_uid = ?1",
                     params![job_uid, version],
                 )
                 .map_err(&e)?;
         } else {
-            self.tx
-                .execute(
-                    "DELETE FROM events WHERE uid IN (SELECT uid FROM pods WHERE job_uid = ?1)",
-                    params![job_uid],
-                )
-                .map_err(&e)?;
-            self.tx
-                .execute("DELETE FROM pods WHERE job_uid = ?1", params![job_uid])
-                .map_err(&e)?;
-        }
-        self.tx
-            .execute("DELETE FROM events WHERE uid = ?1", params![job_uid])
-            .map_err(&e)?;
-        self.tx
-            .execute("DELETE FROM jobs WHERE uid = ?1", params![job_uid])
-            .map_err(&e)?;
-        self.tx
-            .execute(
-                "DELETE FROM queue_items WHERE job_uid = ?1",
+            self.exec(
+                "DELETE FROM events WHERE uid IN (SELECT uid FROM pods WHERE job_uid = ?1)",
                 params![job_uid],
             )
             .map_err(&e)?;
+            self.exec("DELETE FROM pods WHERE job_uid = ?1", params![job_uid])
+                .map_err(&e)?;
+        }
+        self.exec("DELETE FROM events WHERE uid = ?1", params![job_uid])
+            .map_err(&e)?;
+        self.exec("DELETE FROM jobs WHERE uid = ?1", params![job_uid])
+            .map_err(&e)?;
+        self.exec(
+            "DELETE FROM queue_items WHERE job_uid = ?1",
+            params![job_uid],
+        )
+        .map_err(&e)?;
         Ok(())
     }
 
@@ -715,17 +731,23 @@ impl Batch<'_> {
     /// Removes one pod and its events.
     pub fn delete_pod(&mut self, pod_uid: &str) -> Result<()> {
         let e = self.err();
-        self.tx
-            .execute("DELETE FROM events WHERE uid = ?1", params![pod_uid])
+        self.exec("DELETE FROM events WHERE uid = ?1", params![pod_uid])
             .map_err(&e)?;
-        self.tx
-            .execute("DELETE FROM pods WHERE uid = ?1", params![pod_uid])
+        self.exec("DELETE FROM pods WHERE uid = ?1", params![pod_uid])
             .map_err(&e)?;
         Ok(())
     }
 
     pub fn commit(self) -> Result<()> {
         let dir = self.dir.clone();
+        if let Some(v) = self.version {
+            self.exec(
+                "INSERT INTO meta (key, value) VALUES ('resourceVersion', ?1)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                params![v.to_string()],
+            )
+            .map_err(self.err())?;
+        }
         self.tx.commit().map_err(|e| StoreError::Sqlite {
             path: dir.join("state.db").display().to_string(),
             source: e,

@@ -4,25 +4,14 @@
 //! deletes the Job and reports the database size before and after, to show deleted Jobs
 //! give their space back. Figures and ratios come from one run, so noise affects both alike.
 
-use super::Failure;
+use super::BenchArgs;
+use crate::cli::Failure;
 use crate::controller::PodToCreate;
 use crate::manager::pods::new_pod;
 use crate::store::{JobRecord, Store};
 use std::path::Path;
 use std::time::Instant;
 use wasmjob_spec::*;
-
-#[derive(Debug, clap::Args)]
-pub struct BenchArgs {
-    /// What to measure (`store`).
-    pub what: String,
-    /// Pod transitions to write in each measurement.
-    #[arg(long, default_value_t = 20_000)]
-    pub transitions: usize,
-    /// Transitions per transaction with group commit.
-    #[arg(long, default_value_t = 256)]
-    pub batch: usize,
-}
 
 const JOB: &str = "apiVersion: batch/v1
 kind: Job
@@ -44,20 +33,15 @@ spec:
         resources: {limits: {memory: 64Mi}}
 ";
 
-pub fn bench(args: BenchArgs) -> Result<(), Failure> {
-    if args.what != "store" {
-        return Err(Failure::input(format!(
-            "error: unknown benchmark {:?} (known: store)",
-            args.what
-        )));
-    }
+/// Runs the store benchmark in a scratch directory under `work`.
+pub fn bench(work: &Path, args: &BenchArgs) -> Result<(), Failure> {
     if args.transitions == 0 || args.batch == 0 {
         return Err(Failure::input(
             "error: --transitions and --batch must be at least 1",
         ));
     }
-    let dir = std::env::temp_dir().join(format!("wasmjob-bench-{}", uuid::Uuid::new_v4()));
-    let result = run(&dir, &args);
+    let dir = work.join(format!("wasmjob-bench-{}", uuid::Uuid::new_v4()));
+    let result = run(&dir, args);
     let _ = std::fs::remove_dir_all(&dir);
     result
 }

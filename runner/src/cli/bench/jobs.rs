@@ -1,0 +1,148 @@
+//! Jobs run in this process for the benchmark, exactly as `wasmjob run` runs them (a store, a
+//! lease, the manager and node, logs on disk), each in a fresh state directory, with what the
+//! figures need observed along the way: elapsed time, the manager's own cost, and the process's
+//! memory and threads once the wanted number of pods are active.
+
+use crate::cli::Failure;
+use crate::embed::Settings;
+use crate::lease::{self, Role};
+use crate::manager::{Scope, Stats};
+use crate::sandbox::Sandbox;
+use crate::store::{JobRecord, Store};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use wasmjob_spec::{Job, Time};
+
+/// How a benchmark Job went.
+pub struct Outcome {
+    pub job: Job,
+    /// From the Job's creation to its end, every pod ended.
+    pub elapsed: Duration,
+    pub stats: Stats,
+    /// The process when the wanted pods were first all active.
+    pub peak: Option<Sample>,
+    /// When the Job was seen finished.
+    pub finished_at: Option<jiff::Timestamp>,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct Sample {
+    pub rss: u64,
+    pub threads: u64,
+}
+
+/// The process's resident memory and thread count, from `/proc/self/status`.
+pub fn sample() -> Sample {
+    let text = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    Sample {
+        rss: field("VmRSS:") * 1024,
+        threads: field("Threads:"),
+    }
+}
+
+/// Containers of `pods` that are running now.
+fn running_containers<'a>(pods: impl Iterator<Item = &'a wasmjob_spec::Pod>) -> usize {
+    pods.flat_map(|p| p.status.container_statuses.iter())
+        .filter(|c| c.state.running.is_some())
+        .count()
+}
+
+/// Runs the single Job of `yaml` (modules relative to `base`) to its end in a fresh state
+/// directory under `work`, which is removed afterwards.
+pub async fn run_job(
+    work: &Path,
+    sandbox: &Arc<Sandbox>,
+    yaml: &str,
+    items: Option<Vec<String>>,
+    max_pods: usize,
+    want_active: Option<i32>,
+) -> Result<Outcome, Failure> {
+    let dir = work.join(format!("state-{}", uuid::Uuid::new_v4()));
+    let result = run_in(&dir, work, sandbox, yaml, items, max_pods, want_active).await;
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+async fn run_in(
+    dir: &Path,
+    base: &Path,
+    sandbox: &Arc<Sandbox>,
+    yaml: &str,
+    items: Option<Vec<String>>,
+    max_pods: usize,
+    want_active: Option<i32>,
+) -> Result<Outcome, Failure> {
+    let mut job = wasmjob_spec::load_jobs(yaml, "bench")?
+        .into_iter()
+        .next()
+        .map(|l| l.job)
+        .ok_or_else(|| Failure::runtime("error: the benchmark manifest has no Job"))?;
+    job.metadata.namespace = Some("default".into());
+    crate::cli::give_identity(&mut job, Time(jiff::Timestamp::now()));
+    crate::node::prepare_modules(sandbox, &job, base)
+        .await
+        .map_err(|p| Failure::runtime(format!("error: {}", p.message)))?;
+    let store = Store::open(dir)?;
+    let lease =
+        lease::acquire(dir, Role::Run).map_err(|e| Failure::runtime(format!("error: {e}")))?;
+    let settings = Settings {
+        max_pods,
+        backoff_base: Duration::from_millis(10),
+        ..Settings::default()
+    };
+    let mut manager = settings.manager(store, sandbox.clone(), lease.id(), Scope::Own);
+    let started = Instant::now();
+    let uid = manager
+        .create(
+            JobRecord {
+                job,
+                backoff: Default::default(),
+                base_dir: base.to_path_buf(),
+            },
+            items.as_deref(),
+        )
+        .map_err(|e| Failure::runtime(format!("error: {e}")))?;
+    let mut peak = None;
+    let mut finished_at = None;
+    manager
+        .run(
+            Some(std::slice::from_ref(&uid)),
+            &mut |m| {
+                let Some(job) = m.job(&uid) else { return };
+                // Sampled once every wanted container is running, not merely created.
+                if peak.is_none()
+                    && let Some(w) = want_active
+                    && job.status().active >= w
+                    && running_containers(m.pods_in_flight(&uid)) >= w as usize
+                {
+                    peak = Some(sample());
+                }
+                if finished_at.is_none() && job.is_finished() {
+                    finished_at = Some(jiff::Timestamp::now());
+                }
+            },
+            std::future::pending(),
+        )
+        .await
+        .map_err(|e| Failure::runtime(format!("error: {e}")))?;
+    let elapsed = started.elapsed();
+    let job = manager
+        .job(&uid)
+        .cloned()
+        .ok_or_else(|| Failure::runtime("error: the benchmark Job vanished"))?;
+    Ok(Outcome {
+        job,
+        elapsed,
+        stats: manager.stats(),
+        peak,
+        finished_at,
+    })
+}
