@@ -57,12 +57,35 @@ pub fn run(args: RunArgs, state_dir: &Path, namespace: Option<&str>) -> Result<u
     runtime.block_on(run_jobs(args, state_dir, manifests))
 }
 
+/// Fewest instance slots `run` reserves, so that a Job patched to more parallelism while it
+/// runs still has room.
+const MIN_SLOTS: usize = 64;
+
+/// Instances the Jobs can run at once: per Job, its pods at once (parallelism, capped by
+/// completions) times its containers. Reserving slots costs start-up time, so `run` reserves
+/// what its Jobs need rather than `--max-pods`.
+fn instances_at_once(manifests: &[Manifest]) -> usize {
+    manifests
+        .iter()
+        .map(|m| {
+            let spec = &m.job.spec;
+            let parallelism = spec.parallelism.unwrap_or(1).max(0) as usize;
+            let pods = match spec.completions {
+                Some(c) => parallelism.min(c.max(0) as usize),
+                None => parallelism,
+            };
+            pods * spec.template.spec.containers.len().max(1)
+        })
+        .sum()
+}
+
 async fn run_jobs(
     args: RunArgs,
     state_dir: &Path,
     manifests: Vec<Manifest>,
 ) -> Result<u8, Failure> {
-    let sandbox = Arc::new(super::sandbox(state_dir, args.controller.max_pods)?);
+    let slots = instances_at_once(&manifests).clamp(MIN_SLOTS, args.controller.max_pods.max(1));
+    let sandbox = Arc::new(super::sandbox(state_dir, slots)?);
     // Every module is compiled before anything is stored: a bad module is bad input.
     check_modules(&sandbox, &manifests).await?;
 

@@ -45,18 +45,26 @@ pub(super) struct Live {
 }
 
 impl Live {
+    /// Changes the status (unless the pod finished). `finished` is only read and set under the
+    /// status lock, so that a report never pairs an older status with the final flag.
     pub fn update(&self, f: impl FnOnce(&mut PodStatus)) {
-        if self.finished.load(Ordering::SeqCst) {
-            return;
+        {
+            let mut status = lock(&self.status);
+            if self.finished.load(Ordering::SeqCst) {
+                return;
+            }
+            f(&mut status);
         }
-        f(&mut lock(&self.status));
         self.notify();
     }
 
     /// Sets the pod's last status; nothing changes it afterwards.
     pub fn finish_with(&self, status: PodStatus) {
-        *lock(&self.status) = status;
-        self.finished.store(true, Ordering::SeqCst);
+        {
+            let mut current = lock(&self.status);
+            *current = status;
+            self.finished.store(true, Ordering::SeqCst);
+        }
         self.notify();
     }
 
@@ -71,9 +79,12 @@ impl Live {
 
     /// The pod's status as it is now, for the manager; `None` once the final one was read.
     pub fn take(&self) -> Option<PodUpdate> {
+        // Unqueued first: a change made after this point queues a new report.
         self.queued.store(false, Ordering::SeqCst);
-        let status = lock(&self.status).clone();
-        let finished = self.finished.load(Ordering::SeqCst);
+        let (status, finished) = {
+            let status = lock(&self.status);
+            (status.clone(), self.finished.load(Ordering::SeqCst))
+        };
         if finished && self.delivered_final.swap(true, Ordering::SeqCst) {
             return None;
         }
@@ -267,7 +278,68 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 #[cfg(test)]
 mod tests {
-    use super::progress_message;
+    use super::*;
+
+    fn live(tx: tokio::sync::mpsc::UnboundedSender<PodReport>) -> Arc<Live> {
+        let config = super::super::NodeConfig::new(std::env::temp_dir());
+        let inner = Arc::new(NodeInner {
+            sandbox: Arc::new(crate::sandbox::Sandbox::configured(None, 1).unwrap()),
+            admission: super::super::admission::Admission::new(1, None),
+            config,
+            updates: tx,
+        });
+        let mut pod = Pod::default();
+        pod.metadata.name = Some("p".into());
+        Live::new(inner, &pod, PodStatus::default())
+    }
+
+    /// However the manager's reads interleave with the pod's changes, the report that says
+    /// "finished" carries the final status, exactly once.
+    #[test]
+    fn the_final_report_carries_the_final_status_once() {
+        for round in 0..300 {
+            let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+            let live = live(tx);
+            let writer = {
+                let live = live.clone();
+                std::thread::spawn(move || {
+                    for i in 0..50 {
+                        live.update(|s| s.message = Some(format!("step {i}")));
+                    }
+                    live.finish_with(PodStatus {
+                        phase: Some(PHASE_SUCCEEDED.into()),
+                        ..Default::default()
+                    });
+                    live.update(|s| s.message = Some("too late".into()));
+                })
+            };
+            let mut finals = Vec::new();
+            loop {
+                match rx.try_recv() {
+                    Ok(report) => {
+                        if let Some(u) = report.take()
+                            && u.finished
+                        {
+                            finals.push(u.status);
+                        }
+                    }
+                    Err(_) if writer.is_finished() && rx.is_empty() => break,
+                    Err(_) => std::thread::yield_now(),
+                }
+            }
+            writer.join().unwrap();
+            assert_eq!(finals.len(), 1, "round {round}: one final report");
+            assert_eq!(
+                finals[0].phase.as_deref(),
+                Some(PHASE_SUCCEEDED),
+                "round {round}"
+            );
+            assert_eq!(
+                finals[0].message, None,
+                "round {round}: nothing changes it afterwards"
+            );
+        }
+    }
 
     #[test]
     fn progress_messages() {

@@ -14,6 +14,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use wasmjob_spec::{Job, Time};
 
+/// Longest a benchmark Job may take: a Job that hangs is a failure, not a wait.
+const JOB_LIMIT: Duration = Duration::from_secs(900);
+
 /// How a benchmark Job went.
 pub struct Outcome {
     pub job: Job,
@@ -56,7 +59,7 @@ fn running_containers<'a>(pods: impl Iterator<Item = &'a wasmjob_spec::Pod>) -> 
 }
 
 /// Runs the single Job of `yaml` (modules relative to `base`) to its end in a fresh state
-/// directory under `work`, which is removed afterwards.
+/// directory under `work`.
 pub async fn run_job(
     work: &Path,
     sandbox: &Arc<Sandbox>,
@@ -65,10 +68,10 @@ pub async fn run_job(
     max_pods: usize,
     want_active: Option<i32>,
 ) -> Result<Outcome, Failure> {
+    // Kept until the whole benchmark ends: deleting many files just before the next Job creates
+    // its own makes some file systems (ext4) slow to allocate inodes, which is not wasmjob's cost.
     let dir = work.join(format!("state-{}", uuid::Uuid::new_v4()));
-    let result = run_in(&dir, work, sandbox, yaml, items, max_pods, want_active).await;
-    let _ = std::fs::remove_dir_all(&dir);
-    result
+    run_in(&dir, work, sandbox, yaml, items, max_pods, want_active).await
 }
 
 async fn run_in(
@@ -112,27 +115,31 @@ async fn run_in(
         .map_err(|e| Failure::runtime(format!("error: {e}")))?;
     let mut peak = None;
     let mut finished_at = None;
-    manager
-        .run(
-            Some(std::slice::from_ref(&uid)),
-            &mut |m| {
-                let Some(job) = m.job(&uid) else { return };
-                // Sampled once every wanted container is running, not merely created.
-                if peak.is_none()
-                    && let Some(w) = want_active
-                    && job.status().active >= w
-                    && running_containers(m.pods_in_flight(&uid)) >= w as usize
-                {
-                    peak = Some(sample());
-                }
-                if finished_at.is_none() && job.is_finished() {
-                    finished_at = Some(jiff::Timestamp::now());
-                }
-            },
-            std::future::pending(),
-        )
-        .await
-        .map_err(|e| Failure::runtime(format!("error: {e}")))?;
+    let mut observe = |m: &crate::manager::Manager| {
+        let Some(job) = m.job(&uid) else { return };
+        // Sampled once every wanted container is running, not merely created.
+        if peak.is_none()
+            && let Some(w) = want_active
+            && job.status().active >= w
+            && running_containers(m.pods_in_flight(&uid)) >= w as usize
+        {
+            peak = Some(sample());
+        }
+        if finished_at.is_none() && job.is_finished() {
+            finished_at = Some(jiff::Timestamp::now());
+        }
+    };
+    let uids = [uid.clone()];
+    let run = manager.run(Some(&uids), &mut observe, std::future::pending());
+    match tokio::time::timeout(JOB_LIMIT, run).await {
+        Ok(r) => r.map_err(|e| Failure::runtime(format!("error: {e}")))?,
+        Err(_) => {
+            return Err(Failure::runtime(format!(
+                "error: the benchmark Job did not finish within {} s",
+                JOB_LIMIT.as_secs()
+            )));
+        }
+    }
     let elapsed = started.elapsed();
     let job = manager
         .job(&uid)
