@@ -142,7 +142,7 @@ impl Manager {
                 (pod.metadata.namespace().to_string(), name.clone()),
                 uid.to_string(),
             );
-            entry.insert_pod(name, pod);
+            entry.pods.insert(pod);
         }
         batch.commit()?;
         for name in restart {
@@ -219,7 +219,7 @@ impl Manager {
                     }
                 }
                 Some("Orphan") => {
-                    for p in e.pods.values_mut() {
+                    for p in e.pods.iter_mut() {
                         p.metadata.owner_references.clear();
                         p.metadata.finalizers.retain(|f| f != TRACKING_FINALIZER);
                     }
@@ -257,7 +257,7 @@ impl Manager {
             .iter()
             .filter(|n| {
                 !e.handles.contains_key(*n)
-                    && e.pods.get(*n).is_none_or(|p| {
+                    && e.pods.get(n).is_none_or(|p| {
                         is_terminal(p)
                             && !p
                                 .metadata
@@ -271,7 +271,7 @@ impl Manager {
         if done.is_empty() {
             return Ok(());
         }
-        let removed: Vec<Pod> = done.iter().filter_map(|n| e.remove_pod(n)).collect();
+        let removed: Vec<Pod> = done.iter().filter_map(|n| e.pods.remove(n)).collect();
         for n in &done {
             e.deleted_pods.remove(n);
         }
@@ -330,7 +330,7 @@ impl Manager {
         batch.delete_job(uid, false)?;
         batch.commit()?;
         if let Some(e) = self.jobs.get(uid) {
-            let pods: Vec<Pod> = e.pods.values().cloned().collect();
+            let pods: Vec<Pod> = e.pods.iter().cloned().collect();
             remove_logs(self.store.dir(), &pods);
         }
         self.store.reclaim_space()?;
@@ -348,7 +348,7 @@ impl Manager {
                 h.stop(StopCause::Deleted("stopped: its Job was deleted".into()));
             }
         }
-        for p in e.pods.values() {
+        for p in e.pods.iter() {
             let key = (
                 p.metadata.namespace().to_string(),
                 p.metadata.name().to_string(),
@@ -358,10 +358,8 @@ impl Manager {
         }
         self.dirty_jobs.remove(uid);
         if self.scope == Scope::Own {
-            self.gone.insert(
-                uid.to_string(),
-                (e.record.job, e.pods.into_values().collect()),
-            );
+            self.gone
+                .insert(uid.to_string(), (e.record.job, e.pods.into_pods()));
         }
     }
 }

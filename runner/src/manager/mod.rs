@@ -6,6 +6,7 @@
 //! Must not: decide Job semantics (that is `controller`).
 
 mod lifecycle;
+mod pod_set;
 pub mod pods;
 mod recovery;
 
@@ -13,7 +14,7 @@ use crate::controller::{ControllerConfig, Decision, StopReason, reconcile_pods};
 use crate::node::{Node, PodHandle, PodReport, PodUpdate, StopCause};
 use crate::queue::WorkQueue;
 use crate::store::{EventRecord, JobRecord, Store, StoreError};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -50,11 +51,7 @@ pub enum ManagerError {
 
 struct Entry {
     record: JobRecord,
-    pods: BTreeMap<String, Pod>,
-    /// The pods a sync must see: those not finished, or finished but not counted yet. A pod
-    /// leaves this set once counted and never comes back, so a sync costs what is in flight,
-    /// not what the Job has done.
-    in_flight: BTreeSet<String>,
+    pods: pod_set::PodSet,
     handles: HashMap<String, PodHandle>,
     wake_at: Option<Instant>,
     /// Deletion asked for, with its propagation policy; the Job is no longer reconciled.
@@ -66,23 +63,10 @@ struct Entry {
 }
 
 impl Entry {
-    fn insert_pod(&mut self, name: String, pod: Pod) {
-        if in_flight(&pod) {
-            self.in_flight.insert(name.clone());
-        }
-        self.pods.insert(name, pod);
-    }
-
-    fn remove_pod(&mut self, name: &str) -> Option<Pod> {
-        self.in_flight.remove(name);
-        self.pods.remove(name)
-    }
-
     fn new(record: JobRecord) -> Entry {
         Entry {
             record,
-            pods: BTreeMap::new(),
-            in_flight: BTreeSet::new(),
+            pods: pod_set::PodSet::default(),
             handles: HashMap::new(),
             wake_at: None,
             deleting: None,
@@ -237,7 +221,7 @@ impl Manager {
         self.jobs
             .get(uid)
             .into_iter()
-            .flat_map(|e| e.pods.values())
+            .flat_map(|e| e.pods.iter())
             .chain(self.gone.get(uid).into_iter().flat_map(|g| g.1.iter()))
     }
 
@@ -247,7 +231,7 @@ impl Manager {
         self.jobs
             .get(uid)
             .into_iter()
-            .flat_map(|e| e.in_flight.iter().filter_map(|n| e.pods.get(n)))
+            .flat_map(|e| e.pods.in_flight())
     }
 
     /// Runs until every Job in `uids` is finished (or deleted) and its pods have ended —
@@ -362,6 +346,7 @@ impl Manager {
                     time: self.clock.now(),
                 });
             }
+            entry.pods.settle(&key.1);
         }
         if u.finished {
             if let Some(q) = &entry.queue {
@@ -395,7 +380,7 @@ impl Manager {
         Ok(())
     }
 
-    /// Reconciles every dirty Job; writes all changes in one batch, then starts and stops pods.
+    /// Reconciles every dirty Job: stops pods, writes all changes in one batch, then starts pods.
     /// Returns whether there was anything to do.
     fn sync(&mut self) -> Result<bool, ManagerError> {
         if self.dirty_jobs.is_empty() && self.dirty_pods.is_empty() && self.dirty_queues.is_empty()
@@ -413,7 +398,7 @@ impl Manager {
             if e.deleting.is_some() {
                 continue;
             }
-            let pods: Vec<&Pod> = e.in_flight.iter().filter_map(|n| e.pods.get(n)).collect();
+            let pods: Vec<&Pod> = e.pods.in_flight().collect();
             let d = reconcile_pods(&e.record.job, &pods, &e.record.backoff, &self.config, now);
             decisions.push((uid, d));
         }
@@ -498,8 +483,7 @@ impl Manager {
                     .insert((ns.clone(), name.clone()), uid.clone());
                 self.dirty_pods.insert((ns, name.clone()));
                 starts.push((uid.clone(), pod.clone()));
-                e.in_flight.insert(name.clone());
-                e.pods.insert(name, pod);
+                e.pods.insert(pod);
             }
             for ev in &d.events {
                 events.push(event(ev.type_, &ev.reason, ev.message.clone()));
@@ -526,11 +510,19 @@ impl Manager {
             }
             e.record.job.status = Some(d.status);
             e.record.backoff = d.backoff;
-            let pods = &e.pods;
-            e.in_flight.retain(|n| pods.get(n).is_some_and(in_flight));
+            for name in &d.counted {
+                e.pods.settle(name);
+            }
             if e.record.job.is_finished() || !e.deleted_pods.is_empty() {
                 self.to_collect.insert(uid.clone());
             }
+        }
+        // Stops go out before the batch is written: a stop needs no record to be safe (after a
+        // crash the pods still stored as running are failed as lost, and the next sync decides
+        // the same), and 10,000 pods stopped by a deadline should not wait for 10,000 writes.
+        // Starts wait for the batch: a pod runs only once it is stored.
+        for (h, cause) in stops {
+            h.stop(cause);
         }
         // One transaction: pods, job statuses and events land together.
         let mut batch = self.store.batch()?;
@@ -566,9 +558,6 @@ impl Manager {
                 e.handles.insert(name, handle);
             }
         }
-        for (h, cause) in stops {
-            h.stop(cause);
-        }
         Ok(true)
     }
 }
@@ -602,16 +591,6 @@ fn put_dirty_queues(
         }
     }
     Ok(())
-}
-
-/// Whether a sync must still see the pod: it has not finished, or it has not been counted.
-fn in_flight(pod: &Pod) -> bool {
-    !pod.is_terminal()
-        || pod
-            .metadata
-            .finalizers
-            .iter()
-            .any(|f| f == TRACKING_FINALIZER)
 }
 
 async fn sleep_until(at: Option<Instant>) {

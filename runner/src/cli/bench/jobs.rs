@@ -27,6 +27,8 @@ pub struct Outcome {
     pub peak: Option<Sample>,
     /// When the Job was seen finished.
     pub finished_at: Option<jiff::Timestamp>,
+    /// When every pod was seen stopped, after all the wanted ones had been running.
+    pub stopped_at: Option<jiff::Timestamp>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -115,6 +117,7 @@ async fn run_in(
         .map_err(|e| Failure::runtime(format!("error: {e}")))?;
     let mut peak = None;
     let mut finished_at = None;
+    let mut stopped_at = None;
     let mut observe = |m: &crate::manager::Manager| {
         let Some(job) = m.job(&uid) else { return };
         // Sampled once every wanted container is running, not merely created.
@@ -124,6 +127,11 @@ async fn run_in(
             && running_containers(m.pods_in_flight(&uid)) >= w as usize
         {
             peak = Some(sample());
+        }
+        // Every pod that was running has stopped (and the manager knows).
+        if stopped_at.is_none() && peak.is_some() && m.pods_in_flight(&uid).all(|p| p.is_terminal())
+        {
+            stopped_at = Some(jiff::Timestamp::now());
         }
         if finished_at.is_none() && job.is_finished() {
             finished_at = Some(jiff::Timestamp::now());
@@ -151,5 +159,6 @@ async fn run_in(
         stats: manager.stats(),
         peak,
         finished_at,
+        stopped_at,
     })
 }
