@@ -10,7 +10,7 @@ use crate::node::StopCause;
 use crate::store::remove_logs;
 use std::collections::HashSet;
 use tokio::time::Instant;
-use wasmjob_spec::{PHASE_FAILED, PHASE_SUCCEEDED, Pod, TRACKING_FINALIZER};
+use wasmjob_spec::{Pod, TRACKING_FINALIZER};
 
 /// `deleting` once an orphaning delete has removed the Job's row and only running pods
 /// remain to be followed.
@@ -257,14 +257,7 @@ impl Manager {
             .iter()
             .filter(|n| {
                 !e.handles.contains_key(*n)
-                    && e.pods.get(n).is_none_or(|p| {
-                        is_terminal(p)
-                            && !p
-                                .metadata
-                                .finalizers
-                                .iter()
-                                .any(|f| f == TRACKING_FINALIZER)
-                    })
+                    && e.pods.get(n).is_none_or(|p| !super::pod_set::in_flight(p))
             })
             .cloned()
             .collect();
@@ -362,8 +355,4 @@ impl Manager {
                 .insert(uid.to_string(), (e.record.job, e.pods.into_pods()));
         }
     }
-}
-
-fn is_terminal(p: &Pod) -> bool {
-    matches!(p.phase(), PHASE_SUCCEEDED | PHASE_FAILED)
 }

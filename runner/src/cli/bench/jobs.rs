@@ -37,16 +37,18 @@ pub struct Sample {
     pub threads: u64,
 }
 
+/// The number after `name` in a `/proc` file such as `/proc/self/status` (`VmRSS:  1234 kB`).
+pub fn proc_number(text: &str, name: &str) -> Option<u64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse::<u64>().ok())
+}
+
 /// The process's resident memory and thread count, from `/proc/self/status`.
 pub fn sample() -> Sample {
     let text = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let field = |name: &str| {
-        text.lines()
-            .find_map(|l| l.strip_prefix(name))
-            .and_then(|v| v.split_whitespace().next())
-            .and_then(|v| v.parse::<u64>().ok())
-            .unwrap_or(0)
-    };
+    let field = |name: &str| proc_number(&text, name).unwrap_or(0);
     Sample {
         rss: field("VmRSS:") * 1024,
         threads: field("Threads:"),
@@ -60,7 +62,7 @@ fn running_containers<'a>(pods: impl Iterator<Item = &'a wasmjob_spec::Pod>) -> 
         .count()
 }
 
-/// Runs the single Job of `yaml` (modules relative to `base`) to its end in a fresh state
+/// Runs the single Job of `yaml` (modules relative to `work`) to its end in a fresh state
 /// directory under `work`.
 pub async fn run_job(
     work: &Path,
@@ -72,19 +74,7 @@ pub async fn run_job(
 ) -> Result<Outcome, Failure> {
     // Kept until the whole benchmark ends: deleting many files just before the next Job creates
     // its own makes some file systems (ext4) slow to allocate inodes, which is not wasmjob's cost.
-    let dir = work.join(format!("state-{}", uuid::Uuid::new_v4()));
-    run_in(&dir, work, sandbox, yaml, items, max_pods, want_active).await
-}
-
-async fn run_in(
-    dir: &Path,
-    base: &Path,
-    sandbox: &Arc<Sandbox>,
-    yaml: &str,
-    items: Option<Vec<String>>,
-    max_pods: usize,
-    want_active: Option<i32>,
-) -> Result<Outcome, Failure> {
+    let dir = &work.join(format!("state-{}", uuid::Uuid::new_v4()));
     let mut job = wasmjob_spec::load_jobs(yaml, "bench")?
         .into_iter()
         .next()
@@ -92,7 +82,7 @@ async fn run_in(
         .ok_or_else(|| Failure::runtime("error: the benchmark manifest has no Job"))?;
     job.metadata.namespace = Some("default".into());
     crate::cli::give_identity(&mut job, Time(jiff::Timestamp::now()));
-    crate::node::prepare_modules(sandbox, &job, base)
+    crate::node::prepare_modules(sandbox, &job, work)
         .await
         .map_err(|p| Failure::runtime(format!("error: {}", p.message)))?;
     let store = Store::open(dir)?;
@@ -110,7 +100,7 @@ async fn run_in(
             JobRecord {
                 job,
                 backoff: Default::default(),
-                base_dir: base.to_path_buf(),
+                base_dir: work.to_path_buf(),
             },
             items.as_deref(),
         )

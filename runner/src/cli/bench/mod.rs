@@ -939,12 +939,7 @@ fn machine(work: &Path) -> Vec<(String, String)> {
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     let memory = std::fs::read_to_string("/proc/meminfo")
         .ok()
-        .and_then(|t| {
-            t.lines()
-                .find_map(|l| l.strip_prefix("MemTotal:"))
-                .and_then(|v| v.split_whitespace().next())
-                .and_then(|v| v.parse::<u64>().ok())
-        })
+        .and_then(|t| jobs::proc_number(&t, "MemTotal:"))
         .map_or("unknown".into(), |kb| format!("{} GiB", kb >> 20));
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
         .map(|s| s.trim().to_string())
