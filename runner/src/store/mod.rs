@@ -22,7 +22,7 @@ pub enum StoreError {
         path: String,
         source: rusqlite::Error,
     },
-    #[error("state store {path}: corrupt record {what}: {detail}")]
+    #[error("state store {path}: corrupt {what}: {detail}")]
     Corrupt {
         path: String,
         what: String,
@@ -38,6 +38,58 @@ pub enum StoreError {
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// A SQLite error on the database `db`, saying so when the file system holding it is full:
+/// SQLite reports a full disk as "database or disk is full" when a write to the database or
+/// its log fails, but as a bare "disk I/O error" when growing its shared-memory index does.
+fn sqlite_error(db: &Path, source: rusqlite::Error) -> StoreError {
+    let source = match source {
+        rusqlite::Error::SqliteFailure(f, msg)
+            if matches!(
+                f.code,
+                rusqlite::ErrorCode::DiskFull
+                    | rusqlite::ErrorCode::SystemIoFailure
+                    | rusqlite::ErrorCode::CannotOpen
+            ) && db.parent().is_some_and(no_space_left) =>
+        {
+            let what = msg.unwrap_or_else(|| rusqlite::Error::SqliteFailure(f, None).to_string());
+            rusqlite::Error::SqliteFailure(
+                f,
+                Some(format!(
+                    "{what}: No space left on device (the file system holding {} is full)",
+                    db.parent()
+                        .map_or_else(String::new, |d| d.display().to_string())
+                )),
+            )
+        }
+        e => e,
+    };
+    StoreError::Sqlite {
+        path: db.display().to_string(),
+        source,
+    }
+}
+
+/// Whether the file system holding `dir` has (almost) no free blocks or no free inodes left
+/// for this process.
+fn no_space_left(dir: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(path) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else {
+        return false;
+    };
+    // SAFETY: a valid C string and a zeroed out-parameter of the right type.
+    let mut s: libc::statvfs = unsafe { std::mem::zeroed() };
+    if unsafe { libc::statvfs(path.as_ptr(), &mut s) } != 0 {
+        return false;
+    }
+    // Root may use the blocks reserved for it; others only the available ones.
+    let free = if unsafe { libc::geteuid() } == 0 {
+        s.f_bfree
+    } else {
+        s.f_bavail
+    };
+    (free as u128) * (s.f_frsize as u128) < 64 * 1024 || (s.f_files > 0 && s.f_ffree == 0)
+}
 
 /// A stored Job with what the controller keeps beside it.
 #[derive(Clone, Debug)]
@@ -117,10 +169,7 @@ impl Store {
     }
 
     fn sql_err(&self) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
-        move |e| StoreError::Sqlite {
-            path: self.dir.join("state.db").display().to_string(),
-            source: e,
-        }
+        move |e| sqlite_error(&self.dir.join("state.db"), e)
     }
 
     fn parse<T: serde::de::DeserializeOwned>(&self, what: &str, text: &str) -> Result<T> {
@@ -160,10 +209,7 @@ impl Store {
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(|e| StoreError::Sqlite {
-                path: dir.join("state.db").display().to_string(),
-                source: e,
-            })?;
+            .map_err(|e| sqlite_error(&dir.join("state.db"), e))?;
         Ok(Batch {
             tx,
             dir,
@@ -407,10 +453,7 @@ pub struct Batch<'a> {
 
 impl Batch<'_> {
     fn err(&self) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
-        move |e| StoreError::Sqlite {
-            path: self.dir.join("state.db").display().to_string(),
-            source: e,
-        }
+        move |e| sqlite_error(&self.dir.join("state.db"), e)
     }
 
     /// The next resourceVersion (a counter over every write, like etcd's revision).
@@ -748,10 +791,9 @@ impl Batch<'_> {
             )
             .map_err(self.err())?;
         }
-        self.tx.commit().map_err(|e| StoreError::Sqlite {
-            path: dir.join("state.db").display().to_string(),
-            source: e,
-        })
+        self.tx
+            .commit()
+            .map_err(|e| sqlite_error(&dir.join("state.db"), e))
     }
 }
 

@@ -97,10 +97,7 @@ pub fn check_dir(dir: &Path) -> Result<()> {
 pub fn connect(dir: &Path) -> Result<Connection> {
     check_dir(dir)?;
     let db = dir.join("state.db");
-    let err = |e| StoreError::Sqlite {
-        path: db.display().to_string(),
-        source: e,
-    };
+    let err = |e| super::sqlite_error(&db, e);
     let foreign = |detail: &str| StoreError::Foreign {
         path: db.display().to_string(),
         detail: detail.to_string(),
@@ -116,6 +113,7 @@ pub fn connect(dir: &Path) -> Result<Connection> {
             return Err(foreign("it is not a database (no SQLite header)"));
         }
     }
+    check_wal(dir)?;
     let conn = Connection::open(&db).map_err(err)?;
     conn.busy_timeout(std::time::Duration::from_secs(10))
         .map_err(err)?;
@@ -134,6 +132,14 @@ pub fn connect(dir: &Path) -> Result<Connection> {
         }
         e => err(e),
     };
+    // Every open checks the whole database's structure (`quick_check`: every b-tree page,
+    // the free list, page accounting; not the cross-check of index entries against rows that
+    // `integrity_check` adds). It costs one read of the file: measured on a 220 MB store of
+    // 100,000 pods and 100,000 events, 0.22 s with the file in the page cache (integrity_check
+    // 0.45 s) and about 6 s cold on this machine's disk. The alternative, trusting the header
+    // and meeting a damaged page only when a query reads it, would let a controller start on
+    // a store whose damage it finds mid-run; a store a few hundred MB large is already far
+    // past what a state directory holds with finished Jobs collected.
     let check: String = conn
         .query_row("PRAGMA quick_check", [], |r| r.get(0))
         .map_err(corrupt)?;
@@ -219,4 +225,76 @@ fn check_format(conn: &Connection) -> rusqlite::Result<std::result::Result<bool,
         )),
         None => Err("it is a database of another program (no wasmjob format marker)".into()),
     })
+}
+
+/// Refuses a write-ahead log that is not one: SQLite treats a WAL whose header is invalid as
+/// empty and deletes or rewrites it at the next checkpoint, so a damaged or foreign
+/// `state.db-wal` would silently vanish with whatever it held. Checked before SQLite opens the
+/// database, so the refusal leaves both files exactly as they were. A valid header over frames
+/// torn by a crash is SQLite's own business (it stops at the first frame whose checksum fails,
+/// which is how an interrupted commit is rolled back).
+fn check_wal(dir: &Path) -> Result<()> {
+    use std::io::Read;
+    let wal = dir.join("state.db-wal");
+    let mut header = Vec::with_capacity(32);
+    match std::fs::File::open(&wal) {
+        Ok(f) => f.take(32).read_to_end(&mut header).map_err(io(&wal))?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(io(&wal)(e)),
+    };
+    if header.is_empty() {
+        return Ok(());
+    }
+    match wal_header_problem(&header) {
+        None => Ok(()),
+        Some(problem) => Err(StoreError::Corrupt {
+            path: wal.display().to_string(),
+            what: "write-ahead log".into(),
+            detail: format!(
+                "{problem}; the database was not opened and neither file was changed (move \
+                 state.db-wal away to open the store without the changes it may hold)"
+            ),
+        }),
+    }
+}
+
+/// What is wrong with a WAL file's first 32 bytes, if anything (SQLite's `wal.c` format).
+fn wal_header_problem(h: &[u8]) -> Option<String> {
+    if h.len() < 32 {
+        return Some(format!(
+            "it is {} bytes long, shorter than a WAL header",
+            h.len()
+        ));
+    }
+    let word = |i: usize| u32::from_be_bytes([h[i], h[i + 1], h[i + 2], h[i + 3]]);
+    let magic = word(0);
+    if magic & !1 != 0x377f_0682 {
+        return Some("it has no SQLite WAL header".into());
+    }
+    if word(4) != 3_007_000 {
+        return Some(format!("unknown WAL format version {}", word(4)));
+    }
+    let page = word(8);
+    if !((512..=65536).contains(&page) && page.is_power_of_two()) {
+        return Some(format!("invalid page size {page}"));
+    }
+    // The header's checksum over its first 24 bytes, in the byte order the magic names.
+    let big = magic & 1 == 1;
+    let (mut s1, mut s2) = (0u32, 0u32);
+    for pair in h[..24].chunks(8) {
+        let w = |b: &[u8]| {
+            let b = [b[0], b[1], b[2], b[3]];
+            if big {
+                u32::from_be_bytes(b)
+            } else {
+                u32::from_le_bytes(b)
+            }
+        };
+        s1 = s1.wrapping_add(w(&pair[0..4])).wrapping_add(s2);
+        s2 = s2.wrapping_add(w(&pair[4..8])).wrapping_add(s1);
+    }
+    if (s1, s2) != (word(24), word(28)) {
+        return Some("its header checksum does not match".into());
+    }
+    None
 }
