@@ -1,14 +1,16 @@
 //! node: the kubelet's part. Runs one Pod: waits for capacity (Pending), prepares its volumes,
 //! runs init containers in order and then its containers side by side, restarts failed
 //! containers in place under restartPolicy OnFailure (crash-loop back-off, restart count,
-//! last state), enforces the pod's `activeDeadlineSeconds`, writes each run's log, and reports
-//! every status change. Must not: decide Job semantics (that is `controller`).
+//! last state), enforces the pod's `activeDeadlineSeconds` and its `emptyDir` size limits
+//! (eviction), writes each run's log, and reports every status change. Must not: decide Job
+//! semantics (that is `controller`).
 
 mod admission;
 pub mod env;
 mod live;
 pub mod outputs;
 mod pod_run;
+mod storage_limits;
 mod task_host;
 pub use pod_run::module_path;
 pub use task_host::TaskInfo;
@@ -61,6 +63,9 @@ pub enum StopCause {
     Shutdown,
     /// The pod's own `activeDeadlineSeconds` passed.
     PodDeadline,
+    /// The node evicted it (an `emptyDir` outgrew its `sizeLimit`); the text is the kubelet's
+    /// message.
+    Evicted(String),
 }
 
 /// A pod with news for the manager. Reading it ([`PodReport::take`]) gives the pod's status as

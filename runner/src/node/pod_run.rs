@@ -3,7 +3,7 @@
 use super::live::{Live, condition, now, set_condition};
 use super::outputs;
 use super::task_host::{ContainerHost, PodSetup, TaskInfo};
-use super::{NodeInner, PodHandle, StopCause, env, log_path, volumes};
+use super::{NodeInner, PodHandle, StopCause, env, log_path, storage_limits, volumes};
 use crate::sandbox::{ContainerPlan, Exit, ExitCodes, LogWriter};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -143,6 +143,7 @@ pub(super) async fn run_pod(
     let volume_error = match volumes::prepare(&pod, &base_dir, &pod_dir, &setup.outputs) {
         Err(msg) => Some(msg),
         Ok(vols) => {
+            storage_limits::enforce(&pod, &vols, handle.clone(), stop.clone());
             run_containers(&live, &pod, &setup, &base_dir, &vols, &stop).await;
             None
         }
@@ -364,7 +365,7 @@ fn terminated(
             "DeadlineExceeded".to_string(),
             Some(POD_DEADLINE_MESSAGE.to_string()),
         ),
-        (Exit::Stopped, Some(StopCause::Deleted(why))) => {
+        (Exit::Stopped, Some(StopCause::Deleted(why) | StopCause::Evicted(why))) => {
             (ExitCodes::STOPPED, "Stopped".to_string(), Some(why.clone()))
         }
         (Exit::Stopped, Some(StopCause::Shutdown)) => (
@@ -514,6 +515,19 @@ fn finish(
         Some(StopCause::PodDeadline) if s.phase.as_deref() == Some(PHASE_FAILED) => {
             s.reason = Some("DeadlineExceeded".into());
             s.message = Some(POD_DEADLINE_MESSAGE.into());
+        }
+        Some(StopCause::Evicted(why)) => {
+            s.reason = Some("Evicted".into());
+            s.message = Some(why.clone());
+            set_condition(
+                &mut s,
+                condition(
+                    "DisruptionTarget",
+                    true,
+                    Some("TerminationByKubelet"),
+                    Some(why.as_str()),
+                ),
+            );
         }
         Some(StopCause::Shutdown) => set_condition(
             &mut s,

@@ -205,7 +205,8 @@ fn classify(
             budget: fuel.unwrap_or(0),
         },
         Some(Trap::Interrupt) => Exit::Stopped,
-        Some(trap) => Exit::Trap(cap(format!("wasm trap: {trap}\n{err:#}"))),
+        // `Trap` displays as "wasm trap: …"; the chain adds the backtrace.
+        Some(trap) => Exit::Trap(cap(format!("{trap}\n{err:#}"))),
         None if started => Exit::Trap(cap(format!("{err:#}"))),
         None => Exit::StartError(cap(format!("cannot instantiate module: {err:#}"))),
     }

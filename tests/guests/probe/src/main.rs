@@ -51,6 +51,10 @@
 //! | `rename FROM TO` | `std::fs::rename` |
 //! | `symlink TARGET LINK` | create symlink `LINK` pointing to `TARGET` |
 //! | `exists PATH` | `yes` or `no` (follows symlinks) |
+//! | `hardlink FROM TO` | create hard link `TO` to the file `FROM` |
+//! | `fill PATH MIB` | write `MIB` MiB (0: without end) of `x` to the file, in 64 KiB chunks; on error prints `fill: <Kind> after K bytes` to stderr and exits 1 |
+//! | `files DIR COUNT` | create `COUNT` (0: without end) empty files `DIR/f<n>`; on error prints `files: <Kind> after K files` to stderr and exits 1 |
+//! | `long-name DIR LEN` | create the file `DIR/` + `LEN` times `a`; prints `created` or `error: <Kind>` (never exits 1) |
 //! | `expect-file PATH TEXT` | exit 1 (with a message) unless the file holds exactly `TEXT` |
 //! | `fail-unless-exists PATH` | exit 1 (with a message) if `PATH` does not exist |
 //! | `fail-if-exists PATH` | exit 1 (with a message) if `PATH` exists |
@@ -329,6 +333,27 @@ fn run_step<'a>(step: &str, steps: &mut Steps<'a>, kept: &mut Vec<Vec<u8>>) {
             let [target, link] = steps.take(step, ["TARGET", "LINK"]);
             or_fail(symlink(target, link));
         }
+        "hardlink" => {
+            let [from, to] = steps.take(step, ["FROM", "TO"]);
+            or_fail(fs::hard_link(from, to));
+        }
+        "fill" => {
+            let [path] = steps.take(step, ["PATH"]);
+            fill(path, steps.number(step, "MIB"));
+        }
+        "files" => {
+            let [dir] = steps.take(step, ["DIR"]);
+            files(dir, steps.number(step, "COUNT"));
+        }
+        "long-name" => {
+            let [dir] = steps.take(step, ["DIR"]);
+            let len: usize = steps.number(step, "LEN");
+            let path = format!("{dir}/{}", "a".repeat(len));
+            match fs::write(&path, "x") {
+                Ok(()) => out_line("created"),
+                Err(e) => out_line(&format!("error: {:?}", e.kind())),
+            }
+        }
         "exists" => {
             let [path] = steps.take(step, ["PATH"]);
             out_line(if Path::new(path).exists() {
@@ -412,6 +437,30 @@ fn flood(bytes: u64) {
         buf.extend((written..written + n).map(|i| if i % 100 == 99 { b'\n' } else { b'x' }));
         out(&buf);
         written += n;
+    }
+}
+
+/// Writes `mib` MiB (without end when 0) to `path`, 64 KiB at a time.
+fn fill(path: &str, mib: u64) {
+    let mut file = or_fail(fs::File::create(path));
+    let chunk = vec![b'x'; 64 * 1024];
+    let mut written = 0u64;
+    while mib == 0 || written < mib << 20 {
+        if let Err(e) = file.write_all(&chunk) {
+            fail(&format!("fill: {:?} after {written} bytes", e.kind()));
+        }
+        written += chunk.len() as u64;
+    }
+}
+
+/// Creates `count` (without end when 0) empty files in `dir`.
+fn files(dir: &str, count: u64) {
+    let mut n = 0u64;
+    while count == 0 || n < count {
+        if let Err(e) = fs::File::create(format!("{dir}/f{n}")) {
+            fail(&format!("files: {:?} after {n} files", e.kind()));
+        }
+        n += 1;
     }
 }
 

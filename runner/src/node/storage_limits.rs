@@ -1,0 +1,142 @@
+//! Local storage limits, enforced the way the kubelet's eviction manager enforces them: while a
+//! pod runs, each of its `emptyDir` volumes that has a `sizeLimit` is measured every
+//! [`CHECK_INTERVAL`]; the first one found past its limit evicts the pod (phase `Failed`,
+//! reason `Evicted`, a `DisruptionTarget` condition), with the kubelet's message.
+//!
+//! Usage is what `du` reports (allocated blocks, symlinks not followed), except that every file
+//! and directory counts at least one 4 KiB block, so a flood of empty files reaches the limit
+//! too. A measurement stops as soon as the limit is passed, so its cost is bounded by the limit,
+//! not by what the guest created.
+
+use super::{PodHandle, StopCause};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use tokio::sync::watch;
+use wasmjob_spec::Pod;
+
+/// How often a limited volume is measured; a guest can pass its limit by what it writes in
+/// this time before it is stopped.
+pub const CHECK_INTERVAL: Duration = Duration::from_millis(50);
+
+/// What one file or directory costs at least.
+const MIN_ENTRY_BYTES: u64 = 4096;
+
+/// An `emptyDir` with a size limit.
+struct Limited {
+    volume: String,
+    dir: PathBuf,
+    limit: u64,
+    /// The limit as the manifest wrote it, for the message.
+    limit_text: String,
+}
+
+/// Watches the pod's limited `emptyDir` volumes (below `pod_dir`) until the pod stops, and
+/// evicts it when one outgrows its limit. Does nothing for a pod without such volumes.
+pub fn enforce(
+    pod: &Pod,
+    volumes: &std::collections::HashMap<String, PathBuf>,
+    handle: PodHandle,
+    mut stop: watch::Receiver<Option<StopCause>>,
+) {
+    let limited: Vec<Limited> = pod
+        .spec
+        .volumes
+        .iter()
+        .filter_map(|v| {
+            let q = v.empty_dir.as_ref()?.size_limit.as_ref()?;
+            Some(Limited {
+                volume: v.name.clone(),
+                dir: volumes.get(&v.name)?.clone(),
+                limit: q.to_bytes_ceil().ok()?,
+                limit_text: q.to_string(),
+            })
+        })
+        .collect();
+    if limited.is_empty() {
+        return;
+    }
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(CHECK_INTERVAL) => {}
+                _ = stop.wait_for(Option::is_some) => return,
+            }
+            let volumes: Vec<(PathBuf, u64)> =
+                limited.iter().map(|l| (l.dir.clone(), l.limit)).collect();
+            let over = tokio::task::spawn_blocking(move || {
+                volumes
+                    .iter()
+                    .position(|(dir, limit)| usage_up_to(dir, *limit) > *limit)
+            })
+            .await
+            .ok()
+            .flatten();
+            if let Some(i) = over {
+                let l = &limited[i];
+                handle.stop(StopCause::Evicted(format!(
+                    "Usage of EmptyDir volume {:?} exceeds the limit {:?}. ",
+                    l.volume, l.limit_text
+                )));
+                return;
+            }
+        }
+    });
+}
+
+/// The bytes `dir` uses, counting stopped as soon as they pass `limit` (then the result is
+/// only known to exceed it). Entries that vanish while being measured count nothing.
+pub fn usage_up_to(dir: &Path, limit: u64) -> u64 {
+    let mut total = 0u64;
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(d) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let Ok(meta) = entry.metadata() else {
+                continue;
+            };
+            total = total.saturating_add((meta.blocks() * 512).max(MIN_ENTRY_BYTES));
+            if total > limit {
+                return total;
+            }
+            if meta.is_dir() {
+                pending.push(entry.path());
+            }
+        }
+    }
+    total
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usage_counts_blocks_and_a_minimum_per_entry_and_stops_past_the_limit() {
+        let dir = std::env::temp_dir().join(format!("wasmjob-usage-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(dir.join("sub")).unwrap();
+        assert_eq!(
+            usage_up_to(&dir, u64::MAX),
+            MIN_ENTRY_BYTES,
+            "one directory"
+        );
+        for i in 0..10 {
+            std::fs::write(dir.join("sub").join(format!("e{i}")), "").unwrap();
+        }
+        assert_eq!(usage_up_to(&dir, u64::MAX), 11 * MIN_ENTRY_BYTES);
+        std::fs::write(dir.join("big"), vec![7u8; 1 << 20]).unwrap();
+        let with_big = usage_up_to(&dir, u64::MAX);
+        assert!(with_big >= 11 * MIN_ENTRY_BYTES + (1 << 20), "{with_big}");
+        // Past the limit the walk stops early: it has counted more than the limit, not all.
+        let early = usage_up_to(&dir, 2 * MIN_ENTRY_BYTES);
+        assert!(early > 2 * MIN_ENTRY_BYTES && early <= with_big, "{early}");
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(
+            usage_up_to(&dir, u64::MAX),
+            0,
+            "a vanished folder uses nothing"
+        );
+    }
+}

@@ -1,0 +1,237 @@
+//! Isolation between pods: pods of different Jobs, running at the same time under one
+//! controller, cannot see each other's volumes, environment or work-queue items, and a pod that
+//! crashes (trap, abort, stack overflow, out of memory, out of fuel) harms no other pod.
+
+mod common;
+mod hostile;
+use common::*;
+use hostile::*;
+use serde_json::json;
+use std::time::Duration;
+
+#[test]
+fn pods_of_different_jobs_see_neither_volumes_nor_environment_of_the_other() {
+    let env = Env::new();
+    let _serve = env.serve(&[]);
+    // Job a writes its secret into its emptyDir and its env, and stays alive while b looks.
+    let mut a = job(
+        "alpha",
+        "PROBE",
+        &[
+            "write",
+            "/s/secret",
+            "alpha-secret",
+            "sleep",
+            "4000",
+            "read",
+            "/s/secret",
+        ],
+    );
+    set(
+        &mut a,
+        &format!("{POD}/volumes"),
+        json!([{"name": "s", "emptyDir": {}}]),
+    );
+    set(
+        &mut a,
+        &format!("{C0}/volumeMounts"),
+        json!([{"name": "s", "mountPath": "/s"}]),
+    );
+    set(
+        &mut a,
+        &format!("{C0}/env"),
+        json!([{"name": "ALPHA_TOKEN", "value": "alpha-env"}]),
+    );
+    apply(&env, &a);
+    let pods_dir = env.state().join("pods");
+    wait_for("alpha's volume", Duration::from_secs(30), || {
+        std::fs::read_dir(&pods_dir)
+            .map(|d| {
+                d.flatten()
+                    .any(|p| p.path().join("volumes/s/secret").exists())
+            })
+            .unwrap_or(false)
+    });
+    let alpha_uid = std::fs::read_dir(&pods_dir)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .file_name()
+        .to_string_lossy()
+        .into_owned();
+    // Job b has an emptyDir of the same name mounted at the same path, and looks for a's
+    // files by every path it could guess.
+    let guesses = [
+        "/s/secret".to_string(),
+        format!("/s/../{alpha_uid}/volumes/s/secret"),
+        format!("/s/../../{alpha_uid}/volumes/s/secret"),
+        format!("/pods/{alpha_uid}/volumes/s/secret"),
+        format!("{}/{alpha_uid}/volumes/s/secret", pods_dir.display()),
+    ];
+    let mut steps: Vec<&str> = vec!["ls", "/s"];
+    for g in &guesses {
+        steps.push("fail-if-exists");
+        steps.push(g);
+    }
+    steps.extend(["env", "print", "looked"]);
+    let mut b = job("beta", "PROBE", &steps);
+    set(
+        &mut b,
+        &format!("{POD}/volumes"),
+        json!([{"name": "s", "emptyDir": {}}]),
+    );
+    set(
+        &mut b,
+        &format!("{C0}/volumeMounts"),
+        json!([{"name": "s", "mountPath": "/s"}]),
+    );
+    apply(&env, &b);
+    let beta = wait_finished(&env, "beta", Duration::from_secs(30));
+    assert!(
+        has_condition(&beta, "Complete", "CompletionsReached"),
+        "{beta:#}"
+    );
+    let log = env.logs("job/beta");
+    assert!(log.ends_with("looked\n"), "{log}");
+    assert!(!log.contains("alpha"), "beta saw alpha's data: {log}");
+    let beta_pod = env.pods("batch.kubernetes.io/job-name=beta");
+    let beta_name = beta_pod[0]["metadata"]["name"].as_str().unwrap();
+    // ls of an empty /s prints nothing: the log is the environment and the last line.
+    assert_eq!(log, format!("HOSTNAME={beta_name}\nlooked\n"));
+    let alpha = wait_finished(&env, "alpha", Duration::from_secs(30));
+    assert!(has_condition(&alpha, "Complete", "CompletionsReached"));
+    assert_eq!(env.logs("job/alpha"), "alpha-secret");
+}
+
+fn queue_job(name: &str) -> serde_json::Value {
+    let mut j = job(name, "TASKER", &["drain", "0", "0"]);
+    set(&mut j, "/spec/parallelism", json!(2));
+    set(
+        &mut j,
+        "/metadata/annotations",
+        json!({"wasmjob.dev/items-file": format!("{name}.items")}),
+    );
+    set(
+        &mut j,
+        &format!("{POD}/volumes"),
+        json!([{"name": "out", "csi": {"driver": "outputs.wasmjob.dev",
+            "volumeAttributes": {"path": format!("out/{name}")}}}]),
+    );
+    set(
+        &mut j,
+        &format!("{C0}/volumeMounts"),
+        json!([{"name": "out", "mountPath": "/out"}]),
+    );
+    j
+}
+
+#[test]
+fn work_queue_items_go_only_to_their_own_jobs_pods() {
+    let env = Env::new();
+    let _serve = env.serve(&[]);
+    for name in ["red", "blue"] {
+        let items: Vec<String> = (0..40).map(|i| format!("{name}-item-{i}")).collect();
+        std::fs::write(env.path().join(format!("{name}.items")), items.join("\n")).unwrap();
+    }
+    apply(&env, &queue_job("red"));
+    apply(&env, &queue_job("blue"));
+    for (name, other) in [("red", "blue"), ("blue", "red")] {
+        let done = wait_finished(&env, name, Duration::from_secs(60));
+        assert!(
+            has_condition(&done, "Complete", "CompletionsReached"),
+            "{done:#}"
+        );
+        let mut seen = Vec::new();
+        for pod in env.pods(&format!("batch.kubernetes.io/job-name={name}")) {
+            let log = env.logs(pod["metadata"]["name"].as_str().unwrap());
+            assert!(
+                !log.contains(other),
+                "{name}'s pod got {other}'s items: {log}"
+            );
+            seen.extend(
+                log.lines()
+                    .map(|l| l.rsplit(": ").next().unwrap().to_string()),
+            );
+        }
+        seen.sort();
+        let mut expected: Vec<String> = (0..40).map(|i| format!("{name}-item-{i}")).collect();
+        expected.sort();
+        assert_eq!(
+            seen, expected,
+            "{name}: every item exactly once, and only its own"
+        );
+    }
+}
+
+#[test]
+fn a_crashing_pod_harms_no_other_pod() {
+    let env = Env::new();
+    let serve = env.serve(&[]);
+    // A calm Job that counts to 20 over two seconds while the others crash beside it.
+    let mut calm = job(
+        "calm",
+        "PROBE",
+        &[
+            "printn",
+            "20",
+            "tick",
+            "sleep",
+            "2000",
+            "print",
+            "calm done",
+        ],
+    );
+    set(&mut calm, "/spec/completions", json!(3));
+    set(&mut calm, "/spec/parallelism", json!(3));
+    apply(&env, &calm);
+    let crashes: [(&str, Vec<&str>, Option<&str>); 5] = [
+        ("trap", vec!["panic"], None),
+        ("abort", vec!["abort"], None),
+        ("overflow", vec!["recurse"], None),
+        ("oom", vec!["alloc", "100"], Some("16Mi")),
+        ("fuel", vec!["spin"], None),
+    ];
+    for (name, args, memory) in &crashes {
+        let mut j = job(name, "PROBE", args);
+        set(&mut j, "/spec/backoffLimit", json!(3));
+        if let Some(m) = memory {
+            set(
+                &mut j,
+                &format!("{C0}/resources"),
+                json!({"limits": {"memory": m}}),
+            );
+        }
+        if *name == "fuel" {
+            set(
+                &mut j,
+                "/spec/template/metadata/annotations",
+                json!({"wasmjob.dev/fuel": "5000000"}),
+            );
+        }
+        apply(&env, &j);
+    }
+    for (name, _, _) in &crashes {
+        let done = wait_finished(&env, name, Duration::from_secs(60));
+        assert!(
+            has_condition(&done, "Failed", "BackoffLimitExceeded"),
+            "{name}: {done:#}"
+        );
+        assert_eq!(done["status"]["failed"], 4, "{name}");
+    }
+    let calm_done = wait_finished(&env, "calm", Duration::from_secs(60));
+    assert!(
+        has_condition(&calm_done, "Complete", "CompletionsReached"),
+        "{calm_done:#}"
+    );
+    assert_eq!(calm_done["status"]["succeeded"], 3);
+    assert!(calm_done["status"]["failed"].is_null(), "{calm_done:#}");
+    for pod in env.pods("batch.kubernetes.io/job-name=calm") {
+        let log = env.logs(pod["metadata"]["name"].as_str().unwrap());
+        assert_eq!(log, format!("{}calm done\n", "tick\n".repeat(20)));
+    }
+    // The controller is still the same process, and healthy.
+    let r = env.wasmjob(&["get", "jobs"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(!serve.log().contains("panicked"), "{}", serve.log());
+}
