@@ -101,6 +101,19 @@ pub fn load_jobs(text: &str, source: &str) -> Result<Vec<LoadedJob>, ManifestErr
             objects: vec![invalid(0, "", "", vec![e])],
         });
     }
+    if docs.len() > parse::MAX_DOCUMENTS {
+        let e = FieldError::new(
+            "",
+            FieldErrorKind::Malformed,
+            format!(
+                "manifest holds more than {} documents",
+                parse::MAX_DOCUMENTS
+            ),
+        );
+        return Err(ManifestError {
+            objects: vec![invalid(parse::MAX_DOCUMENTS, "", "", vec![e])],
+        });
+    }
     for (i, doc) in docs.iter().enumerate() {
         let mut job: Job = match parse::read_document(doc) {
             Ok(j) => j,

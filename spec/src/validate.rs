@@ -1218,6 +1218,16 @@ fn quantity_ok(q: &Quantity, path: &str, errs: &mut Vec<FieldError>) -> bool {
         errs.push(FieldError::invalid(path, &q.0, NOT_NEGATIVE));
         return false;
     }
+    // Kubernetes keeps arbitrarily large quantities; wasmjob counts them in 64 bits, and a
+    // limit that does not fit must be refused, never read as "no limit".
+    if q.to_bytes_ceil().is_err() {
+        errs.push(FieldError::invalid(
+            path,
+            &q.0,
+            format!("quantity is too large: must be at most {}", u64::MAX),
+        ));
+        return false;
+    }
     true
 }
 
@@ -1311,6 +1321,15 @@ fn resource_name(name: &str, path: &str, errs: &mut Vec<FieldError>) {
 
 fn resource_quantity(name: &str, q: &Quantity, path: &str, errs: &mut Vec<FieldError>) -> bool {
     if !quantity_ok(q, path, errs) {
+        return false;
+    }
+    // cpu is compared in thousandths of a core.
+    if name == "cpu" && milli_ceil(q).is_none() {
+        errs.push(FieldError::invalid(
+            path,
+            &q.0,
+            format!("quantity is too large: must be at most {}m", u64::MAX),
+        ));
         return false;
     }
     if is_extended_resource(name) && milli_ceil(q).is_some_and(|m| m % 1000 != 0) {
@@ -1546,6 +1565,9 @@ fn fuel(value: &str, path: &str, errs: &mut Vec<FieldError>) {
 /// Upper bounds of the position index, so that a hostile document cannot make it expensive.
 const MAX_LOCATE_EVENTS: usize = 1 << 20;
 const MAX_LOCATE_DEPTH: usize = 256;
+/// Most bytes of field paths the index may hold: each path repeats its parents', so a deep
+/// document with long keys would otherwise cost its depth times its size.
+const MAX_LOCATE_PATH_BYTES: usize = 16 << 20;
 
 /// Adds the line and column of each error's field, where the document shows it: the field
 /// itself, or else its nearest ancestor that the document holds.
@@ -1584,9 +1606,13 @@ fn position_index(text: &str) -> HashMap<String, (usize, usize)> {
     let mut index = HashMap::new();
     let mut stack: Vec<Frame> = Vec::new();
     let mut started = false;
+    let mut path_bytes = 0usize;
     for (n, item) in Parser::new_from_str_with_options(text, options).enumerate() {
         let Ok((event, span)) = item else { break };
-        if n >= MAX_LOCATE_EVENTS || stack.len() > MAX_LOCATE_DEPTH {
+        if n >= MAX_LOCATE_EVENTS
+            || stack.len() > MAX_LOCATE_DEPTH
+            || path_bytes > MAX_LOCATE_PATH_BYTES
+        {
             break;
         }
         let pos = (span.start.line(), span.start.col() + 1);
@@ -1595,20 +1621,20 @@ fn position_index(text: &str) -> HashMap<String, (usize, usize)> {
             Event::DocumentStart(..) => started = true,
             Event::DocumentEnd | Event::StreamEnd => break,
             Event::Scalar(value, ..) => {
-                node(&mut stack, &mut index, pos, Some(&value));
+                node(&mut stack, &mut index, &mut path_bytes, pos, Some(&value));
             }
             Event::Alias(..) => {
-                node(&mut stack, &mut index, pos, None);
+                node(&mut stack, &mut index, &mut path_bytes, pos, None);
             }
             Event::MappingStart(..) => {
-                let path = node(&mut stack, &mut index, pos, None);
+                let path = node(&mut stack, &mut index, &mut path_bytes, pos, None);
                 stack.push(Frame::Map {
                     path,
                     value_path: None,
                 });
             }
             Event::SequenceStart(..) => {
-                let path = node(&mut stack, &mut index, pos, None);
+                let path = node(&mut stack, &mut index, &mut path_bytes, pos, None);
                 stack.push(Frame::Seq { path, next: 0 });
             }
             Event::MappingEnd | Event::SequenceEnd => {
@@ -1621,9 +1647,11 @@ fn position_index(text: &str) -> HashMap<String, (usize, usize)> {
 }
 
 /// A node begins at `pos`; returns its field path (`None` for keys and ignored nodes).
+/// `path_bytes` counts the bytes of the paths it indexes.
 fn node(
     stack: &mut [Frame],
     index: &mut HashMap<String, (usize, usize)>,
+    path_bytes: &mut usize,
     pos: (usize, usize),
     scalar: Option<&str>,
 ) -> Option<String> {
@@ -1633,6 +1661,7 @@ fn node(
             let i = *next;
             *next += 1;
             let item = format!("{}[{i}]", path.as_ref()?);
+            *path_bytes += item.len();
             index.entry(item.clone()).or_insert(pos);
             Some(item)
         }
@@ -1649,6 +1678,7 @@ fn node(
                         index.entry(format!("{parent}[{key}]")).or_insert(pos);
                         format!("{parent}.{key}")
                     };
+                    *path_bytes += 2 * dotted.len();
                     index.entry(dotted.clone()).or_insert(pos);
                     Some(dotted)
                 }
