@@ -156,7 +156,7 @@ spec:
   template:
     spec:
       restartPolicy: Never
-      containers: [{name: main, image: PROBE, args: [sleep, '80', print, done]}]
+      containers: [{name: main, image: PROBE, args: [sleep, '150', print, done]}]
 ---
 apiVersion: batch/v1
 kind: Job
@@ -169,7 +169,7 @@ spec:
   template:
     spec:
       restartPolicy: Never
-      containers: [{name: main, image: PROBE, args: [sleep, '80', print, 'index-$(JOB_COMPLETION_INDEX)']}]
+      containers: [{name: main, image: PROBE, args: [sleep, '150', print, 'index-$(JOB_COMPLETION_INDEX)']}]
 ---
 apiVersion: batch/v1
 kind: Job
@@ -185,7 +185,7 @@ spec:
       containers:
       - name: main
         image: PROBE
-        args: [fail-until, /scratch/runs, '3', sleep, '60', print, third-run]
+        args: [fail-until, /scratch/runs, '3', sleep, '150', print, third-run]
         volumeMounts: [{name: scratch, mountPath: /scratch}]
 ---
 apiVersion: batch/v1
@@ -198,7 +198,7 @@ spec:
   template:
     spec:
       restartPolicy: Never
-      containers: [{name: main, image: PROBE, args: [sleep, '150', exit, '3']}]
+      containers: [{name: main, image: PROBE, args: [sleep, '400', exit, '3']}]
 ---
 apiVersion: batch/v1
 kind: Job
@@ -214,12 +214,12 @@ spec:
   template:
     spec:
       restartPolicy: Never
-      containers: [{name: main, image: PROBE, args: [sleep, '100', print, done]}]
+      containers: [{name: main, image: PROBE, args: [sleep, '200', print, done]}]
 ";
 
 /// Five Jobs of different kinds (NonIndexed, Indexed, OnFailure restarts, a Job failing past
 /// its backoffLimit, a Job whose pod failure policy ignores disruptions) under `serve`, which
-/// is SIGKILLed at up to 8 random moments (seeded: `FAULTS_SEED` repeats a run) and started
+/// is SIGKILLed at up to 10 random moments (seeded: `FAULTS_SEED` repeats a run) and started
 /// again each time. Every Job ends with exact counts.
 #[test]
 fn sigkill_at_random_points_across_mixed_jobs_counts_every_pod_once() {
@@ -232,7 +232,7 @@ fn sigkill_at_random_points_across_mixed_jobs_counts_every_pod_once() {
     let r = env.wasmjob(&["apply", "-f", file.to_str().unwrap()]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let mut kills = 0;
-    while kills < 8 {
+    while kills < 10 {
         std::thread::sleep(Duration::from_millis(rng.u64(100..700)));
         let jobs = jobs_by_name(&env.wasmjob(&["get", "jobs", "-o", "json"]));
         if jobs.values().all(finished) {
@@ -334,7 +334,7 @@ fn sigkill_at_random_points_across_mixed_jobs_counts_every_pod_once() {
         "{}",
         jobs["failing"]
     );
-    assert_eq!(jobs["failing"]["status"]["succeeded"], 0);
+    assert_eq!(int(&jobs["failing"]["status"]["succeeded"]), 0);
     assert_eq!(
         int(&jobs["failing"]["status"]["failed"]),
         failed.len() as i64
@@ -358,6 +358,8 @@ fn sigkill_at_random_points_across_mixed_jobs_counts_every_pod_once() {
 
     println!("{lost_total} pods lost at {kills} kills");
     assert!(lost_total > 0, "no kill hit a running pod (seed {seed})");
+    // At most every pod in flight (parallelism 6 + 5 + 3 + 4) is lost at each kill.
+    assert!(lost_total <= 18 * kills, "{lost_total} lost in {kills} kills");
     // The store is whole: the last controller stops cleanly, the next open checks it.
     assert_eq!(serve.terminate(), 0);
     let r = env.wasmjob(&["get", "jobs"]);
