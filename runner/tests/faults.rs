@@ -359,7 +359,10 @@ fn sigkill_at_random_points_across_mixed_jobs_counts_every_pod_once() {
     println!("{lost_total} pods lost at {kills} kills");
     assert!(lost_total > 0, "no kill hit a running pod (seed {seed})");
     // At most every pod in flight (parallelism 6 + 5 + 3 + 4) is lost at each kill.
-    assert!(lost_total <= 18 * kills, "{lost_total} lost in {kills} kills");
+    assert!(
+        lost_total <= 18 * kills,
+        "{lost_total} lost in {kills} kills"
+    );
     // The store is whole: the last controller stops cleanly, the next open checks it.
     assert_eq!(serve.terminate(), 0);
     let r = env.wasmjob(&["get", "jobs"]);
@@ -556,6 +559,7 @@ fn disk_full_fails_commands_clearly_keeps_the_store_and_recovers() {
         vec!["get", "jobs"],
     ] {
         let r = fs.wasmjob(&env, &args);
+        println!("{}: {}", args.join(" "), r.stderr.trim());
         assert_disk_full_error(&args.join(" "), &r, &state);
     }
     fs.unfill();
@@ -613,7 +617,7 @@ fn disk_full_under_serve_loses_no_accepted_job() {
     assert_no_panic("serve", &log);
     match exited {
         Some(code) => {
-            println!("serve exited {code} on the full disk");
+            println!("serve exited {code} on the full disk:\n{log}");
             assert_ne!(code, 0, "serve exited 0 on a full disk:\n{log}");
             assert!(
                 log.contains(&state.display().to_string())
