@@ -10,5 +10,7 @@ fn main() -> std::process::ExitCode {
     unsafe {
         libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
     }
+    // Many pods, each with a few open files: take the descriptors the system allows.
+    wasmjob::sandbox::raise_descriptor_limit();
     wasmjob::cli::main()
 }

@@ -235,3 +235,85 @@ fn a_crashing_pod_harms_no_other_pod() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(!serve.log().contains("panicked"), "{}", serve.log());
 }
+
+/// Every file a guest holds open is a host descriptor: a guest that opens files without end is
+/// stopped at its share (it traps), and the other pods and the controller still open theirs.
+#[test]
+fn a_guest_hoarding_open_files_starves_no_other_pod() {
+    let env = Env::new();
+    let serve = env.serve(&[]);
+    let mut hog = job(
+        "hoarder",
+        "PROBE",
+        &["hold-files", "/s", "0", "sleep", "3000"],
+    );
+    set(&mut hog, "/spec/parallelism", json!(3));
+    set(&mut hog, "/spec/completions", json!(3));
+    set(
+        &mut hog,
+        &format!("{POD}/volumes"),
+        json!([{"name": "s", "emptyDir": {}}]),
+    );
+    set(
+        &mut hog,
+        &format!("{C0}/volumeMounts"),
+        json!([{"name": "s", "mountPath": "/s"}]),
+    );
+    apply(&env, &hog);
+    let mut calm = job(
+        "neighbour",
+        "PROBE",
+        &[
+            "write", "/s/a", "1", "write", "/s/b", "2", "read", "/s/b", "print", " ok",
+        ],
+    );
+    set(&mut calm, "/spec/parallelism", json!(4));
+    set(&mut calm, "/spec/completions", json!(8));
+    set(
+        &mut calm,
+        &format!("{POD}/volumes"),
+        json!([{"name": "s", "emptyDir": {}}]),
+    );
+    set(
+        &mut calm,
+        &format!("{C0}/volumeMounts"),
+        json!([{"name": "s", "mountPath": "/s"}]),
+    );
+    apply(&env, &calm);
+    let hog_done = wait_finished(&env, "hoarder", Duration::from_secs(60));
+    assert!(
+        has_condition(&hog_done, "Failed", "BackoffLimitExceeded"),
+        "{hog_done:#}"
+    );
+    // The first hoarder to reach its share traps; the Job then stops the others.
+    let hog_pods = env.pods("batch.kubernetes.io/job-name=hoarder");
+    let trapped: Vec<_> = hog_pods
+        .iter()
+        .filter(|p| terminated(p)["reason"] == "Trap")
+        .collect();
+    assert!(!trapped.is_empty(), "{hog_pods:#?}");
+    for p in trapped {
+        let message = terminated(p)["message"].as_str().unwrap();
+        assert!(message.starts_with("too many open files"), "{message}");
+    }
+    let calm_done = wait_finished(&env, "neighbour", Duration::from_secs(60));
+    assert!(
+        has_condition(&calm_done, "Complete", "CompletionsReached"),
+        "{calm_done:#}"
+    );
+    assert_eq!(calm_done["status"]["succeeded"], 8);
+    for pod in env.pods("batch.kubernetes.io/job-name=neighbour") {
+        assert_eq!(
+            env.logs(pod["metadata"]["name"].as_str().unwrap()),
+            "2 ok\n"
+        );
+    }
+    // The controller can still open its store and write.
+    let r = env.wasmjob(&["get", "jobs"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        !serve.log().contains("Too many open files"),
+        "{}",
+        serve.log()
+    );
+}

@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use wasmtime::{Store, Trap};
 use wasmtime_wasi::p1::WasiP1Ctx;
-use wasmtime_wasi::{FsPerms, I32Exit, WasiCtxBuilder};
+use wasmtime_wasi::{FsPerms, I32Exit, WasiCtxBuilder, WasiView};
 
 /// Longest message kept from a trap or start error: the cap of termination messages.
 const MAX_MESSAGE: usize = super::abi::MAX_TERMINATION_MESSAGE;
@@ -58,6 +58,8 @@ pub struct Sandbox {
     modules: ModuleCache,
     /// One permit per instance slot: a run waits for a free slot instead of failing.
     slots: Arc<tokio::sync::Semaphore>,
+    /// WASI handles (open files, directories, streams) each instance may hold.
+    handles: usize,
 }
 
 impl Sandbox {
@@ -80,10 +82,17 @@ impl Sandbox {
         let engines = Engines::new(module_cache, slots)?;
         let permits = engines.slots() as usize;
         Ok(Sandbox {
+            handles: super::limits::handles_per_instance(engines.slots()),
             engines,
             modules: ModuleCache::default(),
             slots: Arc::new(tokio::sync::Semaphore::new(permits)),
         })
+    }
+
+    /// WASI handles (open files, directories, streams) each instance may hold; past them the
+    /// guest traps.
+    pub fn handles_per_instance(&self) -> usize {
+        self.handles
     }
 
     /// Modules found compiled in the on-disk cache by this sandbox.
@@ -118,7 +127,7 @@ impl Sandbox {
             Ok(pre) => pre,
             Err(msg) => return Exit::StartError(cap(msg)),
         };
-        let wasi = match wasi_context(plan, log) {
+        let wasi = match wasi_context(plan, log, self.handles) {
             Ok(w) => w,
             Err(msg) => return Exit::StartError(cap(msg)),
         };
@@ -200,6 +209,11 @@ fn classify(
     if let Some(msg) = memory_exceeded {
         return Exit::OutOfMemory(cap(msg));
     }
+    if let Some(wasmtime::component::ResourceTableError::Full) = err.downcast_ref() {
+        return Exit::Trap(cap(format!(
+            "too many open files: the guest holds as many WASI handles (files, directories, streams) as an instance may\n{err:#}"
+        )));
+    }
     match err.downcast_ref::<Trap>() {
         Some(Trap::OutOfFuel) => Exit::OutOfFuel {
             budget: fuel.unwrap_or(0),
@@ -212,7 +226,11 @@ fn classify(
     }
 }
 
-fn wasi_context(plan: &ContainerPlan, log: &LogWriter) -> Result<WasiP1Ctx, String> {
+fn wasi_context(
+    plan: &ContainerPlan,
+    log: &LogWriter,
+    handles: usize,
+) -> Result<WasiP1Ctx, String> {
     let mut b = WasiCtxBuilder::new();
     b.args(&plan.args);
     for (k, v) in &plan.env {
@@ -235,7 +253,9 @@ fn wasi_context(plan: &ContainerPlan, log: &LogWriter) -> Result<WasiP1Ctx, Stri
                 )
             })?;
     }
-    Ok(b.build_p1())
+    let mut wasi = b.build_p1();
+    wasi.ctx().table.set_max_capacity(handles);
+    Ok(wasi)
 }
 
 fn cap(s: String) -> String {

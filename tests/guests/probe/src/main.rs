@@ -54,6 +54,7 @@
 //! | `hardlink FROM TO` | create hard link `TO` to the file `FROM` |
 //! | `fill PATH MIB` | write `MIB` MiB (0: without end) of `x` to the file, in 64 KiB chunks; on error prints `fill: <Kind> after K bytes` to stderr and exits 1 |
 //! | `files DIR COUNT` | create `COUNT` (0: without end) empty files `DIR/f<n>`; on error prints `files: <Kind> after K files` to stderr and exits 1 |
+//! | `hold-files DIR COUNT` | create `COUNT` files `DIR/h<n>` (0: until an open fails) and keep them open until the program ends; prints `held K files` or `held K files, then <Kind>` |
 //! | `long-name DIR LEN` | create the file `DIR/` + `LEN` times `a`; prints `created` or `error: <Kind>` (never exits 1) |
 //! | `expect-file PATH TEXT` | exit 1 (with a message) unless the file holds exactly `TEXT` |
 //! | `fail-unless-exists PATH` | exit 1 (with a message) if `PATH` does not exist |
@@ -104,8 +105,10 @@ fn main() {
     };
     // Memory allocated by `alloc`, kept alive until the program ends.
     let mut kept: Vec<Vec<u8>> = Vec::new();
+    // Files opened by `hold-files`, kept open until the program ends.
+    let mut kept_files: Vec<fs::File> = Vec::new();
     while let Some(step) = steps.next_step() {
-        run_step(step, &mut steps, &mut kept);
+        run_step(step, &mut steps, &mut kept, &mut kept_files);
         // Nothing to do if stdout is closed; the step's own writes reported it.
         let _ = io::stdout().flush();
     }
@@ -192,7 +195,12 @@ fn out_line(text: &str) {
     out(line.as_bytes());
 }
 
-fn run_step<'a>(step: &str, steps: &mut Steps<'a>, kept: &mut Vec<Vec<u8>>) {
+fn run_step<'a>(
+    step: &str,
+    steps: &mut Steps<'a>,
+    kept: &mut Vec<Vec<u8>>,
+    kept_files: &mut Vec<fs::File>,
+) {
     match step {
         // ---- output ----
         "print" => {
@@ -345,6 +353,11 @@ fn run_step<'a>(step: &str, steps: &mut Steps<'a>, kept: &mut Vec<Vec<u8>>) {
             let [dir] = steps.take(step, ["DIR"]);
             files(dir, steps.number(step, "COUNT"));
         }
+        "hold-files" => {
+            let [dir] = steps.take(step, ["DIR"]);
+            let count: u64 = steps.number(step, "COUNT");
+            hold_files(dir, count, kept_files);
+        }
         "long-name" => {
             let [dir] = steps.take(step, ["DIR"]);
             let len: usize = steps.number(step, "LEN");
@@ -451,6 +464,22 @@ fn fill(path: &str, mib: u64) {
         }
         written += chunk.len() as u64;
     }
+}
+
+/// Creates `count` files in `dir` (until an open fails when 0) and keeps them open.
+fn hold_files(dir: &str, count: u64, kept: &mut Vec<fs::File>) {
+    let mut n = 0u64;
+    while count == 0 || n < count {
+        match fs::File::create(format!("{dir}/h{n}")) {
+            Ok(f) => kept.push(f),
+            Err(e) => {
+                out_line(&format!("held {n} files, then {:?}", e.kind()));
+                return;
+            }
+        }
+        n += 1;
+    }
+    out_line(&format!("held {n} files"));
 }
 
 /// Creates `count` (without end when 0) empty files in `dir`.
