@@ -88,6 +88,9 @@ pub struct Settings {
     pub max_pods: usize,
     /// Guest memory the pods' limits may reserve at once.
     pub memory_budget: Option<u64>,
+    /// Linear memory all running guests may hold together; `None`: the machine's memory less
+    /// 1 GiB. A guest whose growth would pass it is OOMKilled.
+    pub guest_memory: Option<u64>,
     /// Bytes of output kept per container run.
     pub log_limit: u64,
 }
@@ -99,6 +102,7 @@ impl Default for Settings {
             backoff_max: Duration::from_secs(600),
             max_pods: 1000,
             memory_budget: None,
+            guest_memory: None,
             log_limit: 10 << 20,
         }
     }
@@ -113,6 +117,9 @@ impl Settings {
         owner: &str,
         scope: Scope,
     ) -> Manager {
+        if let Some(max) = self.guest_memory {
+            sandbox.guest_memory().set_max(max);
+        }
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         let mut node_config = NodeConfig::new(store.dir().to_path_buf());
         node_config.max_pods = self.max_pods;

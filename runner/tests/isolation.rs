@@ -317,3 +317,56 @@ fn a_guest_hoarding_open_files_starves_no_other_pod() {
         serve.log()
     );
 }
+
+/// Guests without memory limits share the node's guest memory (`--guest-memory`): the one
+/// whose growth would pass it is OOMKilled with the node's reason, the one holding memory is
+/// untouched, and memory comes back when a guest ends.
+#[test]
+fn guests_without_memory_limits_cannot_take_the_hosts_memory() {
+    let env = Env::new();
+    let _serve = env.serve(&["--guest-memory", "96Mi"]);
+    let holder = job(
+        "holder",
+        "PROBE",
+        &["alloc", "60", "sleep", "3000", "print", "held"],
+    );
+    apply(&env, &holder);
+    wait_for("the holder's memory", Duration::from_secs(30), || {
+        env.pods("batch.kubernetes.io/job-name=holder")
+            .first()
+            .and_then(|p| p["metadata"]["name"].as_str().map(str::to_string))
+            .is_some_and(|name| {
+                let r = env.wasmjob(&["logs", &name]);
+                r.stdout.contains("allocated 60 MiB")
+            })
+    });
+    apply(&env, &job("grower", "PROBE", &["alloc", "60"]));
+    let grower = wait_finished(&env, "grower", Duration::from_secs(30));
+    assert!(
+        has_condition(&grower, "Failed", "BackoffLimitExceeded"),
+        "{grower:#}"
+    );
+    let pod = &env.pods("batch.kubernetes.io/job-name=grower")[0];
+    let t = terminated(pod);
+    assert_eq!(t["reason"], "OOMKilled", "{pod:#}");
+    assert_eq!(t["exitCode"], 137);
+    let message = t["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("the node is out of guest memory")
+            && message.contains("the node allows 100663296 bytes (--guest-memory)"),
+        "{message}"
+    );
+    let held = wait_finished(&env, "holder", Duration::from_secs(30));
+    assert!(
+        has_condition(&held, "Complete", "CompletionsReached"),
+        "{held:#}"
+    );
+    assert!(env.logs("job/holder").ends_with("held\n"));
+    // The holder's memory is back: the same growth now fits.
+    apply(&env, &job("grower-again", "PROBE", &["alloc", "60"]));
+    let again = wait_finished(&env, "grower-again", Duration::from_secs(30));
+    assert!(
+        has_condition(&again, "Complete", "CompletionsReached"),
+        "{again:#}"
+    );
+}

@@ -31,6 +31,12 @@ pub struct ControllerArgs {
     #[arg(long, value_parser = parse_memory, value_name = "QUANTITY")]
     pub memory_budget: Option<u64>,
 
+    /// Linear memory all running guests may hold together (e.g. `16Gi`); a guest whose growth
+    /// would pass it is OOMKilled, so guests without memory limits cannot take the host's
+    /// memory. Default: the machine's memory less 1 GiB.
+    #[arg(long, value_parser = parse_memory, value_name = "QUANTITY")]
+    pub guest_memory: Option<u64>,
+
     /// Bytes of output kept per container run; past it the log is truncated with a marker.
     #[arg(long, default_value_t = 10 << 20, value_name = "BYTES")]
     pub log_limit: u64,
@@ -67,6 +73,7 @@ pub fn build_manager(
         backoff_max: args.backoff_max,
         max_pods: args.max_pods,
         memory_budget: args.memory_budget,
+        guest_memory: args.guest_memory,
         log_limit: args.log_limit,
     };
     settings.manager(store, sandbox, owner, scope)

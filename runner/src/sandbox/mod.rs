@@ -16,7 +16,7 @@ mod run;
 
 pub use abi::TaskHost;
 pub use engines::Engines;
-pub use limits::raise_descriptor_limit;
+pub use limits::{GuestMemory, raise_descriptor_limit};
 pub use log::{LogWriter, read_log};
 pub use outcome::{Exit, ExitCodes};
 pub use run::{ContainerPlan, DEFAULT_SLOTS, Mount, Sandbox};

@@ -5,7 +5,7 @@
 
 use super::Engines;
 use super::abi::TaskHost;
-use super::limits::Limits;
+use super::limits::{GuestMemory, Limits};
 use super::log::{LogWriter, Stream};
 use super::modules::ModuleCache;
 use super::outcome::Exit;
@@ -60,6 +60,8 @@ pub struct Sandbox {
     slots: Arc<tokio::sync::Semaphore>,
     /// WASI handles (open files, directories, streams) each instance may hold.
     handles: usize,
+    /// The linear memory of all instances together, against the node's ceiling.
+    guest_memory: Arc<GuestMemory>,
 }
 
 impl Sandbox {
@@ -83,6 +85,7 @@ impl Sandbox {
         let permits = engines.slots() as usize;
         Ok(Sandbox {
             handles: super::limits::handles_per_instance(engines.slots()),
+            guest_memory: Arc::new(GuestMemory::new(GuestMemory::machine_default())),
             engines,
             modules: ModuleCache::default(),
             slots: Arc::new(tokio::sync::Semaphore::new(permits)),
@@ -93,6 +96,12 @@ impl Sandbox {
     /// guest traps.
     pub fn handles_per_instance(&self) -> usize {
         self.handles
+    }
+
+    /// The node's guard over the linear memory of all running guests (default: the machine's
+    /// memory less 1 GiB); [`GuestMemory::set_max`] changes its ceiling.
+    pub fn guest_memory(&self) -> &GuestMemory {
+        &self.guest_memory
     }
 
     /// Modules found compiled in the on-disk cache by this sandbox.
@@ -146,10 +155,7 @@ impl Sandbox {
             engine,
             State {
                 wasi,
-                limits: Limits {
-                    memory_bytes,
-                    exceeded: None,
-                },
+                limits: Limits::new(memory_bytes, Some(self.guest_memory.clone())),
                 host,
             },
         );
