@@ -158,6 +158,28 @@ fn deleting_a_job_stops_its_spinning_guests_at_once() {
     assert!(idle < 0.15, "{idle:.2} CPU seconds after the delete");
 }
 
+/// A process's exit status is its low 8 bits; wasmtime-wasi alone would trap on 126 and above.
+#[test]
+fn exit_statuses_are_reported_as_a_processs_would_be() {
+    let env = Env::new();
+    let cases = [
+        ("125", 125),
+        ("126", 126),
+        ("255", 255),
+        ("300", 44),
+        ("-1", 255),
+    ];
+    for (i, (status, code)) in cases.into_iter().enumerate() {
+        let o = run_job(
+            &env,
+            &job(&format!("exit-{i}"), "PROBE", &["exit", status]),
+            &[],
+        );
+        assert_eq!(o.exit_code(), code, "exit {status}: {}", o.context());
+        assert_eq!(o.reason(), "Error", "exit {status}: {}", o.context());
+    }
+}
+
 // ---------------------------------------------------------------- memory
 
 fn limited(name: &str, image: &str, args: &[&str], memory: &str) -> serde_json::Value {

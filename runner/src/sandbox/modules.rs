@@ -90,6 +90,7 @@ fn compile(engine: &Engine, path: &Path) -> Result<InstancePre<State>, String> {
     let mut linker: Linker<State> = Linker::new(engine);
     wasmtime_wasi::p1::add_to_linker_async(&mut linker, |s: &mut State| &mut s.wasi)
         .map_err(|e| format!("cannot set up WASI: {e:#}"))?;
+    exit_status_as_a_process(&mut linker).map_err(|e| format!("cannot set up WASI: {e:#}"))?;
     super::abi::add_to_linker(&mut linker)
         .map_err(|e| format!("cannot set up {}: {e:#}", super::abi::MODULE))?;
     linker.instantiate_pre(&module).map_err(|e| {
@@ -99,6 +100,20 @@ fn compile(engine: &Engine, path: &Path) -> Result<InstancePre<State>, String> {
             super::abi::MODULE
         )
     })
+}
+
+/// wasmtime-wasi refuses `proc_exit` statuses of 126 and above (a trap); a container's exit
+/// code is what a process's would be: the status's low 8 bits (`exit(255)` is 255, `exit(-1)`
+/// is 255, `exit(300)` is 44), so pod failure policies see the whole 0–255 range.
+fn exit_status_as_a_process(linker: &mut Linker<State>) -> wasmtime::Result<()> {
+    linker.allow_shadowing(true);
+    linker.func_wrap(
+        "wasi_snapshot_preview1",
+        "proc_exit",
+        |status: i32| -> wasmtime::Result<()> { Err(wasmtime_wasi::I32Exit(status & 0xff).into()) },
+    )?;
+    linker.allow_shadowing(false);
+    Ok(())
 }
 
 fn check_header(bytes: &[u8], path: &Path) -> Result<(), String> {
