@@ -143,7 +143,7 @@ pub(super) async fn run_pod(
     let volume_error = match volumes::prepare(&pod, &base_dir, &pod_dir, &setup.outputs) {
         Err(msg) => Some(msg),
         Ok(vols) => {
-            storage_limits::enforce(&pod, &vols, handle.clone(), stop.clone());
+            let _enforcer = storage_limits::enforce(&pod, &vols, handle.clone(), stop.clone());
             run_containers(&live, &pod, &setup, &base_dir, &vols, &stop).await;
             None
         }

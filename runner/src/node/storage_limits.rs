@@ -31,14 +31,26 @@ struct Limited {
     limit_text: String,
 }
 
-/// Watches the pod's limited `emptyDir` volumes (below `pod_dir`) until the pod stops, and
-/// evicts it when one outgrows its limit. Does nothing for a pod without such volumes.
+/// Measures a pod's limited volumes until dropped (or until the pod is stopped).
+pub struct Enforcer(Option<tokio::task::JoinHandle<()>>);
+
+impl Drop for Enforcer {
+    fn drop(&mut self) {
+        if let Some(task) = &self.0 {
+            task.abort();
+        }
+    }
+}
+
+/// Watches the pod's limited `emptyDir` volumes while the returned [`Enforcer`] lives (keep it
+/// until the pod's containers have ended), and evicts the pod when one outgrows its limit.
+/// Does nothing for a pod without such volumes.
 pub fn enforce(
     pod: &Pod,
     volumes: &std::collections::HashMap<String, PathBuf>,
     handle: PodHandle,
     mut stop: watch::Receiver<Option<StopCause>>,
-) {
+) -> Enforcer {
     let limited: Vec<Limited> = pod
         .spec
         .volumes
@@ -54,9 +66,9 @@ pub fn enforce(
         })
         .collect();
     if limited.is_empty() {
-        return;
+        return Enforcer(None);
     }
-    tokio::spawn(async move {
+    Enforcer(Some(tokio::spawn(async move {
         loop {
             tokio::select! {
                 _ = tokio::time::sleep(CHECK_INTERVAL) => {}
@@ -81,7 +93,7 @@ pub fn enforce(
                 return;
             }
         }
-    });
+    })))
 }
 
 /// The bytes `dir` uses, counting stopped as soon as they pass `limit` (then the result is
