@@ -70,6 +70,11 @@ impl std::error::Error for ManifestError {}
 
 /// Reads every document of a manifest file as a Job, applies the API server's defaults and
 /// validates it. All or nothing: one invalid document refuses the whole file.
+///
+/// Hostile input costs bounded time, memory and stack: a file larger than
+/// [`parse::MAX_MANIFEST_BYTES`] or with more than [`parse::MAX_DOCUMENTS`] documents is refused
+/// before any document is read, and each document is read within the limits that
+/// [`parse::yaml_options`] lists (JSON: [`parse::MAX_DEPTH`]).
 pub fn load_jobs(text: &str, source: &str) -> Result<Vec<LoadedJob>, ManifestError> {
     let invalid =
         |document: usize, kind: &str, name: &str, errors: Vec<FieldError>| InvalidObject {
