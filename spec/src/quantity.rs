@@ -5,7 +5,8 @@
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 
-/// A quantity as written in the manifest; [`Quantity::parse`] interprets it.
+/// A quantity as written in the manifest; [`Quantity::validate`] and
+/// [`Quantity::to_bytes_ceil`] interpret it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Quantity(pub String);
 
