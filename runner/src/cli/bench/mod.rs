@@ -8,6 +8,7 @@
 mod baselines;
 mod guests;
 mod jobs;
+mod load;
 mod plot;
 mod store;
 
@@ -22,7 +23,7 @@ use std::time::Duration;
 
 #[derive(Debug, clap::Args)]
 pub struct BenchArgs {
-    /// What to measure: all, throughput, latency, guest, concurrency, scaling, or store.
+    /// What to measure: all, throughput, latency, guest, concurrency, scaling, load, or store.
     #[arg(default_value = "all")]
     pub what: String,
     /// Small workloads that finish in seconds (CI's regression check).
@@ -66,13 +67,14 @@ pub struct BenchArgs {
     pub batch: usize,
 }
 
-const WHATS: [&str; 7] = [
+const WHATS: [&str; 8] = [
     "all",
     "throughput",
     "latency",
     "guest",
     "concurrency",
     "scaling",
+    "load",
     "store",
 ];
 
@@ -294,6 +296,9 @@ async fn measure(args: &BenchArgs, work: &Path) -> Result<Report, Failure> {
     }
     if all || args.what == "concurrency" {
         concurrency(&sizes, work, &mut report).await?;
+    }
+    if all || args.what == "load" {
+        report.rows.extend(load::load(args.quick, work)?);
     }
     Ok(report)
 }
