@@ -807,6 +807,103 @@ spec:
             );
         }
     }
+    // A real log, left by a serve killed after its Job completed: every commit of that
+    // session is in it (far fewer than the 1000 pages of a checkpoint).
+    let killed = env.path().join("killed");
+    let serve_env_file = env.manifest("ten.yaml", &small_job("ten", 10));
+    let mut serve = Command::new(env!("CARGO_BIN_EXE_wasmjob"))
+        .arg("--state-dir")
+        .arg(&killed)
+        .args(["serve", "--backoff-base", "10ms"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for("the serve's store", Duration::from_secs(30), || {
+        killed.join("state.db").exists()
+    });
+    let r = env.wasmjob_at(
+        &killed,
+        &["apply", "-f", serve_env_file.to_str().unwrap()],
+        Duration::from_secs(60),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = env.wasmjob_at(
+        &killed,
+        &[
+            "wait",
+            "--for=condition=complete",
+            "job/ten",
+            "--timeout",
+            "60s",
+        ],
+        Duration::from_secs(90),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    serve.kill().unwrap();
+    serve.wait().unwrap();
+    let wal = std::fs::read(killed.join("state.db-wal")).unwrap();
+    let frame = 24 + 4096;
+    let frames = (wal.len() - 32) / frame;
+    assert!(frames >= 10, "only {frames} frames in the log");
+    let at = |i: usize| 32 + (i - 1) * frame;
+    let log_cases: Vec<(&str, Option<Vec<u8>>)> = vec![
+        ("the log as the kill left it", Some(wal.clone())),
+        ("its last frame cut short (an interrupted commit)", {
+            Some(wal[..wal.len() - 100].to_vec())
+        }),
+        ("its last frame damaged", {
+            let mut w = wal.clone();
+            let last = at(frames) + 24 + 100;
+            w[last..last + 64].fill(0xee);
+            Some(w)
+        }),
+        ("frame 2 damaged, commits after it", {
+            let mut w = wal.clone();
+            w[at(2) + 24 + 100..at(2) + 24 + 164].fill(0xee);
+            Some(w)
+        }),
+    ];
+    for (i, (what, bytes)) in log_cases.into_iter().enumerate() {
+        let dir = env.path().join(format!("log-{i}"));
+        copy_dir(&killed, &dir);
+        std::fs::write(dir.join("state.db-wal"), bytes.unwrap()).unwrap();
+        let before = snapshot(&dir);
+        let r = env.wasmjob_at(
+            &dir,
+            &["get", "jobs", "ten", "-o", "json"],
+            Duration::from_secs(60),
+        );
+        if i < 3 {
+            // Accepted: nothing committed is lost.
+            assert_eq!(r.code, 0, "{what}: {}", r.stderr);
+            // The untouched log holds every commit; a torn tail rolls back its last commit (a
+            // group of pod updates) and nothing before it.
+            let succeeded = int(&r.json()["status"]["succeeded"]);
+            if i == 0 {
+                assert_eq!(succeeded, 10, "{what}");
+            } else {
+                assert!((1..=10).contains(&succeeded), "{what}: {succeeded}");
+            }
+        } else {
+            let named = dir.join("state.db-wal").display().to_string();
+            assert_eq!(r.code, 1, "{what}: exit {}:\n{}", r.code, r.stderr);
+            assert!(
+                r.stderr
+                    .contains(&format!("state store {named}: corrupt write-ahead log"))
+                    && r.stderr.contains("frame 2 fails its checksum"),
+                "{what}:\n{}",
+                r.stderr
+            );
+            assert_eq!(
+                snapshot(&dir),
+                before,
+                "{what}: the refusal changed the state files"
+            );
+        }
+    }
+
     // The undamaged store opens and holds its Job.
     let r = env.wasmjob_at(
         &pristine,
