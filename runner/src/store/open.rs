@@ -240,30 +240,19 @@ fn check_format(conn: &Connection) -> rusqlite::Result<std::result::Result<bool,
 /// writes blocks out of order can leave such a log too; the refusal then names what a restart
 /// would otherwise drop without a word. Reading the log costs one pass over it (at most a few
 /// MB: SQLite checkpoints every 1000 pages and `journal_size_limit` caps what stays).
+///
+/// Another process may be writing the log while it is read (a `serve` beside a `get`): a
+/// frame or header caught half-written looks damaged. So a problem counts only when a second
+/// reading, 50 ms later, finds the same one: a writer only appends (or starts a new log with
+/// new salts), so what it was writing is whole by then, while real damage stays where it is.
 fn check_wal(dir: &Path) -> Result<()> {
-    use std::io::Read;
     let wal = dir.join("state.db-wal");
-    let file = match std::fs::File::open(&wal) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(io(&wal)(e)),
-    };
-    let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
-    let mut header = Vec::with_capacity(32);
-    (&mut reader)
-        .take(32)
-        .read_to_end(&mut header)
-        .map_err(io(&wal))?;
-    if header.is_empty() {
+    let Some(problem) = wal_problem(&wal).map_err(io(&wal))? else {
         return Ok(());
-    }
-    let problem = match wal_header_problem(&header) {
-        Some(p) => Some(p),
-        None => wal_frames_problem(&header, &mut reader).map_err(io(&wal))?,
     };
-    match problem {
-        None => Ok(()),
-        Some(problem) => Err(StoreError::Corrupt {
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    match wal_problem(&wal).map_err(io(&wal))? {
+        Some(again) if again == problem => Err(StoreError::Corrupt {
             path: wal.display().to_string(),
             what: "write-ahead log".into(),
             detail: format!(
@@ -271,6 +260,27 @@ fn check_wal(dir: &Path) -> Result<()> {
                  state.db-wal away to open the store without the changes it may hold)"
             ),
         }),
+        _ => Ok(()),
+    }
+}
+
+/// What is wrong with the WAL file at `wal`, if anything (none when there is no file).
+fn wal_problem(wal: &Path) -> std::io::Result<Option<String>> {
+    use std::io::Read;
+    let file = match std::fs::File::open(wal) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
+    let mut header = Vec::with_capacity(32);
+    (&mut reader).take(32).read_to_end(&mut header)?;
+    if header.is_empty() {
+        return Ok(None);
+    }
+    match wal_header_problem(&header) {
+        Some(p) => Ok(Some(p)),
+        None => wal_frames_problem(&header, &mut reader),
     }
 }
 
