@@ -700,7 +700,10 @@ fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
 /// A store of a few MB whose pages in the middle are overwritten, one cut to half or to its
 /// first page, and a good store beside a garbage or too-short `state.db-wal`: every command
 /// (`get`, `serve`, `apply`, `run`) refuses it with exit 1 and an error naming the damaged
-/// file; no byte of the state directory changes and no file appears or goes.
+/// file; no byte of the state directory changes and no file appears or goes. Then a real log
+/// left by a killed serve: as left, or with its last frame cut or damaged (an interrupted
+/// commit), it is accepted; with frame 2 damaged and commits after it (which SQLite would
+/// drop without a word, the Job with them) it is refused, unchanged.
 #[test]
 fn a_damaged_state_db_or_wal_is_refused_by_name_and_left_unchanged() {
     let env = Env::new();
