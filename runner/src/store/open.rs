@@ -57,6 +57,19 @@ fn io(path: &Path) -> impl Fn(std::io::Error) -> StoreError + '_ {
     }
 }
 
+/// Creates the state directory readable by its owner only (`0700`): it holds every task's
+/// logs and outputs staging. Missing parents are created as usual.
+fn create_private(dir: &Path) -> Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(io(parent))?;
+    }
+    match std::fs::DirBuilder::new().mode(0o700).create(dir) {
+        Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => Err(io(dir)(e)),
+        _ => Ok(()),
+    }
+}
+
 /// Checks that `dir` can be (or already is) a state directory, creating it when missing.
 pub fn check_dir(dir: &Path) -> Result<()> {
     match std::fs::metadata(dir) {
@@ -67,9 +80,7 @@ pub fn check_dir(dir: &Path) -> Result<()> {
             });
         }
         Ok(_) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return std::fs::create_dir_all(dir).map_err(io(dir));
-        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return create_private(dir),
         Err(e) => return Err(io(dir)(e)),
     }
     if dir.join("state.db").exists() {
@@ -372,4 +383,21 @@ fn wal_header_problem(h: &[u8]) -> Option<String> {
         return Some("its header checksum does not match".into());
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn a_new_state_directory_is_private_to_its_owner() {
+        let base = std::env::temp_dir().join(format!("wasmjob-private-{}", uuid::Uuid::new_v4()));
+        let dir = base.join("nested").join("state");
+        super::check_dir(&dir).unwrap();
+        let mode = std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700, "{mode:o}");
+        // An existing directory is used as it is.
+        super::check_dir(&dir).unwrap();
+        std::fs::remove_dir_all(&base).unwrap();
+    }
 }
