@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use wasmjob_spec::{Job, Pod, Time};
 
 mod open;
+mod wal_check;
 pub use open::{FORMAT, check_dir};
 
 #[derive(Debug, thiserror::Error)]
