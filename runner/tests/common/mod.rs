@@ -106,7 +106,12 @@ impl Env {
     /// `wasmjob run FILE -o json` with a short back-off.
     pub fn run(&self, yaml: &str) -> Run {
         let file = self.manifest(&format!("job-{}.yaml", fastrand::u64(..)), yaml);
-        self.wasmjob(&[
+        self.run_file(&file, &[], Duration::from_secs(60))
+    }
+
+    /// `wasmjob run FILE -o json` with a short back-off and `extra` flags, within `limit`.
+    pub fn run_file(&self, file: &Path, extra: &[&str], limit: Duration) -> Run {
+        let mut args = vec![
             "run",
             file.to_str().unwrap(),
             "-o",
@@ -115,7 +120,9 @@ impl Env {
             "20ms",
             "--backoff-max",
             "200ms",
-        ])
+        ];
+        args.extend_from_slice(extra);
+        self.wasmjob_limit(&args, limit)
     }
 
     pub fn pods(&self, selector: &str) -> Vec<Value> {

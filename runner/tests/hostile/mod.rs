@@ -119,18 +119,7 @@ impl Outcome {
 pub fn run_job(env: &Env, job: &Value, extra: &[&str]) -> Outcome {
     let name = job["metadata"]["name"].as_str().unwrap().to_string();
     let file = env.manifest(&format!("{name}.json"), &job.to_string());
-    let mut args = vec![
-        "run",
-        file.to_str().unwrap(),
-        "-o",
-        "json",
-        "--backoff-base",
-        "20ms",
-        "--backoff-max",
-        "200ms",
-    ];
-    args.extend_from_slice(extra);
-    let run = env.wasmjob_limit(&args, Duration::from_secs(120));
+    let run = env.run_file(&file, extra, Duration::from_secs(120));
     let job = serde_json::from_str(&run.stdout).unwrap_or(Value::Null);
     let pods = env.pods(&format!("batch.kubernetes.io/job-name={name}"));
     Outcome { run, job, pods }
