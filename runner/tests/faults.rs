@@ -101,41 +101,6 @@ fn seed() -> u64 {
         .unwrap_or_else(|| fastrand::u64(..))
 }
 
-/// Runs `program args` with a time limit, like [`Env::wasmjob`].
-fn run_limited(env: &Env, program: &str, args: &[&str], limit: Duration) -> Run {
-    let out_path = env.path().join(format!("out-{}", fastrand::u64(..)));
-    let err_path = env.path().join(format!("err-{}", fastrand::u64(..)));
-    let started = Instant::now();
-    let mut child = Command::new(program)
-        .args(args)
-        .current_dir(env.path())
-        .stdin(Stdio::null())
-        .stdout(std::fs::File::create(&out_path).unwrap())
-        .stderr(std::fs::File::create(&err_path).unwrap())
-        .spawn()
-        .unwrap_or_else(|e| panic!("starting {program}: {e}"));
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if started.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "{program} {args:?} did not exit within {limit:?}\nstderr:\n{}",
-                std::fs::read_to_string(&err_path).unwrap_or_default()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    Run {
-        code: status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&std::fs::read(&out_path).unwrap()).into_owned(),
-        stderr: String::from_utf8_lossy(&std::fs::read(&err_path).unwrap()).into_owned(),
-        elapsed: started.elapsed(),
-    }
-}
-
 fn assert_no_panic(what: &str, stderr: &str) {
     assert!(
         !stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"),
@@ -450,7 +415,7 @@ impl Tmpfs {
         let mut all = self.nsenter_args();
         all.extend(args.iter().map(|a| a.to_string()));
         let all: Vec<&str> = all.iter().map(String::as_str).collect();
-        run_limited(env, "nsenter", &all, Duration::from_secs(60))
+        env.program("nsenter", &all, Duration::from_secs(60))
     }
 
     /// `wasmjob serve` inside the namespace (nsenter execs it: the child is the serve).

@@ -68,19 +68,24 @@ impl Env {
 
     /// Runs `wasmjob --state-dir STATE ARGS`.
     pub fn wasmjob_at(&self, state: &Path, args: &[&str], limit: Duration) -> Run {
+        let mut all = vec!["--state-dir", state.to_str().unwrap()];
+        all.extend_from_slice(args);
+        self.program(env!("CARGO_BIN_EXE_wasmjob"), &all, limit)
+    }
+
+    /// Runs `program ARGS` in the folder, without stdin; fails the test past `limit`.
+    pub fn program(&self, program: &str, args: &[&str], limit: Duration) -> Run {
         let out_path = self.dir.path().join(format!("out-{}", fastrand::u64(..)));
         let err_path = self.dir.path().join(format!("err-{}", fastrand::u64(..)));
         let started = Instant::now();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_wasmjob"))
-            .arg("--state-dir")
-            .arg(state)
+        let mut child = Command::new(program)
             .args(args)
             .current_dir(self.dir.path())
             .stdin(Stdio::null())
             .stdout(std::fs::File::create(&out_path).unwrap())
             .stderr(std::fs::File::create(&err_path).unwrap())
             .spawn()
-            .expect("starting wasmjob");
+            .unwrap_or_else(|e| panic!("starting {program}: {e}"));
         let status = loop {
             if let Some(s) = child.try_wait().unwrap() {
                 break s;
@@ -89,7 +94,7 @@ impl Env {
                 let _ = child.kill();
                 let _ = child.wait();
                 panic!(
-                    "wasmjob {args:?} did not exit within {limit:?}\nstderr:\n{}",
+                    "{program} {args:?} did not exit within {limit:?}\nstderr:\n{}",
                     std::fs::read_to_string(&err_path).unwrap_or_default()
                 );
             }
