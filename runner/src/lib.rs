@@ -4,6 +4,7 @@
 //! (wasmtime). Start reading at [`manager`] for the loop and [`controller::reconcile`] for the
 //! semantics. Programs that run Jobs in-process use [`embed`].
 
+pub mod api;
 pub mod cli;
 pub mod controller;
 pub mod embed;

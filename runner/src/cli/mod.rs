@@ -11,6 +11,7 @@ mod get;
 mod input;
 pub use input::give_identity;
 mod items;
+mod kubeconfig;
 mod logs;
 mod patch;
 pub mod printers;
@@ -68,6 +69,8 @@ pub enum Command {
     Patch(patch::PatchArgs),
     /// List a work-queue Job's items: state, attempts, pod.
     Queue(queue::QueueArgs),
+    /// Print (or write) the kubeconfig for `serve --listen`'s Kubernetes API.
+    Kubeconfig(kubeconfig::KubeconfigArgs),
 }
 
 /// An error with its exit code.
@@ -146,6 +149,7 @@ fn dispatch(cli: Cli) -> Result<u8, Failure> {
         Command::Logs(a) => logs::logs(a, &state_dir, ns.as_deref()).map(|_| 0),
         Command::Patch(a) => patch::patch(a, &state_dir, ns.as_deref()).map(|_| 0),
         Command::Queue(a) => queue::queue(a, &state_dir, ns.as_deref()).map(|_| 0),
+        Command::Kubeconfig(a) => kubeconfig::kubeconfig(a, &state_dir).map(|_| 0),
     }
 }
 

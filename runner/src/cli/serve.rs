@@ -18,6 +18,58 @@ use std::sync::Arc;
 pub struct ServeArgs {
     #[command(flatten)]
     pub controller: ControllerArgs,
+
+    /// Also answer the Kubernetes API (Jobs and Pods, read-only so far) on this address, for
+    /// kubectl and the client libraries; port 0 picks a free one. HTTPS with a self-signed
+    /// certificate and a bearer token. `wasmjob kubeconfig` prints the kubeconfig.
+    #[arg(long, value_name = "ADDR", value_parser = parse_listen)]
+    pub listen: Option<std::net::SocketAddr>,
+}
+
+/// `127.0.0.1:6443`, `[::1]:0`, or a port alone (on 127.0.0.1).
+fn parse_listen(text: &str) -> Result<std::net::SocketAddr, String> {
+    if let Ok(port) = text.parse::<u16>() {
+        return Ok(std::net::SocketAddr::from(([127, 0, 0, 1], port)));
+    }
+    text.parse()
+        .map_err(|_| format!("invalid address {text:?} (examples: 127.0.0.1:6443, 6443, [::1]:0)"))
+}
+
+/// Binds the API's listener and records its address and token, before the controller starts.
+async fn start_api(
+    addr: std::net::SocketAddr,
+    state_dir: &Path,
+) -> Result<(crate::api::tls::TlsListener, String), Failure> {
+    let (cert, key) = crate::api::tls::certificate(state_dir)
+        .map_err(|e| Failure::runtime(format!("error: {e}")))?;
+    let acceptor = crate::api::tls::acceptor(&cert, &key)
+        .map_err(|e| Failure::runtime(format!("error: {e}")))?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| Failure::runtime(format!("error: cannot listen on {addr}: {e}")))?;
+    let token = crate::api::auth::token(state_dir).map_err(|e| {
+        Failure::runtime(format!(
+            "error: cannot keep the API token in {}: {e}",
+            state_dir.display()
+        ))
+    })?;
+    let bound = listener
+        .local_addr()
+        .map_err(|e| Failure::runtime(format!("error: {e}")))?;
+    std::fs::write(crate::api::auth::address_path(state_dir), bound.to_string()).map_err(|e| {
+        Failure::runtime(format!(
+            "error: cannot record the API address in {}: {e}",
+            state_dir.display()
+        ))
+    })?;
+    eprintln!(
+        "wasmjob serve: Kubernetes API on https://{bound} (`wasmjob kubeconfig` prints a kubeconfig for it)"
+    );
+    let listener = crate::api::tls::TlsListener {
+        tcp: listener,
+        acceptor,
+    };
+    Ok((listener, token))
 }
 
 pub fn serve(args: ServeArgs, state_dir: &Path) -> Result<u8, Failure> {
@@ -27,6 +79,17 @@ pub fn serve(args: ServeArgs, state_dir: &Path) -> Result<u8, Failure> {
     let runtime = super::runtime()?;
     runtime.block_on(async move {
         let sandbox = Arc::new(super::sandbox(state_dir, args.controller.max_pods)?);
+        let (stop_api, api_stopped) = tokio::sync::oneshot::channel::<()>();
+        let api = match args.listen {
+            Some(addr) => {
+                let (listener, token) = start_api(addr, state_dir).await?;
+                let store = Store::open(state_dir)?;
+                Some(tokio::spawn(crate::api::serve(listener, store, token, async {
+                    let _ = api_stopped.await;
+                })))
+            }
+            None => None,
+        };
         let mut manager = build_manager(&args.controller, store, sandbox, lease.id(), Scope::All);
         let swept = manager.sweep_leftovers().map_err(manager_failure)?;
         if swept > 0 {
@@ -38,7 +101,13 @@ pub fn serve(args: ServeArgs, state_dir: &Path) -> Result<u8, Failure> {
             state_dir.display(),
             std::process::id()
         );
-        match manager.run(None, &mut |_| {}, shutdown_signal()).await {
+        let result = manager.run(None, &mut |_| {}, shutdown_signal()).await;
+        let _ = stop_api.send(());
+        if let Some(api) = api {
+            // Open requests get a moment to finish; idle connections are closed.
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(2), api).await;
+        }
+        match result {
             Err(ManagerError::Interrupted) => {
                 eprintln!("wasmjob serve: stopped; running pods were stopped and will be replaced when it starts again");
                 Ok(0)

@@ -1,0 +1,72 @@
+//! Discovery: `/version`, `/api`, `/apis`, `/api/v1` and `/apis/batch/v1`, which kubectl reads
+//! (and caches) to map `jobs`, `job`, `pods`, `po` to their paths.
+
+use axum::Json;
+use serde_json::{Value, json};
+
+pub async fn version() -> Json<Value> {
+    Json(json!({
+        "major": "1",
+        "minor": "34",
+        "gitVersion": concat!("v1.34.0-wasmjob.", env!("CARGO_PKG_VERSION")),
+        "gitCommit": "",
+        "gitTreeState": "clean",
+        "buildDate": "",
+        "goVersion": "",
+        "compiler": "rustc",
+        "platform": format!("{}/{}", std::env::consts::OS, std::env::consts::ARCH),
+    }))
+}
+
+pub async fn core_versions() -> Json<Value> {
+    Json(json!({
+        "kind": "APIVersions",
+        "versions": ["v1"],
+        "serverAddressByClientCIDRs": [],
+    }))
+}
+
+pub async fn groups() -> Json<Value> {
+    let batch = json!({"groupVersion": "batch/v1", "version": "v1"});
+    Json(json!({
+        "kind": "APIGroupList",
+        "apiVersion": "v1",
+        "groups": [{"name": "batch", "versions": [batch], "preferredVersion": batch}],
+    }))
+}
+
+/// The verbs served so far.
+const VERBS: [&str; 2] = ["get", "list"];
+
+pub async fn core_resources() -> Json<Value> {
+    Json(json!({
+        "kind": "APIResourceList",
+        "apiVersion": "v1",
+        "groupVersion": "v1",
+        "resources": [{
+            "name": "pods",
+            "singularName": "pod",
+            "namespaced": true,
+            "kind": "Pod",
+            "verbs": VERBS,
+            "shortNames": ["po"],
+            "categories": ["all"],
+        }],
+    }))
+}
+
+pub async fn batch_resources() -> Json<Value> {
+    Json(json!({
+        "kind": "APIResourceList",
+        "apiVersion": "v1",
+        "groupVersion": "batch/v1",
+        "resources": [{
+            "name": "jobs",
+            "singularName": "job",
+            "namespaced": true,
+            "kind": "Job",
+            "verbs": VERBS,
+            "categories": ["all"],
+        }],
+    }))
+}

@@ -1,0 +1,428 @@
+//! Reading Jobs (`/apis/batch/v1/…/jobs`) and Pods (`/api/v1/…/pods`): get one, or list a
+//! namespace's or every namespace's, filtered by `labelSelector` and by `fieldSelector` on
+//! `metadata.name` / `metadata.namespace`. A list asked for as
+//! `application/json;as=Table;g=meta.k8s.io;v=v1` (what `kubectl get` asks for) is answered as
+//! a `Table` with kubectl's columns, the same cells `wasmjob get` prints.
+
+use super::ApiState;
+use super::status::ApiError;
+use crate::cli::printers;
+use crate::selector::Selector;
+use crate::store::{Store, StoreError};
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use wasmjob_spec::{ObjectMeta, Time};
+
+/// The query parameters of a list; others (`limit`, `resourceVersion`, …) are accepted and
+/// have no effect yet.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListQuery {
+    label_selector: Option<String>,
+    field_selector: Option<String>,
+}
+
+/// Runs `read` on the store on a blocking thread.
+async fn read<T: Send + 'static>(
+    state: &Arc<ApiState>,
+    read: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let state = state.clone();
+    tokio::task::spawn_blocking(move || {
+        let store = state.store.lock().unwrap_or_else(|e| e.into_inner());
+        read(&store).map_err(|e| ApiError::internal(e.to_string()))
+    })
+    .await
+    .map_err(|e| ApiError::internal(format!("the store reader failed: {e}")))?
+}
+
+/// Whether the client asked for a `Table`.
+fn wants_table(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(axum::http::header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .next()
+        .is_some_and(|first| first.contains("as=Table"))
+}
+
+/// The objects a list keeps.
+struct Filter {
+    labels: Selector,
+    name: Option<String>,
+    namespace: Option<String>,
+}
+
+impl Filter {
+    fn parse(q: &ListQuery) -> Result<Filter, ApiError> {
+        let labels = Selector::parse(q.label_selector.as_deref().unwrap_or(""))
+            .map_err(|e| ApiError::bad_request(format!("unable to parse requirement: {e}")))?;
+        let (mut name, mut namespace) = (None, None);
+        for term in q
+            .field_selector
+            .as_deref()
+            .unwrap_or("")
+            .split(',')
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+        {
+            let (field, value) = term
+                .split_once("==")
+                .or_else(|| term.split_once('='))
+                .ok_or_else(|| {
+                    ApiError::bad_request(format!("invalid field selector: {term:?}"))
+                })?;
+            match field.trim() {
+                "metadata.name" => name = Some(value.trim().to_string()),
+                "metadata.namespace" => namespace = Some(value.trim().to_string()),
+                other => {
+                    return Err(ApiError::bad_request(format!(
+                        "field label not supported: {other}"
+                    )));
+                }
+            }
+        }
+        Ok(Filter {
+            labels,
+            name,
+            namespace,
+        })
+    }
+
+    fn keeps(&self, meta: &ObjectMeta) -> bool {
+        self.labels.matches(&meta.labels)
+            && self.name.as_deref().is_none_or(|n| n == meta.name())
+            && self
+                .namespace
+                .as_deref()
+                .is_none_or(|n| n == meta.namespace())
+    }
+}
+
+/// A Table column: name, type, format, priority (1: only with `-o wide`), description.
+type Column = (&'static str, &'static str, &'static str, u8, &'static str);
+
+const JOB_COLUMNS: [Column; 8] = [
+    (
+        "Name",
+        "string",
+        "name",
+        0,
+        "Name must be unique within a namespace.",
+    ),
+    ("Status", "string", "", 0, "Status of the job."),
+    (
+        "Completions",
+        "string",
+        "",
+        0,
+        "The desired number of successfully finished pods the job should be run with.",
+    ),
+    (
+        "Duration",
+        "string",
+        "",
+        0,
+        "Time required to complete the job.",
+    ),
+    (
+        "Age",
+        "date",
+        "",
+        0,
+        "CreationTimestamp is a timestamp representing the server time when this object was created.",
+    ),
+    (
+        "Containers",
+        "string",
+        "",
+        1,
+        "Names of each container in the template.",
+    ),
+    (
+        "Images",
+        "string",
+        "",
+        1,
+        "Images referenced by each container in the template.",
+    ),
+    (
+        "Selector",
+        "string",
+        "",
+        1,
+        "A label query over pods that should match the pod count.",
+    ),
+];
+
+const POD_COLUMNS: [Column; 10] = [
+    (
+        "Name",
+        "string",
+        "name",
+        0,
+        "Name must be unique within a namespace.",
+    ),
+    (
+        "Ready",
+        "string",
+        "",
+        0,
+        "The aggregate readiness state of this pod for accepting traffic.",
+    ),
+    (
+        "Status",
+        "string",
+        "",
+        0,
+        "The aggregate status of the containers in this pod.",
+    ),
+    (
+        "Restarts",
+        "string",
+        "",
+        0,
+        "The number of times the containers in this pod have been restarted and when the last container in this pod has restarted.",
+    ),
+    (
+        "Age",
+        "string",
+        "",
+        0,
+        "CreationTimestamp is a timestamp representing the server time when this object was created.",
+    ),
+    (
+        "IP",
+        "string",
+        "",
+        1,
+        "IP address allocated to the pod (none: wasm guests have no network).",
+    ),
+    (
+        "Node",
+        "string",
+        "",
+        1,
+        "Name of the Node this pod is running on.",
+    ),
+    (
+        "Nominated Node",
+        "string",
+        "",
+        1,
+        "Name of the node the pod is nominated to.",
+    ),
+    (
+        "Readiness Gates",
+        "string",
+        "",
+        1,
+        "Readiness gates of the pod.",
+    ),
+    (
+        "Progress",
+        "string",
+        "",
+        1,
+        "The task's own report of its progress (guest SDK).",
+    ),
+];
+
+/// A `Table` of `rows` (cells, and the object's metadata) under `columns`.
+fn table(columns: &[Column], rows: Vec<(Vec<String>, &ObjectMeta)>, version: i64) -> Value {
+    let definitions: Vec<Value> = columns
+        .iter()
+        .map(|(name, type_, format, priority, description)| {
+            json!({"name": name, "type": type_, "format": format, "description": description, "priority": priority})
+        })
+        .collect();
+    let rows: Vec<Value> = rows
+        .into_iter()
+        .map(|(cells, meta)| {
+            json!({
+                "cells": cells,
+                "object": {
+                    "kind": "PartialObjectMetadata",
+                    "apiVersion": "meta.k8s.io/v1",
+                    "metadata": meta,
+                },
+            })
+        })
+        .collect();
+    json!({
+        "kind": "Table",
+        "apiVersion": "meta.k8s.io/v1",
+        "metadata": {"resourceVersion": version.to_string()},
+        "columnDefinitions": definitions,
+        "rows": rows,
+    })
+}
+
+/// A `List` of `items`.
+fn list(kind: &str, api_version: &str, items: Vec<Value>, version: i64) -> Value {
+    json!({
+        "kind": kind,
+        "apiVersion": api_version,
+        "metadata": {"resourceVersion": version.to_string()},
+        "items": items,
+    })
+}
+
+fn now() -> Time {
+    Time(jiff::Timestamp::now())
+}
+
+async fn jobs(
+    state: Arc<ApiState>,
+    namespace: Option<String>,
+    q: ListQuery,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let filter = Filter::parse(&q)?;
+    let (records, version) = read(&state, move |s| {
+        Ok((s.list_jobs(namespace.as_deref())?, s.data_version()?))
+    })
+    .await?;
+    let jobs: Vec<&wasmjob_spec::Job> = records
+        .iter()
+        .map(|r| &r.job)
+        .filter(|j| filter.keeps(&j.metadata))
+        .collect();
+    if wants_table(&headers) {
+        let rows = printers::job_rows(&jobs, true, false, now());
+        let rows = rows
+            .into_iter()
+            .skip(1)
+            .zip(&jobs)
+            .map(|(cells, j)| (cells, &j.metadata));
+        return Ok(Json(table(&JOB_COLUMNS, rows.collect(), version)));
+    }
+    let items = jobs.iter().map(|j| json!(j)).collect();
+    Ok(Json(list("JobList", "batch/v1", items, version)))
+}
+
+async fn pods(
+    state: Arc<ApiState>,
+    namespace: Option<String>,
+    q: ListQuery,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let filter = Filter::parse(&q)?;
+    let (all, version) = read(&state, move |s| {
+        Ok((s.list_pods(namespace.as_deref())?, s.data_version()?))
+    })
+    .await?;
+    let pods: Vec<&wasmjob_spec::Pod> = all.iter().filter(|p| filter.keeps(&p.metadata)).collect();
+    if wants_table(&headers) {
+        let rows = printers::pod_rows(&pods, true, false, now());
+        let rows = rows
+            .into_iter()
+            .skip(1)
+            .zip(&pods)
+            .map(|(cells, p)| (cells, &p.metadata));
+        return Ok(Json(table(&POD_COLUMNS, rows.collect(), version)));
+    }
+    let items = pods.iter().map(|p| json!(p)).collect();
+    Ok(Json(list("PodList", "v1", items, version)))
+}
+
+pub async fn list_jobs(
+    State(state): State<Arc<ApiState>>,
+    Path(ns): Path<String>,
+    Query(q): Query<ListQuery>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    jobs(state, Some(ns), q, headers).await
+}
+
+pub async fn list_jobs_everywhere(
+    State(state): State<Arc<ApiState>>,
+    Query(q): Query<ListQuery>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    jobs(state, None, q, headers).await
+}
+
+pub async fn list_pods(
+    State(state): State<Arc<ApiState>>,
+    Path(ns): Path<String>,
+    Query(q): Query<ListQuery>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    pods(state, Some(ns), q, headers).await
+}
+
+pub async fn list_pods_everywhere(
+    State(state): State<Arc<ApiState>>,
+    Query(q): Query<ListQuery>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    pods(state, None, q, headers).await
+}
+
+/// One object, as a Table of one row when asked for one (`kubectl get job NAME`).
+fn one(
+    columns: &[Column],
+    rows: Vec<Vec<String>>,
+    meta: &ObjectMeta,
+    object: Value,
+    headers: &HeaderMap,
+) -> Json<Value> {
+    if wants_table(headers) {
+        let cells = rows.into_iter().nth(1).unwrap_or_default();
+        return Json(table(columns, vec![(cells, meta)], 0));
+    }
+    Json(object)
+}
+
+pub async fn get_job(
+    State(state): State<Arc<ApiState>>,
+    Path((ns, name)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let wanted = name.clone();
+    let record = read(&state, move |s| s.get_job(&ns, &wanted)).await?;
+    let job = record
+        .map(|r| r.job)
+        .ok_or_else(|| ApiError::not_found("batch", "jobs.batch", &name))?;
+    let rows = printers::job_rows(&[&job], true, false, now());
+    Ok(one(&JOB_COLUMNS, rows, &job.metadata, json!(job), &headers))
+}
+
+pub async fn get_pod(
+    State(state): State<Arc<ApiState>>,
+    Path((ns, name)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let wanted = name.clone();
+    let pod = read(&state, move |s| s.get_pod(&ns, &wanted))
+        .await?
+        .ok_or_else(|| ApiError::not_found("", "pods", &name))?;
+    let rows = printers::pod_rows(&[&pod], true, false, now());
+    Ok(one(&POD_COLUMNS, rows, &pod.metadata, json!(pod), &headers))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn field_selectors_on_name_and_namespace_only() {
+        let q = ListQuery {
+            label_selector: Some("app=x".into()),
+            field_selector: Some("metadata.name=pi, metadata.namespace==default".into()),
+        };
+        let f = Filter::parse(&q).unwrap();
+        assert_eq!(f.name.as_deref(), Some("pi"));
+        assert_eq!(f.namespace.as_deref(), Some("default"));
+        let bad = ListQuery {
+            label_selector: None,
+            field_selector: Some("status.phase=Running".into()),
+        };
+        assert!(Filter::parse(&bad).is_err());
+    }
+}

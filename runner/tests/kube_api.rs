@@ -1,0 +1,261 @@
+//! The Kubernetes API of `serve --listen` driven by the real `kubectl` (issue 8, first part:
+//! TLS with a self-signed certificate, bearer-token authentication, discovery, reading Jobs
+//! and Pods with kubectl's Table columns, `Status` errors). Skipped with a message when kubectl
+//! is not on PATH, except under CI, where that fails.
+
+mod common;
+use common::*;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// `kubectl` on PATH, or `None` (after saying why) outside CI.
+fn kubectl() -> Option<&'static str> {
+    let found = std::process::Command::new("kubectl")
+        .args(["version", "--client"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "kubectl is not on PATH, and CI is set: the API tests must run"
+        );
+        eprintln!("skipped: kubectl is not on PATH");
+        return None;
+    }
+    Some("kubectl")
+}
+
+/// Runs kubectl with `kubeconfig` (and its own discovery cache in the test's folder).
+fn kube(env: &Env, kubeconfig: &Path, args: &[&str]) -> Run {
+    let cache = env.path().join("kube-cache");
+    let mut all = vec![
+        "--kubeconfig",
+        kubeconfig.to_str().unwrap(),
+        "--cache-dir",
+        cache.to_str().unwrap(),
+    ];
+    all.extend_from_slice(args);
+    env.program("kubectl", &all, Duration::from_secs(60))
+}
+
+const JOB: &str = "apiVersion: batch/v1
+kind: Job
+metadata:
+  name: trio
+  labels: {team: blue}
+spec:
+  completions: 3
+  parallelism: 3
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+      - name: c
+        image: PROBE
+        args: [print, hello]
+";
+
+/// A serve with the API on a free loopback port, a completed Job, and the kubeconfig file.
+fn setup(env: &Env) -> (Serve, PathBuf) {
+    let serve = env.serve(&["--listen", "127.0.0.1:0"]);
+    assert!(
+        serve.log().contains("Kubernetes API on https://127.0.0.1:"),
+        "{}",
+        serve.log()
+    );
+    let file = env.manifest("trio.yaml", JOB);
+    let r = env.wasmjob(&["apply", "-f", file.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = env.wasmjob(&[
+        "wait",
+        "--for=condition=complete",
+        "job/trio",
+        "--timeout",
+        "60s",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let kubeconfig = env.path().join("kubeconfig");
+    let r = env.wasmjob(&["kubeconfig", "-o", kubeconfig.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    (serve, kubeconfig)
+}
+
+/// The rows of a table as printed, each split into its columns.
+fn rows(text: &str) -> Vec<Vec<String>> {
+    text.lines()
+        .map(|l| l.split_whitespace().map(str::to_string).collect())
+        .collect()
+}
+
+#[test]
+fn kubectl_gets_jobs_and_pods_as_from_a_cluster() {
+    let Some(_) = kubectl() else { return };
+    let env = Env::new();
+    let (_serve, kubeconfig) = setup(&env);
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&kubeconfig).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "the kubeconfig holds the token");
+
+    let jobs = kube(&env, &kubeconfig, &["get", "jobs"]);
+    assert_eq!(jobs.code, 0, "{}", jobs.stderr);
+    let got = rows(&jobs.stdout);
+    assert_eq!(got[0], ["NAME", "STATUS", "COMPLETIONS", "DURATION", "AGE"]);
+    assert_eq!(got.len(), 2, "{}", jobs.stdout);
+    assert_eq!(got[1][..3], ["trio", "Complete", "3/3"]);
+    // The same cells as wasmjob's own table.
+    let own = env.wasmjob(&["get", "jobs"]);
+    assert_eq!(rows(&own.stdout)[1][..4], got[1][..4]);
+
+    let pods = kube(
+        &env,
+        &kubeconfig,
+        &["get", "pods", "-l", "batch.kubernetes.io/job-name=trio"],
+    );
+    assert_eq!(pods.code, 0, "{}", pods.stderr);
+    let got = rows(&pods.stdout);
+    assert_eq!(got[0], ["NAME", "READY", "STATUS", "RESTARTS", "AGE"]);
+    assert_eq!(got.len(), 4, "{}", pods.stdout);
+    for row in &got[1..] {
+        assert!(row[0].starts_with("trio-"), "{row:?}");
+        assert_eq!(row[1..4], ["0/1", "Completed", "0"]);
+    }
+    let none = kube(&env, &kubeconfig, &["get", "pods", "-l", "team=red"]);
+    assert_eq!(none.code, 0, "{}", none.stderr);
+    assert!(none.stdout.is_empty(), "{}", none.stdout);
+    assert!(
+        none.stderr
+            .contains("No resources found in default namespace.")
+    );
+
+    let json = kube(&env, &kubeconfig, &["get", "job", "trio", "-o", "json"]);
+    assert_eq!(json.code, 0, "{}", json.stderr);
+    let job: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(job["status"]["succeeded"], 3);
+    assert!(
+        has_condition(&job, "Complete", "CompletionsReached"),
+        "{job:#}"
+    );
+    assert_eq!(job["metadata"]["labels"]["team"], "blue");
+
+    let wide = kube(&env, &kubeconfig, &["get", "jobs", "-A", "-o", "wide"]);
+    assert_eq!(wide.code, 0, "{}", wide.stderr);
+    let got = rows(&wide.stdout);
+    assert_eq!(
+        got[0],
+        [
+            "NAMESPACE",
+            "NAME",
+            "STATUS",
+            "COMPLETIONS",
+            "DURATION",
+            "AGE",
+            "CONTAINERS",
+            "IMAGES",
+            "SELECTOR"
+        ]
+    );
+    assert_eq!(got[1][..2], ["default", "trio"]);
+
+    let missing = kube(&env, &kubeconfig, &["get", "job", "nope"]);
+    assert_eq!(missing.code, 1);
+    assert_eq!(
+        missing.stderr.trim(),
+        r#"Error from server (NotFound): jobs.batch "nope" not found"#
+    );
+}
+
+/// One HTTPS request to the API (trusting its certificate), written by hand so that it can
+/// leave out the token or carry another; the status line and the body of the answer.
+fn raw_get(env: &Env, path: &str, token: Option<&str>) -> (String, serde_json::Value) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio_rustls::rustls;
+    use tokio_rustls::rustls::pki_types::pem::PemObject;
+    let state = env.state();
+    let address = std::fs::read_to_string(state.join("api/address")).unwrap();
+    let cert = std::fs::read(state.join("api/tls.crt")).unwrap();
+    let mut roots = rustls::RootCertStore::empty();
+    for c in rustls::pki_types::CertificateDer::pem_slice_iter(&cert) {
+        roots.add(c.unwrap()).unwrap();
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    let request =
+        format!("GET {path} HTTP/1.1\r\nHost: {address}\r\n{auth}Connection: close\r\n\r\n");
+    let answer = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async {
+            let tcp = tokio::net::TcpStream::connect(address.trim())
+                .await
+                .unwrap();
+            let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
+            let mut tls = connector.connect(name, tcp).await.unwrap();
+            tls.write_all(request.as_bytes()).await.unwrap();
+            let mut answer = Vec::new();
+            let _ = tls.read_to_end(&mut answer).await;
+            String::from_utf8(answer).unwrap()
+        });
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+    let status = head.lines().next().unwrap().to_string();
+    (
+        status,
+        serde_json::from_str(body).unwrap_or(serde_json::Value::Null),
+    )
+}
+
+#[test]
+fn without_the_token_every_call_is_refused() {
+    let Some(_) = kubectl() else { return };
+    let env = Env::new();
+    let (_serve, kubeconfig) = setup(&env);
+    let r = kube(&env, &kubeconfig, &["--token=not-the-token", "get", "jobs"]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    let last = r.stderr.trim().lines().last().unwrap_or("");
+    assert!(
+        last.starts_with("error: You must be logged in to the server"),
+        "{}",
+        r.stderr
+    );
+    // Without a token, or with another, every path answers 401 with a Kubernetes Status.
+    let token = std::fs::read_to_string(env.state().join("api/token")).unwrap();
+    for path in [
+        "/api",
+        "/apis/batch/v1/namespaces/default/jobs",
+        "/api/v1/pods",
+        "/nowhere",
+    ] {
+        for given in [None, Some("not-the-token"), Some(&token[..10])] {
+            let (status, body) = raw_get(&env, path, given);
+            assert_eq!(status, "HTTP/1.1 401 Unauthorized", "{path} {given:?}");
+            assert_eq!(body["kind"], "Status");
+            assert_eq!(body["reason"], "Unauthorized");
+            assert_eq!(body["code"], 401);
+        }
+    }
+    // With it, the same request is answered.
+    let (status, body) = raw_get(&env, "/apis/batch/v1/namespaces/default/jobs", Some(&token));
+    assert_eq!(status, "HTTP/1.1 200 OK");
+    assert_eq!(body["kind"], "JobList");
+    assert_eq!(body["items"][0]["metadata"]["name"], "trio");
+}
+
+#[test]
+fn changes_through_the_api_are_refused_clearly_for_now() {
+    let Some(_) = kubectl() else { return };
+    let env = Env::new();
+    let (_serve, kubeconfig) = setup(&env);
+    let r = kube(&env, &kubeconfig, &["delete", "job", "trio"]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(r.stderr.contains("MethodNotAllowed"), "{}", r.stderr);
+    assert!(r.stderr.contains("not supported yet"), "{}", r.stderr);
+    assert!(env.job("trio").is_some(), "nothing was deleted");
+}
