@@ -259,3 +259,41 @@ fn changes_through_the_api_are_refused_clearly_for_now() {
     assert!(r.stderr.contains("not supported yet"), "{}", r.stderr);
     assert!(env.job("trio").is_some(), "nothing was deleted");
 }
+
+#[test]
+fn kubectl_logs_reads_a_pods_log() {
+    let Some(_) = kubectl() else { return };
+    let env = Env::new();
+    let (_serve, kubeconfig) = setup(&env);
+    let r = kube(&env, &kubeconfig, &["logs", "job/trio"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stdout, "hello\n");
+    let pod = env.pods("batch.kubernetes.io/job-name=trio")[0]["metadata"]["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = kube(&env, &kubeconfig, &["logs", &pod, "--timestamps"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let (time, text) = r.stdout.split_once(' ').unwrap();
+    assert!(time.parse::<jiff::Timestamp>().is_ok(), "{:?}", r.stdout);
+    assert_eq!(text, "hello\n");
+    assert_eq!(
+        r.stdout,
+        env.wasmjob(&["logs", &pod, "--timestamps"]).stdout
+    );
+    let r = kube(&env, &kubeconfig, &["logs", &pod, "-c", "nope"]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr
+            .contains(&format!("container nope is not valid for pod {pod}")),
+        "{}",
+        r.stderr
+    );
+    let r = kube(&env, &kubeconfig, &["logs", &pod, "--previous"]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains("previous terminated container"),
+        "{}",
+        r.stderr
+    );
+}

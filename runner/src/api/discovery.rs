@@ -51,6 +51,12 @@ pub async fn core_resources() -> Json<Value> {
             "verbs": VERBS,
             "shortNames": ["po"],
             "categories": ["all"],
+        }, {
+            "name": "pods/log",
+            "singularName": "",
+            "namespaced": true,
+            "kind": "Pod",
+            "verbs": ["get"],
         }],
     }))
 }

@@ -1,7 +1,8 @@
 //! api: the Kubernetes REST API that `serve --listen` answers, so that `kubectl` and the
 //! official client libraries work against wasmjob unchanged. This part: bearer-token
 //! authentication over TLS, discovery, and reading Jobs and Pods (get; list across a namespace or all of
-//! them, with label and name selectors; kubectl's Table for `kubectl get`). Errors are
+//! them, with label and name selectors; kubectl's Table for `kubectl get`; a container's log
+//! for `kubectl logs`). Errors are
 //! Kubernetes `Status` objects.
 //!
 //! Must not: decide Job semantics or run pods. It reads the store the controller writes,
@@ -10,6 +11,7 @@
 pub mod auth;
 mod discovery;
 mod objects;
+mod pod_log;
 mod status;
 pub mod tls;
 
@@ -48,6 +50,10 @@ pub fn router(store: Store, token: String) -> Router {
         .route("/api/v1/pods", get(objects::list_pods_everywhere))
         .route("/api/v1/namespaces/{ns}/pods", get(objects::list_pods))
         .route("/api/v1/namespaces/{ns}/pods/{name}", get(objects::get_pod))
+        .route(
+            "/api/v1/namespaces/{ns}/pods/{name}/log",
+            get(pod_log::pod_log),
+        )
         .fallback(status::not_found_route)
         .method_not_allowed_fallback(status::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(

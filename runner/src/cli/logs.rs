@@ -184,6 +184,23 @@ fn restart_of(pod: &Pod, container: &str, previous: bool) -> Result<i32, Failure
     Ok(count - 1)
 }
 
+/// Keeps the last `n` lines of `records`, counting logical lines: a run of partial records
+/// ends with a full one (or with the last record).
+pub(crate) fn keep_last_lines(records: &mut Vec<LogLine>, n: usize) {
+    let mut seen = 0;
+    let mut start = records.len();
+    for (i, l) in records.iter().enumerate().rev() {
+        if l.full || i == records.len() - 1 {
+            if seen == n {
+                break;
+            }
+            seen += 1;
+        }
+        start = i;
+    }
+    records.drain(..start);
+}
+
 /// Reads one log file, whole or as it grows, and prints its records.
 struct Reader {
     source: Source,
@@ -240,19 +257,7 @@ impl Reader {
     fn print_existing(&mut self, out: &mut dyn Write, tail: Option<usize>) -> Result<(), Failure> {
         let mut lines = self.read_new()?;
         if let Some(n) = tail {
-            // Count logical lines: a run of partial records ends with a full one.
-            let mut seen = 0;
-            let mut start = lines.len();
-            for (i, l) in lines.iter().enumerate().rev() {
-                if l.full || i == lines.len() - 1 {
-                    if seen == n {
-                        break;
-                    }
-                    seen += 1;
-                }
-                start = i;
-            }
-            lines.drain(..start);
+            keep_last_lines(&mut lines, n);
         }
         self.print(out, &lines)
     }

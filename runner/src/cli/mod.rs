@@ -12,7 +12,7 @@ mod input;
 pub use input::give_identity;
 mod items;
 mod kubeconfig;
-mod logs;
+pub(crate) mod logs;
 mod patch;
 pub mod printers;
 mod queue;
