@@ -297,3 +297,61 @@ fn kubectl_logs_reads_a_pods_log() {
         r.stderr
     );
 }
+
+#[test]
+fn kubectl_describes_a_job_with_its_pods_and_events() {
+    let Some(_) = kubectl() else { return };
+    let env = Env::new();
+    let (_serve, kubeconfig) = setup(&env);
+    let r = kube(&env, &kubeconfig, &["describe", "job", "trio"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let text = &r.stdout;
+    for line in [
+        "Name:             trio",
+        "Namespace:        default",
+        "Labels:           team=blue",
+        "Completions:      3",
+        "Completion Mode:  NonIndexed",
+        "Pods Statuses:    0 Active (0 Ready) / 3 Succeeded / 0 Failed",
+        "Events:",
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "no line {line:?} in\n{text}"
+        );
+    }
+    let creates = text
+        .lines()
+        .filter(|l| {
+            l.contains("SuccessfulCreate") && l.contains("job-controller  Created pod: trio-")
+        })
+        .count();
+    assert_eq!(creates, 3, "{text}");
+    assert!(
+        text.lines().any(
+            |l| l.trim_start().starts_with("Normal  Completed") && l.ends_with("Job completed")
+        ),
+        "{text}"
+    );
+
+    let events = kube(&env, &kubeconfig, &["get", "events"]);
+    assert_eq!(events.code, 0, "{}", events.stderr);
+    assert_eq!(
+        rows(&events.stdout)[0],
+        ["LAST", "SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"]
+    );
+    assert!(events.stdout.contains("job/trio"), "{}", events.stdout);
+    // Events of another object are not described with this one.
+    let pod = kube(
+        &env,
+        &kubeconfig,
+        &[
+            "get",
+            "events",
+            "--field-selector",
+            "involvedObject.kind=Pod",
+        ],
+    );
+    assert_eq!(pod.code, 0, "{}", pod.stderr);
+    assert!(!pod.stdout.contains("job/trio"), "{}", pod.stdout);
+}

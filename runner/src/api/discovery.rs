@@ -52,6 +52,13 @@ pub async fn core_resources() -> Json<Value> {
             "shortNames": ["po"],
             "categories": ["all"],
         }, {
+            "name": "events",
+            "singularName": "event",
+            "namespaced": true,
+            "kind": "Event",
+            "verbs": VERBS,
+            "shortNames": ["ev"],
+        }, {
             "name": "pods/log",
             "singularName": "",
             "namespaced": true,

@@ -2,7 +2,7 @@
 //! official client libraries work against wasmjob unchanged. This part: bearer-token
 //! authentication over TLS, discovery, and reading Jobs and Pods (get; list across a namespace or all of
 //! them, with label and name selectors; kubectl's Table for `kubectl get`; a container's log
-//! for `kubectl logs`). Errors are
+//! for `kubectl logs`; events for `kubectl describe` and `kubectl get events`). Errors are
 //! Kubernetes `Status` objects.
 //!
 //! Must not: decide Job semantics or run pods. It reads the store the controller writes,
@@ -54,6 +54,8 @@ pub fn router(store: Store, token: String) -> Router {
             "/api/v1/namespaces/{ns}/pods/{name}/log",
             get(pod_log::pod_log),
         )
+        .route("/api/v1/events", get(objects::list_events_everywhere))
+        .route("/api/v1/namespaces/{ns}/events", get(objects::list_events))
         .fallback(status::not_found_route)
         .method_not_allowed_fallback(status::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(

@@ -50,18 +50,19 @@ fn wants_table(headers: &HeaderMap) -> bool {
         .is_some_and(|first| first.contains("as=Table"))
 }
 
-/// The objects a list keeps.
+/// The objects a list keeps: a label selector, and field selector terms (`path=value`,
+/// `path==value`, `path!=value`) on any dotted field path of the object, such as
+/// `metadata.name` or `involvedObject.uid`.
 struct Filter {
     labels: Selector,
-    name: Option<String>,
-    namespace: Option<String>,
+    fields: Vec<(String, String, bool)>,
 }
 
 impl Filter {
     fn parse(q: &ListQuery) -> Result<Filter, ApiError> {
         let labels = Selector::parse(q.label_selector.as_deref().unwrap_or(""))
             .map_err(|e| ApiError::bad_request(format!("unable to parse requirement: {e}")))?;
-        let (mut name, mut namespace) = (None, None);
+        let mut fields = Vec::new();
         for term in q
             .field_selector
             .as_deref()
@@ -70,36 +71,33 @@ impl Filter {
             .map(str::trim)
             .filter(|t| !t.is_empty())
         {
-            let (field, value) = term
-                .split_once("==")
-                .or_else(|| term.split_once('='))
-                .ok_or_else(|| {
-                    ApiError::bad_request(format!("invalid field selector: {term:?}"))
-                })?;
-            match field.trim() {
-                "metadata.name" => name = Some(value.trim().to_string()),
-                "metadata.namespace" => namespace = Some(value.trim().to_string()),
-                other => {
-                    return Err(ApiError::bad_request(format!(
-                        "field label not supported: {other}"
-                    )));
-                }
-            }
+            let (path, value, equal) = if let Some((p, v)) = term.split_once("!=") {
+                (p, v, false)
+            } else if let Some((p, v)) = term.split_once("==").or_else(|| term.split_once('=')) {
+                (p, v, true)
+            } else {
+                return Err(ApiError::bad_request(format!(
+                    "invalid field selector: {term:?}"
+                )));
+            };
+            fields.push((path.trim().to_string(), value.trim().to_string(), equal));
         }
-        Ok(Filter {
-            labels,
-            name,
-            namespace,
-        })
+        Ok(Filter { labels, fields })
     }
 
-    fn keeps(&self, meta: &ObjectMeta) -> bool {
-        self.labels.matches(&meta.labels)
-            && self.name.as_deref().is_none_or(|n| n == meta.name())
-            && self
-                .namespace
-                .as_deref()
-                .is_none_or(|n| n == meta.namespace())
+    fn keeps(&self, labels: &std::collections::BTreeMap<String, String>, object: &Value) -> bool {
+        self.labels.matches(labels)
+            && self.fields.iter().all(|(path, wanted, equal)| {
+                let found = path
+                    .split('.')
+                    .try_fold(object, |v, key| v.get(key))
+                    .map(|v| match v {
+                        Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    })
+                    .unwrap_or_default();
+                (found == *wanted) == *equal
+            })
     }
 }
 
@@ -290,7 +288,7 @@ async fn jobs(
     let jobs: Vec<&wasmjob_spec::Job> = records
         .iter()
         .map(|r| &r.job)
-        .filter(|j| filter.keeps(&j.metadata))
+        .filter(|j| filter.keeps(&j.metadata.labels, &json!(j)))
         .collect();
     if wants_table(&headers) {
         let rows = printers::job_rows(&jobs, true, false, now());
@@ -316,7 +314,10 @@ async fn pods(
         Ok((s.list_pods(namespace.as_deref())?, s.data_version()?))
     })
     .await?;
-    let pods: Vec<&wasmjob_spec::Pod> = all.iter().filter(|p| filter.keeps(&p.metadata)).collect();
+    let pods: Vec<&wasmjob_spec::Pod> = all
+        .iter()
+        .filter(|p| filter.keeps(&p.metadata.labels, &json!(p)))
+        .collect();
     if wants_table(&headers) {
         let rows = printers::pod_rows(&pods, true, false, now());
         let rows = rows
@@ -362,6 +363,110 @@ pub async fn list_pods_everywhere(
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
     pods(state, None, q, headers).await
+}
+
+const EVENT_COLUMNS: [Column; 5] = [
+    (
+        "Last Seen",
+        "string",
+        "",
+        0,
+        "Time when this Event was last observed.",
+    ),
+    (
+        "Type",
+        "string",
+        "",
+        0,
+        "Type of this event (Normal, Warning).",
+    ),
+    (
+        "Reason",
+        "string",
+        "",
+        0,
+        "A short, machine understandable string that gives the reason for the transition into the object's current status.",
+    ),
+    (
+        "Object",
+        "string",
+        "",
+        0,
+        "The object that this event is about.",
+    ),
+    (
+        "Message",
+        "string",
+        "",
+        0,
+        "A human-readable description of the status of this operation.",
+    ),
+];
+
+async fn events(
+    state: Arc<ApiState>,
+    namespace: Option<String>,
+    q: ListQuery,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let filter = Filter::parse(&q)?;
+    let (records, version) = read(&state, move |s| {
+        Ok((s.list_events(namespace.as_deref())?, s.data_version()?))
+    })
+    .await?;
+    let no_labels = std::collections::BTreeMap::new();
+    let events: Vec<(Value, &crate::store::EventRecord)> = records
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            (
+                crate::cli::get::event_object(e, &format!("{}.{i:x}", e.name)),
+                e,
+            )
+        })
+        .filter(|(v, _)| filter.keeps(&no_labels, v))
+        .collect();
+    if wants_table(&headers) {
+        let now = now();
+        let metas: Vec<ObjectMeta> = events
+            .iter()
+            .map(|(v, _)| serde_json::from_value(v["metadata"].clone()).unwrap_or_default())
+            .collect();
+        let rows = events
+            .iter()
+            .zip(&metas)
+            .map(|((_, e), meta)| {
+                let cells = vec![
+                    printers::since(Some(e.time), now),
+                    e.type_.clone(),
+                    e.reason.clone(),
+                    format!("{}/{}", e.kind.to_lowercase(), e.name),
+                    e.message.clone(),
+                ];
+                (cells, meta)
+            })
+            .collect();
+        return Ok(Json(table(&EVENT_COLUMNS, rows, version)));
+    }
+    let items = events.into_iter().map(|(v, _)| v).collect();
+    Ok(Json(list("EventList", "v1", items, version)))
+}
+
+pub async fn list_events(
+    State(state): State<Arc<ApiState>>,
+    Path(ns): Path<String>,
+    Query(q): Query<ListQuery>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    events(state, Some(ns), q, headers).await
+}
+
+pub async fn list_events_everywhere(
+    State(state): State<Arc<ApiState>>,
+    Query(q): Query<ListQuery>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    events(state, None, q, headers).await
 }
 
 /// One object, as a Table of one row when asked for one (`kubectl get job NAME`).
@@ -411,17 +516,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn field_selectors_on_name_and_namespace_only() {
+    fn field_selectors_match_dotted_paths() {
         let q = ListQuery {
             label_selector: Some("app=x".into()),
-            field_selector: Some("metadata.name=pi, metadata.namespace==default".into()),
+            field_selector: Some("metadata.name=pi, involvedObject.kind==Job,type!=Warning".into()),
         };
         let f = Filter::parse(&q).unwrap();
-        assert_eq!(f.name.as_deref(), Some("pi"));
-        assert_eq!(f.namespace.as_deref(), Some("default"));
+        let mut labels = std::collections::BTreeMap::new();
+        labels.insert("app".to_string(), "x".to_string());
+        let object = json!({"metadata": {"name": "pi"}, "involvedObject": {"kind": "Job"}, "type": "Normal"});
+        assert!(f.keeps(&labels, &object));
+        let warning = json!({"metadata": {"name": "pi"}, "involvedObject": {"kind": "Job"}, "type": "Warning"});
+        assert!(!f.keeps(&labels, &warning));
+        assert!(
+            !f.keeps(&Default::default(), &object),
+            "the label selector counts too"
+        );
         let bad = ListQuery {
             label_selector: None,
-            field_selector: Some("status.phase=Running".into()),
+            field_selector: Some("no-operator".into()),
         };
         assert!(Filter::parse(&bad).is_err());
     }

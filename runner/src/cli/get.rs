@@ -359,7 +359,7 @@ fn listing(
 }
 
 /// An event as the v1 API shapes it.
-fn event_object(e: &EventRecord, name: &str) -> Value {
+pub(crate) fn event_object(e: &EventRecord, name: &str) -> Value {
     let component = if e.kind == "Job" {
         "job-controller"
     } else {

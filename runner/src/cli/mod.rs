@@ -7,7 +7,7 @@ mod bench;
 mod controller;
 mod delete;
 mod describe;
-mod get;
+pub(crate) mod get;
 mod input;
 pub use input::give_identity;
 mod items;
