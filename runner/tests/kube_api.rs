@@ -156,6 +156,18 @@ fn kubectl_gets_jobs_and_pods_as_from_a_cluster() {
     );
     assert_eq!(got[1][..2], ["default", "trio"]);
 
+    let ns = kube(&env, &kubeconfig, &["get", "namespaces"]);
+    assert_eq!(ns.code, 0, "{}", ns.stderr);
+    let got = rows(&ns.stdout);
+    assert_eq!(got[0], ["NAME", "STATUS", "AGE"]);
+    assert_eq!(got[1][..2], ["default", "Active"]);
+    let other = kube(&env, &kubeconfig, &["get", "namespace", "elsewhere"]);
+    assert_eq!(other.code, 1);
+    assert_eq!(
+        other.stderr.trim(),
+        r#"Error from server (NotFound): namespaces "elsewhere" not found"#
+    );
+
     let missing = kube(&env, &kubeconfig, &["get", "job", "nope"]);
     assert_eq!(missing.code, 1);
     assert_eq!(

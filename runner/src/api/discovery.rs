@@ -52,6 +52,13 @@ pub async fn core_resources() -> Json<Value> {
             "shortNames": ["po"],
             "categories": ["all"],
         }, {
+            "name": "namespaces",
+            "singularName": "namespace",
+            "namespaced": false,
+            "kind": "Namespace",
+            "verbs": VERBS,
+            "shortNames": ["ns"],
+        }, {
             "name": "events",
             "singularName": "event",
             "namespaced": true,

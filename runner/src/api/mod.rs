@@ -10,6 +10,7 @@
 
 pub mod auth;
 mod discovery;
+mod namespaces;
 mod objects;
 mod pod_log;
 mod status;
@@ -54,6 +55,8 @@ pub fn router(store: Store, token: String) -> Router {
             "/api/v1/namespaces/{ns}/pods/{name}/log",
             get(pod_log::pod_log),
         )
+        .route("/api/v1/namespaces", get(namespaces::list))
+        .route("/api/v1/namespaces/{ns}", get(namespaces::get))
         .route("/api/v1/events", get(objects::list_events_everywhere))
         .route("/api/v1/namespaces/{ns}/events", get(objects::list_events))
         .fallback(status::not_found_route)

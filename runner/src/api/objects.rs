@@ -26,7 +26,7 @@ pub struct ListQuery {
 }
 
 /// Runs `read` on the store on a blocking thread.
-async fn read<T: Send + 'static>(
+pub(super) async fn read<T: Send + 'static>(
     state: &Arc<ApiState>,
     read: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, ApiError> {
@@ -40,7 +40,7 @@ async fn read<T: Send + 'static>(
 }
 
 /// Whether the client asked for a `Table`.
-fn wants_table(headers: &HeaderMap) -> bool {
+pub(super) fn wants_table(headers: &HeaderMap) -> bool {
     headers
         .get_all(axum::http::header::ACCEPT)
         .iter()
@@ -102,7 +102,7 @@ impl Filter {
 }
 
 /// A Table column: name, type, format, priority (1: only with `-o wide`), description.
-type Column = (&'static str, &'static str, &'static str, u8, &'static str);
+pub(super) type Column = (&'static str, &'static str, &'static str, u8, &'static str);
 
 const JOB_COLUMNS: [Column; 8] = [
     (
@@ -231,7 +231,11 @@ const POD_COLUMNS: [Column; 10] = [
 ];
 
 /// A `Table` of `rows` (cells, and the object's metadata) under `columns`.
-fn table(columns: &[Column], rows: Vec<(Vec<String>, &ObjectMeta)>, version: i64) -> Value {
+pub(super) fn table(
+    columns: &[Column],
+    rows: Vec<(Vec<String>, &ObjectMeta)>,
+    version: i64,
+) -> Value {
     let definitions: Vec<Value> = columns
         .iter()
         .map(|(name, type_, format, priority, description)| {
