@@ -367,3 +367,59 @@ fn kubectl_describes_a_job_with_its_pods_and_events() {
     assert_eq!(pod.code, 0, "{}", pod.stderr);
     assert!(!pod.stdout.contains("job/trio"), "{}", pod.stdout);
 }
+
+#[test]
+fn kubectl_wait_follows_a_running_job_to_its_end() {
+    let Some(_) = kubectl() else { return };
+    let env = Env::new();
+    let (_serve, kubeconfig) = setup(&env);
+    let slow = env.manifest(
+        "slow.yaml",
+        "apiVersion: batch/v1
+kind: Job
+metadata: {name: slow}
+spec:
+  completions: 2
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+      - name: c
+        image: PROBE
+        args: [sleep, '1500', print, done]
+",
+    );
+    let r = env.wasmjob(&["apply", "-f", slow.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let before = env.job("slow").unwrap();
+    assert!(!has_condition(&before, "Complete", "CompletionsReached"));
+    let r = kube(
+        &env,
+        &kubeconfig,
+        &[
+            "wait",
+            "--for=condition=complete",
+            "job/slow",
+            "--timeout=60s",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stdout.trim(), "job.batch/slow condition met");
+    let after = env.job("slow").unwrap();
+    assert!(
+        has_condition(&after, "Complete", "CompletionsReached"),
+        "{after:#}"
+    );
+    // A condition that never comes times out, as against a cluster.
+    let r = kube(
+        &env,
+        &kubeconfig,
+        &["wait", "--for=condition=failed", "job/slow", "--timeout=2s"],
+    );
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(
+        r.stderr.contains("timed out waiting for the condition"),
+        "{}",
+        r.stderr
+    );
+}

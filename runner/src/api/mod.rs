@@ -15,6 +15,7 @@ mod objects;
 mod pod_log;
 mod status;
 pub mod tls;
+mod watch;
 
 use crate::store::Store;
 use axum::Router;

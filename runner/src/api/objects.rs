@@ -6,12 +6,14 @@
 
 use super::ApiState;
 use super::status::ApiError;
+use super::watch::{self, Lister, Seen};
 use crate::cli::printers;
 use crate::selector::Selector;
 use crate::store::{Store, StoreError};
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use wasmjob_spec::{ObjectMeta, Time};
@@ -23,6 +25,28 @@ use wasmjob_spec::{ObjectMeta, Time};
 pub struct ListQuery {
     label_selector: Option<String>,
     field_selector: Option<String>,
+    /// `true` or `1`: stream changes instead of listing.
+    watch: Option<String>,
+    resource_version: Option<String>,
+    timeout_seconds: Option<u64>,
+}
+
+impl ListQuery {
+    fn watching(&self) -> bool {
+        matches!(self.watch.as_deref(), Some("true" | "1"))
+    }
+
+    /// The resourceVersion a watch continues from (a list's), if any other than 0.
+    fn resumes(&self) -> Option<i64> {
+        self.resource_version
+            .as_deref()
+            .and_then(|v| v.parse().ok())
+            .filter(|v| *v > 0)
+    }
+
+    fn timeout(&self) -> Option<std::time::Duration> {
+        self.timeout_seconds.map(std::time::Duration::from_secs)
+    }
 }
 
 /// Runs `read` on the store on a blocking thread.
@@ -283,10 +307,40 @@ async fn jobs(
     namespace: Option<String>,
     q: ListQuery,
     headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let filter = Filter::parse(&q)?;
+    if q.watching() {
+        let list: Lister = Arc::new(move |s: &Store| {
+            let records = s
+                .list_jobs(namespace.as_deref())
+                .map_err(|e| e.to_string())?;
+            let jobs: Vec<&wasmjob_spec::Job> = records
+                .iter()
+                .map(|r| &r.job)
+                .filter(|j| filter.keeps(&j.metadata.labels, &json!(j)))
+                .collect();
+            let rows = printers::job_rows(&jobs, true, false, now());
+            Ok(jobs
+                .iter()
+                .zip(rows.into_iter().skip(1))
+                .map(|(j, cells)| Seen {
+                    uid: j.metadata.uid().to_string(),
+                    version: j.metadata.resource_version.clone().unwrap_or_default(),
+                    object: json!(j),
+                    table: watch::one_row(&JOB_COLUMNS, cells, &j.metadata),
+                })
+                .collect())
+        });
+        return Ok(watch::stream(
+            state,
+            list,
+            wants_table(&headers),
+            q.resumes(),
+            q.timeout(),
+        ));
+    }
     let (records, version) = read(&state, move |s| {
-        Ok((s.list_jobs(namespace.as_deref())?, s.data_version()?))
+        Ok((s.list_jobs(namespace.as_deref())?, s.resource_version()?))
     })
     .await?;
     let jobs: Vec<&wasmjob_spec::Job> = records
@@ -301,10 +355,10 @@ async fn jobs(
             .skip(1)
             .zip(&jobs)
             .map(|(cells, j)| (cells, &j.metadata));
-        return Ok(Json(table(&JOB_COLUMNS, rows.collect(), version)));
+        return Ok(Json(table(&JOB_COLUMNS, rows.collect(), version)).into_response());
     }
     let items = jobs.iter().map(|j| json!(j)).collect();
-    Ok(Json(list("JobList", "batch/v1", items, version)))
+    Ok(Json(list("JobList", "batch/v1", items, version)).into_response())
 }
 
 async fn pods(
@@ -312,10 +366,39 @@ async fn pods(
     namespace: Option<String>,
     q: ListQuery,
     headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let filter = Filter::parse(&q)?;
+    if q.watching() {
+        let list: Lister = Arc::new(move |s: &Store| {
+            let all = s
+                .list_pods(namespace.as_deref())
+                .map_err(|e| e.to_string())?;
+            let pods: Vec<&wasmjob_spec::Pod> = all
+                .iter()
+                .filter(|p| filter.keeps(&p.metadata.labels, &json!(p)))
+                .collect();
+            let rows = printers::pod_rows(&pods, true, false, now());
+            Ok(pods
+                .iter()
+                .zip(rows.into_iter().skip(1))
+                .map(|(p, cells)| Seen {
+                    uid: p.metadata.uid().to_string(),
+                    version: p.metadata.resource_version.clone().unwrap_or_default(),
+                    object: json!(p),
+                    table: watch::one_row(&POD_COLUMNS, cells, &p.metadata),
+                })
+                .collect())
+        });
+        return Ok(watch::stream(
+            state,
+            list,
+            wants_table(&headers),
+            q.resumes(),
+            q.timeout(),
+        ));
+    }
     let (all, version) = read(&state, move |s| {
-        Ok((s.list_pods(namespace.as_deref())?, s.data_version()?))
+        Ok((s.list_pods(namespace.as_deref())?, s.resource_version()?))
     })
     .await?;
     let pods: Vec<&wasmjob_spec::Pod> = all
@@ -329,10 +412,10 @@ async fn pods(
             .skip(1)
             .zip(&pods)
             .map(|(cells, p)| (cells, &p.metadata));
-        return Ok(Json(table(&POD_COLUMNS, rows.collect(), version)));
+        return Ok(Json(table(&POD_COLUMNS, rows.collect(), version)).into_response());
     }
     let items = pods.iter().map(|p| json!(p)).collect();
-    Ok(Json(list("PodList", "v1", items, version)))
+    Ok(Json(list("PodList", "v1", items, version)).into_response())
 }
 
 pub async fn list_jobs(
@@ -340,7 +423,7 @@ pub async fn list_jobs(
     Path(ns): Path<String>,
     Query(q): Query<ListQuery>,
     headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     jobs(state, Some(ns), q, headers).await
 }
 
@@ -348,7 +431,7 @@ pub async fn list_jobs_everywhere(
     State(state): State<Arc<ApiState>>,
     Query(q): Query<ListQuery>,
     headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     jobs(state, None, q, headers).await
 }
 
@@ -357,7 +440,7 @@ pub async fn list_pods(
     Path(ns): Path<String>,
     Query(q): Query<ListQuery>,
     headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     pods(state, Some(ns), q, headers).await
 }
 
@@ -365,7 +448,7 @@ pub async fn list_pods_everywhere(
     State(state): State<Arc<ApiState>>,
     Query(q): Query<ListQuery>,
     headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     pods(state, None, q, headers).await
 }
 
@@ -415,7 +498,7 @@ async fn events(
 ) -> Result<Json<Value>, ApiError> {
     let filter = Filter::parse(&q)?;
     let (records, version) = read(&state, move |s| {
-        Ok((s.list_events(namespace.as_deref())?, s.data_version()?))
+        Ok((s.list_events(namespace.as_deref())?, s.resource_version()?))
     })
     .await?;
     let no_labels = std::collections::BTreeMap::new();
@@ -524,6 +607,7 @@ mod tests {
         let q = ListQuery {
             label_selector: Some("app=x".into()),
             field_selector: Some("metadata.name=pi, involvedObject.kind==Job,type!=Warning".into()),
+            ..Default::default()
         };
         let f = Filter::parse(&q).unwrap();
         let mut labels = std::collections::BTreeMap::new();
@@ -539,6 +623,7 @@ mod tests {
         let bad = ListQuery {
             label_selector: None,
             field_selector: Some("no-operator".into()),
+            ..Default::default()
         };
         assert!(Filter::parse(&bad).is_err());
     }

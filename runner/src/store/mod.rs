@@ -358,6 +358,21 @@ impl Store {
             .collect()
     }
 
+    /// The last resourceVersion given to any object (they count up across all objects, as
+    /// etcd's revision does): a list's resourceVersion, from which a watch continues.
+    pub fn resource_version(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'resourceVersion'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(self.sql_err())?
+            .unwrap_or(0))
+    }
+
     /// Changes whenever another connection commits (SQLite's `data_version`): a cheap
     /// "anything new?" for pollers.
     pub fn data_version(&self) -> Result<i64> {
