@@ -423,3 +423,36 @@ spec:
         r.stderr
     );
 }
+
+/// A watch never ends on its own; SIGTERM still stops the serve at once.
+#[test]
+fn sigterm_stops_serve_promptly_with_a_watch_open() {
+    let Some(_) = kubectl() else { return };
+    let env = Env::new();
+    let (serve, kubeconfig) = setup(&env);
+    let cache = env.path().join("kube-cache");
+    let mut watcher = std::process::Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(&kubeconfig)
+        .arg("--cache-dir")
+        .arg(&cache)
+        .args(["get", "jobs", "-w"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // The watch is open once kubectl has printed the list.
+    let mut out = watcher.stdout.take().unwrap();
+    let mut first = [0u8; 4];
+    std::io::Read::read_exact(&mut out, &mut first).unwrap();
+    assert_eq!(&first, b"NAME");
+    let started = std::time::Instant::now();
+    assert_eq!(serve.terminate(), 0);
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    let _ = watcher.kill();
+    let _ = watcher.wait();
+}

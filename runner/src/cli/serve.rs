@@ -103,9 +103,12 @@ pub fn serve(args: ServeArgs, state_dir: &Path) -> Result<u8, Failure> {
         );
         let result = manager.run(None, &mut |_| {}, shutdown_signal()).await;
         let _ = stop_api.send(());
-        if let Some(api) = api {
-            // Open requests get a moment to finish; idle connections are closed.
-            let _ = tokio::time::timeout(std::time::Duration::from_secs(2), api).await;
+        if let Some(mut api) = api {
+            // Open requests get a moment to finish; watches, which never do, are then cut.
+            let grace = std::time::Duration::from_millis(500);
+            if tokio::time::timeout(grace, &mut api).await.is_err() {
+                api.abort();
+            }
         }
         match result {
             Err(ManagerError::Interrupted) => {
