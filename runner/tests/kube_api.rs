@@ -261,15 +261,59 @@ fn without_the_token_every_call_is_refused() {
 }
 
 #[test]
-fn changes_through_the_api_are_refused_clearly_for_now() {
+fn kubectl_deletes_jobs_and_pods_and_refuses_other_changes_for_now() {
     let Some(_) = kubectl() else { return };
     let env = Env::new();
     let (_serve, kubeconfig) = setup(&env);
-    let r = kube(&env, &kubeconfig, &["delete", "job", "trio"]);
+    // Changes other than delete are not served yet, and say so.
+    let r = kube(
+        &env,
+        &kubeconfig,
+        &["patch", "job", "trio", "-p", r#"{"spec":{"suspend":true}}"#],
+    );
     assert_eq!(r.code, 1, "{}", r.stdout);
     assert!(r.stderr.contains("MethodNotAllowed"), "{}", r.stderr);
     assert!(r.stderr.contains("not supported yet"), "{}", r.stderr);
-    assert!(env.job("trio").is_some(), "nothing was deleted");
+    assert!(env.job("trio").is_some(), "nothing changed");
+    // A finished pod goes at once; its Job stays complete.
+    let pod = env.pods("batch.kubernetes.io/job-name=trio")[0]["metadata"]["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = kube(&env, &kubeconfig, &["delete", "pod", &pod]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stdout.trim(), format!("pod \"{pod}\" deleted"));
+    assert_eq!(env.pods("batch.kubernetes.io/job-name=trio").len(), 2);
+    // A running Job is stopped and removed with its pods and logs; kubectl waits for it.
+    let slow = env.manifest(
+        "spin.yaml",
+        "apiVersion: batch/v1\nkind: Job\nmetadata: {name: spin}\nspec:\n  template:\n    spec:\n      restartPolicy: Never\n      containers:\n      - {name: c, image: PROBE, args: [spin]}\n",
+    );
+    assert_eq!(
+        env.wasmjob(&["apply", "-f", slow.to_str().unwrap()]).code,
+        0
+    );
+    wait_for("the spinning pod", Duration::from_secs(30), || {
+        env.pods("batch.kubernetes.io/job-name=spin")
+            .iter()
+            .any(|p| p["status"]["phase"] == "Running")
+    });
+    for job in ["spin", "trio"] {
+        let r = kube(&env, &kubeconfig, &["delete", "job", job]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        assert_eq!(r.stdout.trim(), format!("job.batch \"{job}\" deleted"));
+        assert!(env.job(job).is_none(), "{job} is gone when kubectl returns");
+        assert!(
+            env.pods(&format!("batch.kubernetes.io/job-name={job}"))
+                .is_empty()
+        );
+    }
+    let r = kube(&env, &kubeconfig, &["delete", "job", "trio"]);
+    assert_eq!(r.code, 1);
+    assert_eq!(
+        r.stderr.trim(),
+        r#"Error from server (NotFound): jobs.batch "trio" not found"#
+    );
 }
 
 #[test]

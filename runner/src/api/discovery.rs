@@ -35,8 +35,10 @@ pub async fn groups() -> Json<Value> {
     }))
 }
 
-/// The verbs served so far.
+/// The verbs served so far for Namespaces and Events…
 const VERBS: [&str; 2] = ["get", "list"];
+/// …and for Jobs and Pods.
+const VERBS_DELETE: [&str; 4] = ["get", "list", "watch", "delete"];
 
 pub async fn core_resources() -> Json<Value> {
     Json(json!({
@@ -48,7 +50,7 @@ pub async fn core_resources() -> Json<Value> {
             "singularName": "pod",
             "namespaced": true,
             "kind": "Pod",
-            "verbs": VERBS,
+            "verbs": VERBS_DELETE,
             "shortNames": ["po"],
             "categories": ["all"],
         }, {
@@ -85,7 +87,7 @@ pub async fn batch_resources() -> Json<Value> {
             "singularName": "job",
             "namespaced": true,
             "kind": "Job",
-            "verbs": VERBS,
+            "verbs": VERBS_DELETE,
             "categories": ["all"],
         }],
     }))

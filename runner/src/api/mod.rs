@@ -9,6 +9,7 @@
 //! through a connection of its own (SQLite in WAL mode: readers never wait for the writer).
 
 pub mod auth;
+mod deletion;
 mod discovery;
 mod namespaces;
 mod objects;
@@ -47,11 +48,14 @@ pub fn router(store: Store, token: String) -> Router {
         )
         .route(
             "/apis/batch/v1/namespaces/{ns}/jobs/{name}",
-            get(objects::get_job),
+            get(objects::get_job).delete(deletion::delete_job),
         )
         .route("/api/v1/pods", get(objects::list_pods_everywhere))
         .route("/api/v1/namespaces/{ns}/pods", get(objects::list_pods))
-        .route("/api/v1/namespaces/{ns}/pods/{name}", get(objects::get_pod))
+        .route(
+            "/api/v1/namespaces/{ns}/pods/{name}",
+            get(objects::get_pod).delete(deletion::delete_pod),
+        )
         .route(
             "/api/v1/namespaces/{ns}/pods/{name}/log",
             get(pod_log::pod_log),

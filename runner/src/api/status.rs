@@ -84,13 +84,13 @@ pub async fn not_found_route(uri: axum::http::Uri) -> ApiError {
     }
 }
 
-/// A method the API does not serve on an existing path (so far only reads are served).
+/// A method the API does not serve on an existing path (so far: reads, watches, deletes).
 pub async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> ApiError {
     ApiError {
         code: StatusCode::METHOD_NOT_ALLOWED,
         reason: "MethodNotAllowed",
         message: format!(
-            "{method} {uri} is not supported yet: this wasmjob serves get, list and the Table output; use the wasmjob CLI (apply, patch, delete) for changes"
+            "{method} {uri} is not supported yet: this wasmjob serves get, list, watch and delete; use the wasmjob CLI (apply, create, patch) for other changes"
         ),
         details: None,
     }

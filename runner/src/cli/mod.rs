@@ -5,7 +5,7 @@
 mod apply;
 mod bench;
 mod controller;
-mod delete;
+pub(crate) mod delete;
 mod describe;
 pub(crate) mod get;
 mod input;
