@@ -302,120 +302,103 @@ fn now() -> Time {
     Time(jiff::Timestamp::now())
 }
 
-async fn jobs(
-    state: Arc<ApiState>,
-    namespace: Option<String>,
-    q: ListQuery,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let filter = Filter::parse(&q)?;
-    if q.watching() {
-        let list: Lister = Arc::new(move |s: &Store| {
-            let records = s
-                .list_jobs(namespace.as_deref())
-                .map_err(|e| e.to_string())?;
-            let jobs: Vec<&wasmjob_spec::Job> = records
-                .iter()
-                .map(|r| &r.job)
-                .filter(|j| filter.keeps(&j.metadata.labels, &json!(j)))
-                .collect();
-            let rows = printers::job_rows(&jobs, true, false, now());
-            Ok(jobs
-                .iter()
-                .zip(rows.into_iter().skip(1))
-                .map(|(j, cells)| Seen {
-                    uid: j.metadata.uid().to_string(),
-                    version: j.metadata.resource_version.clone().unwrap_or_default(),
-                    object: json!(j),
-                    table: watch::one_row(&JOB_COLUMNS, cells, &j.metadata),
-                })
-                .collect())
-        });
-        return Ok(watch::stream(
-            state,
-            list,
-            wants_table(&headers),
-            q.resumes(),
-            q.timeout(),
-        ));
-    }
-    let (records, version) = read(&state, move |s| {
-        Ok((s.list_jobs(namespace.as_deref())?, s.resource_version()?))
-    })
-    .await?;
-    let jobs: Vec<&wasmjob_spec::Job> = records
-        .iter()
-        .map(|r| &r.job)
-        .filter(|j| filter.keeps(&j.metadata.labels, &json!(j)))
-        .collect();
-    if wants_table(&headers) {
-        let rows = printers::job_rows(&jobs, true, false, now());
-        let rows = rows
-            .into_iter()
-            .skip(1)
-            .zip(&jobs)
-            .map(|(cells, j)| (cells, &j.metadata));
-        return Ok(Json(table(&JOB_COLUMNS, rows.collect(), version)).into_response());
-    }
-    let items = jobs.iter().map(|j| json!(j)).collect();
-    Ok(Json(list("JobList", "batch/v1", items, version)).into_response())
+/// What lists and watches of one kind of object need to know of it.
+trait Listed: serde::Serialize + Send + Sync + 'static {
+    const COLUMNS: &'static [Column];
+    const LIST_KIND: &'static str;
+    const API_VERSION: &'static str;
+    fn load(store: &Store, namespace: Option<&str>) -> Result<Vec<Self>, StoreError>
+    where
+        Self: Sized;
+    fn meta(&self) -> &ObjectMeta;
+    /// kubectl's rows (header first), `-o wide` columns included.
+    fn rows(objects: &[&Self], now: Time) -> Vec<Vec<String>>
+    where
+        Self: Sized;
 }
 
-async fn pods(
+impl Listed for wasmjob_spec::Job {
+    const COLUMNS: &'static [Column] = &JOB_COLUMNS;
+    const LIST_KIND: &'static str = "JobList";
+    const API_VERSION: &'static str = "batch/v1";
+    fn load(store: &Store, namespace: Option<&str>) -> Result<Vec<Self>, StoreError> {
+        Ok(store
+            .list_jobs(namespace)?
+            .into_iter()
+            .map(|r| r.job)
+            .collect())
+    }
+    fn meta(&self) -> &ObjectMeta {
+        &self.metadata
+    }
+    fn rows(objects: &[&Self], now: Time) -> Vec<Vec<String>> {
+        printers::job_rows(objects, true, false, now)
+    }
+}
+
+impl Listed for wasmjob_spec::Pod {
+    const COLUMNS: &'static [Column] = &POD_COLUMNS;
+    const LIST_KIND: &'static str = "PodList";
+    const API_VERSION: &'static str = "v1";
+    fn load(store: &Store, namespace: Option<&str>) -> Result<Vec<Self>, StoreError> {
+        store.list_pods(namespace)
+    }
+    fn meta(&self) -> &ObjectMeta {
+        &self.metadata
+    }
+    fn rows(objects: &[&Self], now: Time) -> Vec<Vec<String>> {
+        printers::pod_rows(objects, true, false, now)
+    }
+}
+
+/// A list of `T` in `namespace` (all when `None`), or a watch of it.
+async fn listing<T: Listed>(
     state: Arc<ApiState>,
     namespace: Option<String>,
     q: ListQuery,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let filter = Filter::parse(&q)?;
+    let filter = Arc::new(Filter::parse(&q)?);
+    let keep = move |all: &[T]| -> Vec<usize> {
+        (0..all.len())
+            .filter(|i| filter.keeps(&all[*i].meta().labels, &json!(all[*i])))
+            .collect()
+    };
     if q.watching() {
         let list: Lister = Arc::new(move |s: &Store| {
-            let all = s
-                .list_pods(namespace.as_deref())
-                .map_err(|e| e.to_string())?;
-            let pods: Vec<&wasmjob_spec::Pod> = all
-                .iter()
-                .filter(|p| filter.keeps(&p.metadata.labels, &json!(p)))
-                .collect();
-            let rows = printers::pod_rows(&pods, true, false, now());
-            Ok(pods
+            let all = T::load(s, namespace.as_deref()).map_err(|e| e.to_string())?;
+            let kept: Vec<&T> = keep(&all).into_iter().map(|i| &all[i]).collect();
+            let rows = T::rows(&kept, now());
+            Ok(kept
                 .iter()
                 .zip(rows.into_iter().skip(1))
-                .map(|(p, cells)| Seen {
-                    uid: p.metadata.uid().to_string(),
-                    version: p.metadata.resource_version.clone().unwrap_or_default(),
-                    object: json!(p),
-                    table: watch::one_row(&POD_COLUMNS, cells, &p.metadata),
+                .map(|(o, cells)| Seen {
+                    uid: o.meta().uid().to_string(),
+                    version: o.meta().resource_version.clone().unwrap_or_default(),
+                    object: json!(o),
+                    table: watch::one_row(T::COLUMNS, cells, o.meta()),
                 })
                 .collect())
         });
-        return Ok(watch::stream(
-            state,
-            list,
-            wants_table(&headers),
-            q.resumes(),
-            q.timeout(),
-        ));
+        let table = wants_table(&headers);
+        return Ok(watch::stream(state, list, table, q.resumes(), q.timeout()));
     }
     let (all, version) = read(&state, move |s| {
-        Ok((s.list_pods(namespace.as_deref())?, s.resource_version()?))
+        Ok((T::load(s, namespace.as_deref())?, s.resource_version()?))
     })
     .await?;
-    let pods: Vec<&wasmjob_spec::Pod> = all
-        .iter()
-        .filter(|p| filter.keeps(&p.metadata.labels, &json!(p)))
-        .collect();
+    let kept: Vec<&T> = keep(&all).into_iter().map(|i| &all[i]).collect();
     if wants_table(&headers) {
-        let rows = printers::pod_rows(&pods, true, false, now());
+        let rows = T::rows(&kept, now());
         let rows = rows
             .into_iter()
             .skip(1)
-            .zip(&pods)
-            .map(|(cells, p)| (cells, &p.metadata));
-        return Ok(Json(table(&POD_COLUMNS, rows.collect(), version)).into_response());
+            .zip(&kept)
+            .map(|(cells, o)| (cells, o.meta()));
+        return Ok(Json(table(T::COLUMNS, rows.collect(), version)).into_response());
     }
-    let items = pods.iter().map(|p| json!(p)).collect();
-    Ok(Json(list("PodList", "v1", items, version)).into_response())
+    let items = kept.iter().map(|o| json!(o)).collect();
+    Ok(Json(list(T::LIST_KIND, T::API_VERSION, items, version)).into_response())
 }
 
 pub async fn list_jobs(
@@ -424,7 +407,7 @@ pub async fn list_jobs(
     Query(q): Query<ListQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    jobs(state, Some(ns), q, headers).await
+    listing::<wasmjob_spec::Job>(state, Some(ns), q, headers).await
 }
 
 pub async fn list_jobs_everywhere(
@@ -432,7 +415,7 @@ pub async fn list_jobs_everywhere(
     Query(q): Query<ListQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    jobs(state, None, q, headers).await
+    listing::<wasmjob_spec::Job>(state, None, q, headers).await
 }
 
 pub async fn list_pods(
@@ -441,7 +424,7 @@ pub async fn list_pods(
     Query(q): Query<ListQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    pods(state, Some(ns), q, headers).await
+    listing::<wasmjob_spec::Pod>(state, Some(ns), q, headers).await
 }
 
 pub async fn list_pods_everywhere(
@@ -449,7 +432,7 @@ pub async fn list_pods_everywhere(
     Query(q): Query<ListQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    pods(state, None, q, headers).await
+    listing::<wasmjob_spec::Pod>(state, None, q, headers).await
 }
 
 const EVENT_COLUMNS: [Column; 5] = [

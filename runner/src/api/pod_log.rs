@@ -33,7 +33,8 @@ pub async fn pod_log(
             .map_err(|e| ApiError::internal(e.to_string()))?
             .ok_or_else(|| ApiError::not_found("", "pods", &name))?;
         let container = container(&pod, q.container.as_deref())?;
-        let restart = restart(&pod, &container, q.previous)?;
+        let restart = crate::cli::logs::run_of(&pod, &container, q.previous)
+            .map_err(ApiError::bad_request)?;
         let path = crate::node::log_path(store.dir(), &pod, &container, restart);
         let mut records = crate::sandbox::read_log(&path)
             .map_err(|e| ApiError::internal(format!("reading {}: {e}", path.display())))?;
@@ -82,24 +83,5 @@ fn container(pod: &Pod, asked: Option<&str>) -> Result<String, ApiError> {
                 .collect::<Vec<_>>()
                 .join(" ")
         ))),
-    }
-}
-
-/// The run whose log is read: the current one, or with `previous` the one before it.
-fn restart(pod: &Pod, container: &str, previous: bool) -> Result<i32, ApiError> {
-    let count = pod
-        .status
-        .container_statuses
-        .iter()
-        .chain(&pod.status.init_container_statuses)
-        .find(|s| s.name == container)
-        .map_or(0, |s| s.restart_count);
-    match (previous, count) {
-        (false, n) => Ok(n),
-        (true, 0) => Err(ApiError::bad_request(format!(
-            "previous terminated container \"{container}\" in pod \"{}\" not found",
-            pod.metadata.name()
-        ))),
-        (true, n) => Ok(n - 1),
     }
 }

@@ -164,24 +164,27 @@ fn containers(pod: &Pod, args: &LogsArgs) -> Result<Vec<String>, Failure> {
 }
 
 fn restart_of(pod: &Pod, container: &str, previous: bool) -> Result<i32, Failure> {
+    run_of(pod, container, previous).map_err(|e| Failure::runtime(format!("error: {e}")))
+}
+
+/// The run of `container` whose log is read: its current one, or with `previous` the one
+/// before its last restart (an error, worded as the kubelet words it, when there is none).
+pub(crate) fn run_of(pod: &Pod, container: &str, previous: bool) -> Result<i32, String> {
     let count = pod
         .status
         .container_statuses
         .iter()
         .chain(&pod.status.init_container_statuses)
         .find(|s| s.name == container)
-        .map(|s| s.restart_count)
-        .unwrap_or(0);
-    if !previous {
-        return Ok(count);
-    }
-    if count == 0 {
-        return Err(Failure::runtime(format!(
-            "error: previous terminated container {container:?} in pod {:?} not found",
+        .map_or(0, |s| s.restart_count);
+    match (previous, count) {
+        (false, n) => Ok(n),
+        (true, 0) => Err(format!(
+            "previous terminated container {container:?} in pod {:?} not found",
             pod.metadata.name()
-        )));
+        )),
+        (true, n) => Ok(n - 1),
     }
-    Ok(count - 1)
 }
 
 /// Keeps the last `n` lines of `records`, counting logical lines: a run of partial records
