@@ -18,16 +18,11 @@ async fn namespaces(state: &Arc<ApiState>) -> Result<BTreeMap<String, Option<Tim
     let mut all: BTreeMap<String, Option<Time>> = BTreeMap::new();
     all.insert("default".into(), None);
     for r in &jobs {
-        let created = r.job.metadata.creation_timestamp;
-        let oldest = all.entry(r.job.namespace().to_string()).or_insert(created);
-        if let (Some(o), Some(c)) = (*oldest, created)
-            && c.0 < o.0
-        {
-            *oldest = Some(c);
-        }
-        if oldest.is_none() {
-            *oldest = created;
-        }
+        let oldest = all.entry(r.job.namespace().to_string()).or_insert(None);
+        *oldest = [*oldest, r.job.metadata.creation_timestamp]
+            .into_iter()
+            .flatten()
+            .min();
     }
     Ok(all)
 }

@@ -109,19 +109,31 @@ impl Filter {
         Ok(Filter { labels, fields })
     }
 
-    fn keeps(&self, labels: &std::collections::BTreeMap<String, String>, object: &Value) -> bool {
-        self.labels.matches(labels)
-            && self.fields.iter().all(|(path, wanted, equal)| {
-                let found = path
-                    .split('.')
-                    .try_fold(object, |v, key| v.get(key))
-                    .map(|v| match v {
-                        Value::String(s) => s.clone(),
-                        other => other.to_string(),
-                    })
-                    .unwrap_or_default();
-                (found == *wanted) == *equal
-            })
+    /// Whether an object with `labels` passes; `object` (its JSON) is made only when a field
+    /// term needs it, so a plain list or watch serializes nothing extra.
+    fn keeps(
+        &self,
+        labels: &std::collections::BTreeMap<String, String>,
+        object: impl FnOnce() -> Value,
+    ) -> bool {
+        if !self.labels.matches(labels) {
+            return false;
+        }
+        if self.fields.is_empty() {
+            return true;
+        }
+        let object = object();
+        self.fields.iter().all(|(path, wanted, equal)| {
+            let found = path
+                .split('.')
+                .try_fold(&object, |v, key| v.get(key))
+                .map(|v| match v {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
+                .unwrap_or_default();
+            (found == *wanted) == *equal
+        })
     }
 }
 
@@ -361,7 +373,7 @@ async fn listing<T: Listed>(
     let filter = Arc::new(Filter::parse(&q)?);
     let keep = move |all: &[T]| -> Vec<usize> {
         (0..all.len())
-            .filter(|i| filter.keeps(&all[*i].meta().labels, &json!(all[*i])))
+            .filter(|i| filter.keeps(&all[*i].meta().labels, || json!(all[*i])))
             .collect()
     };
     if q.watching() {
@@ -494,7 +506,7 @@ async fn events(
                 e,
             )
         })
-        .filter(|(v, _)| filter.keeps(&no_labels, v))
+        .filter(|(v, _)| filter.keeps(&no_labels, || v.clone()))
         .collect();
     if wants_table(&headers) {
         let now = now();
@@ -596,11 +608,11 @@ mod tests {
         let mut labels = std::collections::BTreeMap::new();
         labels.insert("app".to_string(), "x".to_string());
         let object = json!({"metadata": {"name": "pi"}, "involvedObject": {"kind": "Job"}, "type": "Normal"});
-        assert!(f.keeps(&labels, &object));
+        assert!(f.keeps(&labels, || object.clone()));
         let warning = json!({"metadata": {"name": "pi"}, "involvedObject": {"kind": "Job"}, "type": "Warning"});
-        assert!(!f.keeps(&labels, &warning));
+        assert!(!f.keeps(&labels, || warning.clone()));
         assert!(
-            !f.keeps(&Default::default(), &object),
+            !f.keeps(&Default::default(), || object.clone()),
             "the label selector counts too"
         );
         let bad = ListQuery {
