@@ -4,39 +4,11 @@
 //! is not on PATH, except under CI, where that fails.
 
 mod common;
+mod kube;
 use common::*;
-use std::path::{Path, PathBuf};
+use kube::*;
+use std::path::PathBuf;
 use std::time::Duration;
-
-/// `kubectl` on PATH, or `None` (after saying why) outside CI.
-fn kubectl() -> Option<&'static str> {
-    let found = std::process::Command::new("kubectl")
-        .args(["version", "--client"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "kubectl is not on PATH, and CI is set: the API tests must run"
-        );
-        eprintln!("skipped: kubectl is not on PATH");
-        return None;
-    }
-    Some("kubectl")
-}
-
-/// Runs kubectl with `kubeconfig` (and its own discovery cache in the test's folder).
-fn kube(env: &Env, kubeconfig: &Path, args: &[&str]) -> Run {
-    let cache = env.path().join("kube-cache");
-    let mut all = vec![
-        "--kubeconfig",
-        kubeconfig.to_str().unwrap(),
-        "--cache-dir",
-        cache.to_str().unwrap(),
-    ];
-    all.extend_from_slice(args);
-    env.program("kubectl", &all, Duration::from_secs(60))
-}
 
 const JOB: &str = "apiVersion: batch/v1
 kind: Job
@@ -57,12 +29,7 @@ spec:
 
 /// A serve with the API on a free loopback port, a completed Job, and the kubeconfig file.
 fn setup(env: &Env) -> (Serve, PathBuf) {
-    let serve = env.serve(&["--listen", "127.0.0.1:0"]);
-    assert!(
-        serve.log().contains("Kubernetes API on https://127.0.0.1:"),
-        "{}",
-        serve.log()
-    );
+    let (serve, kubeconfig) = serve_with_api(env);
     let file = env.manifest("trio.yaml", JOB);
     let r = env.wasmjob(&["apply", "-f", file.to_str().unwrap()]);
     assert_eq!(r.code, 0, "{}", r.stderr);
@@ -74,17 +41,7 @@ fn setup(env: &Env) -> (Serve, PathBuf) {
         "60s",
     ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    let kubeconfig = env.path().join("kubeconfig");
-    let r = env.wasmjob(&["kubeconfig", "-o", kubeconfig.to_str().unwrap()]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
     (serve, kubeconfig)
-}
-
-/// The rows of a table as printed, each split into its columns.
-fn rows(text: &str) -> Vec<Vec<String>> {
-    text.lines()
-        .map(|l| l.split_whitespace().map(str::to_string).collect())
-        .collect()
 }
 
 #[test]

@@ -13,6 +13,7 @@ mod deletion;
 mod discovery;
 mod namespaces;
 mod objects;
+mod openapi;
 mod pod_log;
 mod status;
 pub mod tls;
@@ -64,6 +65,7 @@ pub fn router(store: Store, token: String) -> Router {
         .route("/api/v1/namespaces/{ns}", get(namespaces::get))
         .route("/api/v1/events", get(objects::list_events_everywhere))
         .route("/api/v1/namespaces/{ns}/events", get(objects::list_events))
+        .merge(openapi::routes())
         .fallback(status::not_found_route)
         .method_not_allowed_fallback(status::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(
