@@ -35,10 +35,14 @@ pub async fn groups() -> Json<Value> {
     }))
 }
 
-/// The verbs served so far for Namespaces and Events…
+/// The verbs served for Namespaces and Events…
 const VERBS: [&str; 2] = ["get", "list"];
-/// …and for Jobs and Pods.
+/// …for Pods…
 const VERBS_DELETE: [&str; 4] = ["get", "list", "watch", "delete"];
+/// …and for Jobs.
+const VERBS_JOBS: [&str; 7] = [
+    "create", "delete", "get", "list", "patch", "update", "watch",
+];
 
 pub async fn core_resources() -> Json<Value> {
     Json(json!({
@@ -87,8 +91,14 @@ pub async fn batch_resources() -> Json<Value> {
             "singularName": "job",
             "namespaced": true,
             "kind": "Job",
-            "verbs": VERBS_DELETE,
+            "verbs": VERBS_JOBS,
             "categories": ["all"],
+        }, {
+            "name": "jobs/status",
+            "singularName": "",
+            "namespaced": true,
+            "kind": "Job",
+            "verbs": ["get"],
         }],
     }))
 }

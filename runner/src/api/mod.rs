@@ -11,30 +11,48 @@
 pub mod auth;
 mod deletion;
 mod discovery;
+mod job_writes;
 mod namespaces;
 mod objects;
 mod openapi;
+mod patches;
 mod pod_log;
 mod status;
 pub mod tls;
 mod watch;
 
+use crate::sandbox::Sandbox;
 use crate::store::Store;
 use axum::Router;
 use axum::routing::get;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
+
+/// What the API needs besides its store.
+pub struct ApiConfig {
+    /// The bearer token every request must carry.
+    pub token: String,
+    /// Compiles the modules of Jobs sent to the API (a module that does not load is refused).
+    pub sandbox: Arc<Sandbox>,
+    /// Where relative images, hostPaths and items files of Jobs sent to the API resolve.
+    pub image_dir: PathBuf,
+}
 
 /// What every request handler shares.
 pub struct ApiState {
     store: Mutex<Store>,
     token: String,
+    sandbox: Arc<Sandbox>,
+    image_dir: PathBuf,
 }
 
-/// The API's routes over `store`, requiring `token` as the bearer token of every request.
-pub fn router(store: Store, token: String) -> Router {
+/// The API's routes over `store`.
+pub fn router(store: Store, config: ApiConfig) -> Router {
     let state = Arc::new(ApiState {
         store: Mutex::new(store),
-        token,
+        token: config.token,
+        sandbox: config.sandbox,
+        image_dir: config.image_dir,
     });
     Router::new()
         .route("/version", get(discovery::version))
@@ -45,11 +63,18 @@ pub fn router(store: Store, token: String) -> Router {
         .route("/apis/batch/v1/jobs", get(objects::list_jobs_everywhere))
         .route(
             "/apis/batch/v1/namespaces/{ns}/jobs",
-            get(objects::list_jobs),
+            get(objects::list_jobs).post(job_writes::create_job),
         )
         .route(
             "/apis/batch/v1/namespaces/{ns}/jobs/{name}",
-            get(objects::get_job).delete(deletion::delete_job),
+            get(objects::get_job)
+                .delete(deletion::delete_job)
+                .put(job_writes::replace_job)
+                .patch(job_writes::patch_job),
+        )
+        .route(
+            "/apis/batch/v1/namespaces/{ns}/jobs/{name}/status",
+            get(objects::get_job),
         )
         .route("/api/v1/pods", get(objects::list_pods_everywhere))
         .route("/api/v1/namespaces/{ns}/pods", get(objects::list_pods))
@@ -79,10 +104,10 @@ pub fn router(store: Store, token: String) -> Router {
 pub async fn serve(
     listener: tls::TlsListener,
     store: Store,
-    token: String,
+    config: ApiConfig,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(store, token))
+    axum::serve(listener, router(store, config))
         .with_graceful_shutdown(shutdown)
         .await
 }

@@ -5,6 +5,22 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
+use wasmjob_spec::{FieldError, FieldErrorKind};
+
+/// Kubernetes' `CauseType` for a kind of field error.
+fn cause_reason(kind: &FieldErrorKind) -> &'static str {
+    match kind {
+        FieldErrorKind::Required => "FieldValueRequired",
+        FieldErrorKind::Invalid(_) => "FieldValueInvalid",
+        FieldErrorKind::Unsupported { .. } => "FieldValueNotSupported",
+        FieldErrorKind::Forbidden => "FieldValueForbidden",
+        FieldErrorKind::Duplicate(_) => "FieldValueDuplicate",
+        FieldErrorKind::NotFound(_) => "FieldValueNotFound",
+        FieldErrorKind::TooLong(_) => "FieldValueTooLong",
+        FieldErrorKind::Unknown => "FieldValueUnknown",
+        FieldErrorKind::Malformed => "FieldValueTypeInvalid",
+    }
+}
 
 /// A failed request: HTTP status, Kubernetes reason, message, and optional `details`.
 #[derive(Debug)]
@@ -46,6 +62,111 @@ impl ApiError {
         }
     }
 
+    pub fn unsupported_media_type(message: String) -> ApiError {
+        ApiError {
+            code: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            reason: "UnsupportedMediaType",
+            message,
+            details: None,
+        }
+    }
+
+    /// A request the server understood but cannot carry out (422 without field causes).
+    pub fn unprocessable(message: String) -> ApiError {
+        ApiError {
+            code: StatusCode::UNPROCESSABLE_ENTITY,
+            reason: "Invalid",
+            message,
+            details: None,
+        }
+    }
+
+    pub fn already_exists(group: &str, resource: &str, name: &str) -> ApiError {
+        ApiError {
+            code: StatusCode::CONFLICT,
+            reason: "AlreadyExists",
+            message: format!("{resource} {name:?} already exists"),
+            details: Some(
+                json!({"name": name, "group": group, "kind": resource.split('.').next().unwrap_or(resource)}),
+            ),
+        }
+    }
+
+    /// A write whose `metadata.resourceVersion` is not the stored one.
+    pub fn conflict(group: &str, resource: &str, name: &str) -> ApiError {
+        ApiError {
+            code: StatusCode::CONFLICT,
+            reason: "Conflict",
+            message: format!(
+                "Operation cannot be fulfilled on {resource} {name:?}: the object has been modified; please apply your changes to the latest version and try again"
+            ),
+            details: Some(
+                json!({"name": name, "group": group, "kind": resource.split('.').next().unwrap_or(resource)}),
+            ),
+        }
+    }
+
+    /// An object that breaks the API's rules: 422 `Invalid`, each broken rule a cause naming
+    /// its field. Errors in reading the object (unknown fields, wrong types) are a 400, as the
+    /// API server's strict decoding gives them.
+    pub fn invalid(kind: &str, group: &str, name: &str, errors: &[FieldError]) -> ApiError {
+        let undecodable = errors
+            .iter()
+            .find(|e| matches!(e.kind, FieldErrorKind::Unknown | FieldErrorKind::Malformed));
+        if let Some(e) = undecodable {
+            let words = FieldError {
+                location: None,
+                ..e.clone()
+            };
+            let detail = match e.kind {
+                FieldErrorKind::Unknown => {
+                    format!("strict decoding error: unknown field {:?}", e.path)
+                }
+                _ => words.to_string(),
+            };
+            return ApiError::bad_request(format!(
+                "{kind} in version \"v1\" cannot be handled as a {kind}: {detail}"
+            ));
+        }
+        let qualified = if group.is_empty() {
+            kind.to_string()
+        } else {
+            format!("{kind}.{group}")
+        };
+        let shown: Vec<String> = errors
+            .iter()
+            .map(|e| {
+                FieldError {
+                    location: None,
+                    ..e.clone()
+                }
+                .to_string()
+            })
+            .collect();
+        let message = match shown.as_slice() {
+            [one] => format!("{qualified} {name:?} is invalid: {one}"),
+            all => format!("{qualified} {name:?} is invalid: [{}]", all.join(", ")),
+        };
+        let causes: Vec<serde_json::Value> = errors
+            .iter()
+            .zip(&shown)
+            .map(|(e, text)| {
+                let prefix = format!("{}: ", if e.path.is_empty() { "<root>" } else { &e.path });
+                json!({
+                    "reason": cause_reason(&e.kind),
+                    "message": text.strip_prefix(&prefix).unwrap_or(text),
+                    "field": e.path,
+                })
+            })
+            .collect();
+        ApiError {
+            code: StatusCode::UNPROCESSABLE_ENTITY,
+            reason: "Invalid",
+            message,
+            details: Some(json!({"name": name, "group": group, "kind": kind, "causes": causes})),
+        }
+    }
+
     pub fn internal(message: String) -> ApiError {
         ApiError {
             code: StatusCode::INTERNAL_SERVER_ERROR,
@@ -84,13 +205,13 @@ pub async fn not_found_route(uri: axum::http::Uri) -> ApiError {
     }
 }
 
-/// A method the API does not serve on an existing path (so far: reads, watches, deletes).
+/// A method the API does not serve on an existing path.
 pub async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> ApiError {
     ApiError {
         code: StatusCode::METHOD_NOT_ALLOWED,
         reason: "MethodNotAllowed",
         message: format!(
-            "{method} {uri} is not supported yet: this wasmjob serves get, list, watch and delete; use the wasmjob CLI (apply, create, patch) for other changes"
+            "the server does not allow this method on the requested resource ({method} {uri})"
         ),
         details: None,
     }

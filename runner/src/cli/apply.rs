@@ -10,7 +10,7 @@ use super::patch::invalid;
 use crate::lease;
 use crate::store::{JobRecord, Store};
 use std::path::Path;
-use wasmjob_spec::{Job, Time, defaults};
+use wasmjob_spec::{FieldError, Job, Time, defaults};
 
 #[derive(Debug, clap::Args)]
 pub struct ApplyArgs {
@@ -67,7 +67,8 @@ pub fn apply(
                         "error: jobs.batch {n:?} exists: work-queue items are given when a Job is created"
                     ))));
                 }
-                let new = updated(old, job.clone(), now).map_err(Refusal::Failed)?;
+                let new = updated(old, job.clone(), now)
+                    .map_err(|errors| Refusal::Failed(invalid(old.name(), errors)))?;
                 let mut bare = old.clone();
                 bare.status = None;
                 if new == bare {
@@ -113,17 +114,20 @@ pub fn apply(
     Ok(())
 }
 
-/// The stored Job with the manifest's spec: the server keeps identity (uid, creation time,
-/// generation), the generated selector and pod labels, and the status.
-fn updated(old: &Job, mut new: Job, now: Time) -> Result<Job, Failure> {
+/// The stored Job `old` replaced by `new` (a manifest, or the object a client sent): the
+/// server keeps identity (uid, creation time, generation, a deletion under way), the generated
+/// selector and pod labels, and the status; the update must be one Kubernetes allows.
+pub(crate) fn updated(old: &Job, mut new: Job, now: Time) -> Result<Job, Vec<FieldError>> {
     let created = old.metadata.creation_timestamp.unwrap_or(now);
     defaults::assign_identity(&mut new, old.metadata.uid(), created);
     new.metadata.generation = old.metadata.generation;
     new.metadata.resource_version = old.metadata.resource_version.clone();
+    new.metadata.deletion_timestamp = old.metadata.deletion_timestamp;
+    new.metadata.deletion_grace_period_seconds = old.metadata.deletion_grace_period_seconds;
     new.status = None;
     let errors = wasmjob_spec::update::validate_update(old, &new);
     if !errors.is_empty() {
-        return Err(invalid(new.name(), errors));
+        return Err(errors);
     }
     Ok(new)
 }

@@ -2,15 +2,15 @@
 //! one holds the shared flags, the state-directory default, and the one place where errors
 //! become exit codes (0 success, 1 a Job failed or a runtime error, 2 invalid input or usage).
 
-mod apply;
+pub(crate) mod apply;
 mod bench;
 mod controller;
 pub(crate) mod delete;
 mod describe;
 pub(crate) mod get;
-mod input;
+pub(crate) mod input;
 pub use input::give_identity;
-mod items;
+pub(crate) mod items;
 mod kubeconfig;
 pub(crate) mod logs;
 mod patch;

@@ -24,6 +24,24 @@ pub struct ServeArgs {
     /// certificate and a bearer token. `wasmjob kubeconfig` prints the kubeconfig.
     #[arg(long, value_name = "ADDR", value_parser = parse_listen)]
     pub listen: Option<std::net::SocketAddr>,
+
+    /// Where relative images (and hostPaths, and items files) of Jobs sent to the API resolve,
+    /// as a request carries no folder; default: the current directory.
+    #[arg(long, value_name = "DIR", requires = "listen")]
+    pub image_dir: Option<std::path::PathBuf>,
+}
+
+/// The absolute `--image-dir` (or the current directory), which must be a directory.
+fn image_dir(flag: Option<&Path>) -> Result<std::path::PathBuf, Failure> {
+    let cwd = std::env::current_dir()?;
+    let dir = flag.map(|d| cwd.join(d)).unwrap_or(cwd);
+    if !dir.is_dir() {
+        return Err(Failure::input(format!(
+            "error: --image-dir {}: not a directory",
+            dir.display()
+        )));
+    }
+    Ok(dir)
 }
 
 /// `127.0.0.1:6443`, `[::1]:0`, or a port alone (on 127.0.0.1).
@@ -84,7 +102,12 @@ pub fn serve(args: ServeArgs, state_dir: &Path) -> Result<u8, Failure> {
             Some(addr) => {
                 let (listener, token) = start_api(addr, state_dir).await?;
                 let store = Store::open(state_dir)?;
-                Some(tokio::spawn(crate::api::serve(listener, store, token, async {
+                let config = crate::api::ApiConfig {
+                    token,
+                    sandbox: sandbox.clone(),
+                    image_dir: image_dir(args.image_dir.as_deref())?,
+                };
+                Some(tokio::spawn(crate::api::serve(listener, store, config, async {
                     let _ = api_stopped.await;
                 })))
             }
