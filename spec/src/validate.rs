@@ -107,7 +107,8 @@ fn is_qualified_name_part(s: &str) -> bool {
         && b[b.len() - 1].is_ascii_alphanumeric()
 }
 
-fn dns_label_errors(s: &str) -> Vec<String> {
+/// Why `s` is not a DNS-1123 label (a namespace name, a container name); empty when it is.
+pub fn dns_label_errors(s: &str) -> Vec<String> {
     let mut errs = Vec::new();
     if s.len() > DNS1123_LABEL_MAX_LENGTH {
         errs.push(max_len_error(DNS1123_LABEL_MAX_LENGTH));

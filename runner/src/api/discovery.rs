@@ -62,7 +62,7 @@ pub async fn core_resources() -> Json<Value> {
             "singularName": "namespace",
             "namespaced": false,
             "kind": "Namespace",
-            "verbs": VERBS,
+            "verbs": ["create", "get", "list"],
             "shortNames": ["ns"],
         }, {
             "name": "events",

@@ -185,8 +185,10 @@ pub async fn create_job(
     State(state): State<Arc<ApiState>>,
     Path(ns): Path<String>,
     Query(q): Query<WriteQuery>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
+    super::status::check_body_type(&headers)?;
     let dry_run = q.dry_run()?;
     let mut job = read_job(&body, &ns)?;
     check_modules(&state, &job).await?;
@@ -327,8 +329,10 @@ pub async fn replace_job(
     State(state): State<Arc<ApiState>>,
     Path((ns, name)): Path<(String, String)>,
     Query(q): Query<WriteQuery>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
+    super::status::check_body_type(&headers)?;
     let dry_run = q.dry_run()?;
     let job = decode_job(&body)?;
     change_job(state, ns, name, Change::Replace(Box::new(job)), dry_run).await

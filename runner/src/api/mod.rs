@@ -17,6 +17,7 @@ mod objects;
 mod openapi;
 mod patches;
 mod pod_log;
+mod protobuf;
 mod status;
 pub mod tls;
 mod watch;
@@ -86,7 +87,10 @@ pub fn router(store: Store, config: ApiConfig) -> Router {
             "/api/v1/namespaces/{ns}/pods/{name}/log",
             get(pod_log::pod_log),
         )
-        .route("/api/v1/namespaces", get(namespaces::list))
+        .route(
+            "/api/v1/namespaces",
+            get(namespaces::list).post(namespaces::create),
+        )
         .route("/api/v1/namespaces/{ns}", get(namespaces::get))
         .route("/api/v1/events", get(objects::list_events_everywhere))
         .route("/api/v1/namespaces/{ns}/events", get(objects::list_events))

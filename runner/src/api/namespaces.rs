@@ -1,6 +1,7 @@
-//! Namespaces (`/api/v1/namespaces[/{name}]`, get and list): `default`, and every namespace a
-//! stored Job lives in. A namespace exists here as long as something is in it; there is no
-//! object of its own to create or delete yet.
+//! Namespaces (`/api/v1/namespaces[/{name}]`: get, list, create): `default`, those created
+//! (`kubectl create namespace`), and every namespace a stored Job lives in (Jobs may be
+//! created in a namespace that was not created first: wasmjob has no admission step that
+//! refuses them). Namespaces are not deleted.
 
 use super::ApiState;
 use super::status::ApiError;
@@ -14,9 +15,13 @@ use wasmjob_spec::Time;
 
 /// Each namespace with the creation time of its oldest Job (none for an empty `default`).
 async fn namespaces(state: &Arc<ApiState>) -> Result<BTreeMap<String, Option<Time>>, ApiError> {
-    let jobs = super::objects::read(state, |s| s.list_jobs(None)).await?;
+    let (jobs, created) =
+        super::objects::read(state, |s| Ok((s.list_jobs(None)?, s.namespaces()?))).await?;
     let mut all: BTreeMap<String, Option<Time>> = BTreeMap::new();
     all.insert("default".into(), None);
+    for (name, at) in created {
+        all.insert(name, Some(at));
+    }
     for r in &jobs {
         let oldest = all.entry(r.job.namespace().to_string()).or_insert(None);
         *oldest = [*oldest, r.job.metadata.creation_timestamp]
@@ -109,4 +114,72 @@ pub async fn get(
         return Ok(Json(table(&[(name, created)])));
     }
     Ok(Json(object(&name, created)))
+}
+
+/// `POST /api/v1/namespaces` with a Namespace: its name must be a DNS label not yet in use.
+pub async fn create(
+    State(state): State<Arc<ApiState>>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<(axum::http::StatusCode, Json<Value>), ApiError> {
+    let protobuf = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with(super::protobuf::MEDIA_TYPE));
+    let sent: Value = if protobuf {
+        super::protobuf::object_meta_json(&body)
+    } else {
+        super::status::check_body_type(&headers)?;
+        serde_json::from_slice(&body).map_err(|e| e.to_string())
+    }
+    .map_err(|e| ApiError::bad_request(format!("the request body is not a Namespace: {e}")))?;
+    if sent.get("kind").and_then(Value::as_str) != Some("Namespace") {
+        return Err(ApiError::bad_request(
+            "the request body is not a Namespace (kind: Namespace)".into(),
+        ));
+    }
+    let name = sent
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let errors = if name.is_empty() {
+        vec![wasmjob_spec::FieldError::required(
+            "metadata.name",
+            "name or generateName is required",
+        )]
+    } else {
+        wasmjob_spec::validate::dns_label_errors(&name)
+            .into_iter()
+            .map(|e| wasmjob_spec::FieldError::invalid("metadata.name", &name, e))
+            .collect()
+    };
+    if !errors.is_empty() {
+        return Err(ApiError::invalid("Namespace", "", &name, &errors));
+    }
+    if namespaces(&state).await?.contains_key(&name) {
+        return Err(ApiError::already_exists("", "namespaces", &name));
+    }
+    // Whole seconds, as the API server keeps creation times.
+    let now = Time::from_millis(jiff::Timestamp::now().as_second() * 1000);
+    let wanted = name.clone();
+    let state2 = state.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut store = state2.store.lock().unwrap_or_else(|e| e.into_inner());
+        let mut batch = store.batch()?;
+        batch.create_namespace(&wanted, now)?;
+        batch.commit()
+    })
+    .await
+    .map_err(|e| ApiError::internal(format!("the store writer failed: {e}")))?
+    .map_err(|e| match e {
+        crate::store::StoreError::AlreadyExists { name } => {
+            ApiError::already_exists("", "namespaces", &name)
+        }
+        e => ApiError::internal(e.to_string()),
+    })?;
+    Ok((
+        axum::http::StatusCode::CREATED,
+        Json(object(&name, Some(now))),
+    ))
 }

@@ -25,15 +25,26 @@ use wasmjob_spec::{ObjectMeta, Time};
 pub struct ListQuery {
     label_selector: Option<String>,
     field_selector: Option<String>,
-    /// `true` or `1`: stream changes instead of listing.
-    watch: Option<String>,
+    /// Stream changes instead of listing (a boolean, see [`query_bool`]).
+    #[serde(default, deserialize_with = "query_bool")]
+    watch: bool,
     resource_version: Option<String>,
     timeout_seconds: Option<u64>,
+    #[serde(default, deserialize_with = "query_bool")]
+    allow_watch_bookmarks: bool,
+}
+
+/// A boolean query parameter read as the API server reads one: `0` or `false` (in any case)
+/// is false, any other value true (`True`, which the Python client before 37 sends, `1`, even
+/// an empty one); an absent one is false (`#[serde(default)]`).
+pub(super) fn query_bool<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    let value = <String as serde::Deserialize>::deserialize(d)?;
+    Ok(value != "0" && !value.eq_ignore_ascii_case("false"))
 }
 
 impl ListQuery {
     fn watching(&self) -> bool {
-        matches!(self.watch.as_deref(), Some("true" | "1"))
+        self.watch
     }
 
     /// The resourceVersion a watch continues from (a list's), if any other than 0.
@@ -317,6 +328,7 @@ fn now() -> Time {
 /// What lists and watches of one kind of object need to know of it.
 trait Listed: serde::Serialize + Send + Sync + 'static {
     const COLUMNS: &'static [Column];
+    const KIND: &'static str;
     const LIST_KIND: &'static str;
     const API_VERSION: &'static str;
     fn load(store: &Store, namespace: Option<&str>) -> Result<Vec<Self>, StoreError>
@@ -331,6 +343,7 @@ trait Listed: serde::Serialize + Send + Sync + 'static {
 
 impl Listed for wasmjob_spec::Job {
     const COLUMNS: &'static [Column] = &JOB_COLUMNS;
+    const KIND: &'static str = "Job";
     const LIST_KIND: &'static str = "JobList";
     const API_VERSION: &'static str = "batch/v1";
     fn load(store: &Store, namespace: Option<&str>) -> Result<Vec<Self>, StoreError> {
@@ -350,6 +363,7 @@ impl Listed for wasmjob_spec::Job {
 
 impl Listed for wasmjob_spec::Pod {
     const COLUMNS: &'static [Column] = &POD_COLUMNS;
+    const KIND: &'static str = "Pod";
     const LIST_KIND: &'static str = "PodList";
     const API_VERSION: &'static str = "v1";
     fn load(store: &Store, namespace: Option<&str>) -> Result<Vec<Self>, StoreError> {
@@ -392,8 +406,13 @@ async fn listing<T: Listed>(
                 })
                 .collect())
         });
-        let table = wants_table(&headers);
-        return Ok(watch::stream(state, list, table, q.resumes(), q.timeout()));
+        let watch = watch::Watch {
+            as_table: wants_table(&headers),
+            resume: q.resumes(),
+            timeout: q.timeout(),
+            bookmarks: q.allow_watch_bookmarks.then_some((T::KIND, T::API_VERSION)),
+        };
+        return Ok(watch::stream(state, list, watch));
     }
     let (all, version) = read(&state, move |s| {
         Ok((T::load(s, namespace.as_deref())?, s.resource_version()?))
@@ -621,5 +640,35 @@ mod tests {
             ..Default::default()
         };
         assert!(Filter::parse(&bad).is_err());
+    }
+
+    #[test]
+    fn boolean_parameters_are_read_as_the_api_server_reads_them() {
+        let parse = |query: &str| -> ListQuery {
+            axum::extract::Query::try_from_uri(&format!("/jobs?{query}").parse().unwrap())
+                .unwrap()
+                .0
+        };
+        for on in [
+            "watch=true",
+            "watch=True",
+            "watch=TRUE",
+            "watch=1",
+            "watch=yes",
+            "watch=",
+        ] {
+            assert!(parse(on).watching(), "{on}");
+        }
+        for off in [
+            "",
+            "watch=false",
+            "watch=False",
+            "watch=0",
+            "labelSelector=a",
+        ] {
+            assert!(!parse(off).watching(), "{off}");
+        }
+        assert!(parse("allowWatchBookmarks=True").allow_watch_bookmarks);
+        assert!(!parse("allowWatchBookmarks=False").allow_watch_bookmarks);
     }
 }

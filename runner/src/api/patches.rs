@@ -230,7 +230,7 @@ fn merge_list(field: &str, current: Value, items: Vec<Value>) -> Result<Value, S
 
 /// Puts the elements named in `order` first, in that order; the others keep their places
 /// after them.
-fn reorder(list: &mut Vec<Value>, order: &[Value], field: &str) {
+fn reorder(list: &mut [Value], order: &[Value], field: &str) {
     let id = |v: &Value| -> Value {
         match list_strategy(field) {
             ListStrategy::ByKey(k) => v.get(k).cloned().unwrap_or(Value::Null),

@@ -1,9 +1,12 @@
 //! `GET /api/v1/namespaces/{ns}/pods/{name}/log`: a container's log as `kubectl logs` reads it,
-//! bytes as the guest wrote them, with `container`, `previous`, `tailLines` and `timestamps`.
-//! (`follow` is not served yet: the log as it is is answered.)
+//! bytes as the guest wrote them, with `container`, `previous`, `tailLines`, `timestamps` and
+//! `follow` (the answer streams what the run adds, and ends when the run does).
 
 use super::ApiState;
 use super::status::ApiError;
+use super::watch::POLL;
+use crate::cli::logs::{Reader, Source};
+use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use std::sync::Arc;
@@ -13,11 +16,13 @@ use wasmjob_spec::Pod;
 #[serde(rename_all = "camelCase")]
 pub struct LogQuery {
     container: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::objects::query_bool")]
     previous: bool,
     tail_lines: Option<i64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::objects::query_bool")]
     timestamps: bool,
+    #[serde(default, deserialize_with = "super::objects::query_bool")]
+    follow: bool,
 }
 
 pub async fn pod_log(
@@ -25,9 +30,10 @@ pub async fn pod_log(
     Path((ns, name)): Path<(String, String)>,
     Query(q): Query<LogQuery>,
 ) -> Result<Response, ApiError> {
-    let state = state.clone();
-    tokio::task::spawn_blocking(move || {
-        let store = state.store.lock().unwrap_or_else(|e| e.into_inner());
+    let follow = q.follow && !q.previous;
+    let reading = state.clone();
+    let (existing, reader) = tokio::task::spawn_blocking(move || {
+        let store = reading.store.lock().unwrap_or_else(|e| e.into_inner());
         let pod = store
             .get_pod(&ns, &name)
             .map_err(|e| ApiError::internal(e.to_string()))?
@@ -36,25 +42,62 @@ pub async fn pod_log(
         let restart = crate::cli::logs::run_of(&pod, &container, q.previous)
             .map_err(ApiError::bad_request)?;
         let path = crate::node::log_path(store.dir(), &pod, &container, restart);
-        let mut records = crate::sandbox::read_log(&path)
-            .map_err(|e| ApiError::internal(format!("reading {}: {e}", path.display())))?;
-        if let Some(n) = q.tail_lines.filter(|n| *n >= 0) {
-            crate::cli::logs::keep_last_lines(&mut records, n as usize);
-        }
+        let source = Source {
+            pod,
+            container,
+            restart,
+            path,
+        };
+        let mut reader = Reader::plain(source, q.timestamps);
         let mut body = Vec::new();
-        let mut at_line_start = true;
-        for r in &records {
-            if at_line_start && q.timestamps && !r.time.is_empty() {
-                body.extend_from_slice(r.time.as_bytes());
-                body.push(b' ');
-            }
-            body.extend_from_slice(&r.raw());
-            at_line_start = r.full;
-        }
-        Ok(([(axum::http::header::CONTENT_TYPE, "text/plain")], body).into_response())
+        let tail = q.tail_lines.filter(|n| *n >= 0).map(|n| n as usize);
+        reader
+            .print_existing(&mut body, tail)
+            .map_err(|f| ApiError::internal(f.message))?;
+        Ok::<_, ApiError>((body, reader))
     })
     .await
-    .map_err(|e| ApiError::internal(format!("the log reader failed: {e}")))?
+    .map_err(|e| ApiError::internal(format!("the log reader failed: {e}")))??;
+    let plain = [(axum::http::header::CONTENT_TYPE, "text/plain")];
+    if !follow {
+        return Ok((plain, existing).into_response());
+    }
+    let (tx, rx) = tokio::sync::mpsc::channel::<Vec<u8>>(16);
+    let _ = tx.try_send(existing);
+    tokio::task::spawn_blocking(move || follow_log(&state, reader, &tx));
+    let body = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv()
+            .await
+            .map(|b| (Ok::<Bytes, std::convert::Infallible>(Bytes::from(b)), rx))
+    });
+    Ok((plain, Body::from_stream(body)).into_response())
+}
+
+/// Sends what is added to the log until the container's run ends or the client goes.
+fn follow_log(state: &ApiState, mut reader: Reader, tx: &tokio::sync::mpsc::Sender<Vec<u8>>) {
+    loop {
+        std::thread::sleep(POLL);
+        let mut chunk = Vec::new();
+        let ended = {
+            let store = state.store.lock().unwrap_or_else(|e| e.into_inner());
+            // Read, then ask whether the run has ended; read once more after it has, so
+            // that nothing written just before the end is missed.
+            if reader.print_new(&mut chunk).is_err() {
+                return;
+            }
+            let ended = reader.ended(&store).unwrap_or(true);
+            if ended && reader.print_new(&mut chunk).is_err() {
+                return;
+            }
+            ended
+        };
+        if (!chunk.is_empty() && tx.blocking_send(chunk).is_err()) || tx.is_closed() {
+            return;
+        }
+        if ended {
+            return;
+        }
+    }
 }
 
 /// The container asked for, or the pod's only one; as the kubelet words the errors.

@@ -195,6 +195,22 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// A request body that is not JSON (or YAML): kubectl's typed commands send protobuf first
+/// and use JSON after a 415.
+pub fn check_body_type(headers: &axum::http::HeaderMap) -> Result<(), ApiError> {
+    let media = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/json");
+    let media = media.split(';').next().unwrap_or("").trim();
+    match media {
+        "application/json" | "application/yaml" | "" => Ok(()),
+        other => Err(ApiError::unsupported_media_type(format!(
+            "the body of the request was in an unknown format ({other}); accepted media types include: application/json, application/yaml"
+        ))),
+    }
+}
+
 /// A path the API does not serve.
 pub async fn not_found_route(uri: axum::http::Uri) -> ApiError {
     ApiError {

@@ -6,8 +6,9 @@
 //! most recent"); with one (a list's), the objects changed since it come first as `MODIFIED`
 //! (resourceVersions count up across all objects), so that a client that listed a moment ago
 //! misses no change in between; objects deleted in between are not reported. Objects are
-//! Tables of one row when
-//! the client asked for Tables. Ends after `timeoutSeconds`, or when the client goes.
+//! Tables of one row when the client asked for Tables. With `allowWatchBookmarks`, a
+//! `BOOKMARK` (the store's resourceVersion) follows the first events and comes every
+//! [`BOOKMARK_EVERY`] of quiet. Ends after `timeoutSeconds`, or when the client goes.
 
 use super::ApiState;
 use super::objects::{Column, table};
@@ -37,20 +38,45 @@ pub fn one_row(columns: &[Column], cells: Vec<String>, meta: &wasmjob_spec::Obje
     table(columns, vec![(cells, meta)], 0)
 }
 
+/// How often a watch that allows bookmarks gets one when nothing else is sent.
+pub const BOOKMARK_EVERY: Duration = Duration::from_secs(10);
+
+/// What a watch asks for.
+pub struct Watch {
+    /// Objects as Tables of one row.
+    pub as_table: bool,
+    /// The resourceVersion it continues from.
+    pub resume: Option<i64>,
+    pub timeout: Option<Duration>,
+    /// `allowWatchBookmarks`: the kind and apiVersion of the bookmarks' objects.
+    pub bookmarks: Option<(&'static str, &'static str)>,
+}
+
+/// A `BOOKMARK` event: the resourceVersion the client has seen everything up to.
+fn bookmark((kind, api_version): (&str, &str), version: i64) -> Value {
+    json!({"type": "BOOKMARK", "object": {
+        "kind": kind,
+        "apiVersion": api_version,
+        "metadata": {"resourceVersion": version.to_string()},
+    }})
+}
+
 /// Streams the changes of what `list` lists.
-pub fn stream(
-    state: Arc<ApiState>,
-    list: Lister,
-    as_table: bool,
-    resume: Option<i64>,
-    timeout: Option<Duration>,
-) -> Response {
+pub fn stream(state: Arc<ApiState>, list: Lister, watch: Watch) -> Response {
+    let Watch {
+        as_table,
+        resume,
+        timeout,
+        bookmarks,
+    } = watch;
     let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(64);
     tokio::spawn(async move {
         let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
         let mut seen: HashMap<String, Seen> = HashMap::new();
         let mut first = true;
         let mut last_version = None;
+        let mut last_sent = tokio::time::Instant::now();
+        let mut store_version = 0;
         loop {
             let now_version = {
                 let state = state.clone();
@@ -61,7 +87,8 @@ pub fn stream(
                     Ok::<_, String>((
                         v,
                         if Some(v) != last_version || first {
-                            Some(list(&store)?)
+                            let rv = store.resource_version().map_err(|e| e.to_string())?;
+                            Some((list(&store)?, rv))
                         } else {
                             None
                         },
@@ -75,7 +102,8 @@ pub fn stream(
             };
             let (version, objects) = now_version;
             last_version = Some(version);
-            if let Some(objects) = objects {
+            if let Some((objects, rv)) = objects {
+                store_version = rv;
                 let mut events = Vec::new();
                 let mut current: HashMap<String, Seen> = HashMap::new();
                 for o in objects {
@@ -111,14 +139,26 @@ pub fn stream(
                     }
                 }
                 seen = current;
-                first = false;
-                for (kind, object) in events {
-                    let mut line = json!({"type": kind, "object": object}).to_string();
-                    line.push('\n');
-                    if tx.send(Bytes::from(line)).await.is_err() {
-                        return;
-                    }
+                let mut lines: Vec<Value> = events
+                    .into_iter()
+                    .map(|(kind, object)| json!({"type": kind, "object": object}))
+                    .collect();
+                if let Some(b) = bookmarks.filter(|_| first) {
+                    lines.push(bookmark(b, store_version));
                 }
+                first = false;
+                if send(&tx, lines).await.is_err() {
+                    return;
+                }
+                last_sent = tokio::time::Instant::now();
+            }
+            if let Some(b) = bookmarks
+                && last_sent.elapsed() >= BOOKMARK_EVERY
+            {
+                if send(&tx, vec![bookmark(b, store_version)]).await.is_err() {
+                    return;
+                }
+                last_sent = tokio::time::Instant::now();
             }
             if deadline.is_some_and(|d| tokio::time::Instant::now() >= d) || tx.is_closed() {
                 return;
@@ -135,4 +175,14 @@ pub fn stream(
         .header(axum::http::header::CONTENT_TYPE, "application/json")
         .body(Body::from_stream(body))
         .unwrap_or_default()
+}
+
+/// Sends each event as one JSON line.
+async fn send(tx: &tokio::sync::mpsc::Sender<Bytes>, events: Vec<Value>) -> Result<(), ()> {
+    for e in events {
+        let mut line = e.to_string();
+        line.push('\n');
+        tx.send(Bytes::from(line)).await.map_err(|_| ())?;
+    }
+    Ok(())
 }

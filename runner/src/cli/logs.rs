@@ -42,11 +42,12 @@ pub struct LogsArgs {
 }
 
 /// One log file to print.
-struct Source {
-    pod: Pod,
-    container: String,
-    restart: i32,
-    path: PathBuf,
+/// One run of one container, and where its log is.
+pub(crate) struct Source {
+    pub pod: Pod,
+    pub container: String,
+    pub restart: i32,
+    pub path: PathBuf,
 }
 
 pub fn logs(args: LogsArgs, state_dir: &Path, namespace: Option<&str>) -> Result<(), Failure> {
@@ -205,7 +206,7 @@ pub(crate) fn keep_last_lines(records: &mut Vec<LogLine>, n: usize) {
 }
 
 /// Reads one log file, whole or as it grows, and prints its records.
-struct Reader {
+pub(crate) struct Reader {
     source: Source,
     offset: u64,
     pending: Vec<u8>,
@@ -220,12 +221,20 @@ impl Reader {
             .prefix
             .then(|| format!("[pod/{}/{}] ", source.pod.metadata.name(), source.container));
         Reader {
+            prefix,
+            ..Reader::plain(source, args.timestamps)
+        }
+    }
+
+    /// A reader without prefixes, each line led by its time when `timestamps`.
+    pub(crate) fn plain(source: Source, timestamps: bool) -> Reader {
+        Reader {
             source,
             offset: 0,
             pending: Vec::new(),
             at_line_start: true,
-            prefix,
-            timestamps: args.timestamps,
+            prefix: None,
+            timestamps,
         }
     }
 
@@ -257,7 +266,11 @@ impl Reader {
             .collect())
     }
 
-    fn print_existing(&mut self, out: &mut dyn Write, tail: Option<usize>) -> Result<(), Failure> {
+    pub(crate) fn print_existing(
+        &mut self,
+        out: &mut dyn Write,
+        tail: Option<usize>,
+    ) -> Result<(), Failure> {
         let mut lines = self.read_new()?;
         if let Some(n) = tail {
             keep_last_lines(&mut lines, n);
@@ -265,7 +278,7 @@ impl Reader {
         self.print(out, &lines)
     }
 
-    fn print_new(&mut self, out: &mut dyn Write) -> Result<(), Failure> {
+    pub(crate) fn print_new(&mut self, out: &mut dyn Write) -> Result<(), Failure> {
         let lines = self.read_new()?;
         self.print(out, &lines)
     }
@@ -295,7 +308,7 @@ impl Reader {
     }
 
     /// Whether the followed run of the container has ended (or the pod is gone).
-    fn ended(&self, store: &Store) -> Result<bool, Failure> {
+    pub(crate) fn ended(&self, store: &Store) -> Result<bool, Failure> {
         let pod = &self.source.pod;
         let Some(now) = store.get_pod(pod.metadata.namespace(), pod.metadata.name())? else {
             return Ok(true);

@@ -204,6 +204,21 @@ impl Store {
             .map_err(self.sql_err())
     }
 
+    /// The namespaces created as objects of their own (through the API), with their
+    /// creation times.
+    pub fn namespaces(&self) -> Result<Vec<(String, Time)>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT name, created FROM namespaces ORDER BY name")
+            .map_err(self.sql_err())?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+            .map_err(self.sql_err())?;
+        rows.map(|r| r.map(|(n, ms)| (n, Time::from_millis(ms))))
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(self.sql_err())
+    }
+
     /// Starts a batch of writes; nothing is visible until [`Batch::commit`].
     pub fn batch(&mut self) -> Result<Batch<'_>> {
         let dir = self.dir.clone();
@@ -520,6 +535,24 @@ impl Batch<'_> {
             {
                 Err(StoreError::AlreadyExists {
                     name: job.name().to_string(),
+                })
+            }
+            r => r.map(|_| ()).map_err(self.err()),
+        }
+    }
+
+    /// Records a namespace; refuses a name already recorded.
+    pub fn create_namespace(&mut self, name: &str, created: Time) -> Result<()> {
+        self.next_version()?;
+        match self.exec(
+            "INSERT INTO namespaces (name, created) VALUES (?1, ?2)",
+            params![name, created.as_millis()],
+        ) {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+            {
+                Err(StoreError::AlreadyExists {
+                    name: name.to_string(),
                 })
             }
             r => r.map(|_| ()).map_err(self.err()),

@@ -20,6 +20,7 @@ const OWN_ENTRIES: &[&str] = &[
     "logs",
     "pods",
     "modules",
+    "api",
 ];
 
 const SCHEMA: &str = "
@@ -48,6 +49,7 @@ CREATE TABLE IF NOT EXISTS queue_items (
   job_uid TEXT NOT NULL, id INTEGER NOT NULL, item TEXT NOT NULL,
   state TEXT NOT NULL, pod TEXT, attempts INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (job_uid, id));
+CREATE TABLE IF NOT EXISTS namespaces (name TEXT PRIMARY KEY, created INTEGER NOT NULL);
 ";
 
 pub(super) fn io(path: &Path) -> impl Fn(std::io::Error) -> StoreError + '_ {

@@ -44,7 +44,6 @@ pub fn rows(text: &str) -> Vec<Vec<String>> {
         .collect()
 }
 
-
 /// A serve answering the API on a free loopback port, and a kubeconfig file for it.
 pub fn serve_with_api(env: &Env) -> (Serve, std::path::PathBuf) {
     let serve = env.serve(&["--listen", "127.0.0.1:0"]);
