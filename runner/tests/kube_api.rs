@@ -230,7 +230,13 @@ fn kubectl_deletes_jobs_and_pods() {
     let r = kube(
         &env,
         &kubeconfig,
-        &["patch", "pod", &pod, "-p", r#"{"metadata":{"labels":{"x":"y"}}}"#],
+        &[
+            "patch",
+            "pod",
+            &pod,
+            "-p",
+            r#"{"metadata":{"labels":{"x":"y"}}}"#,
+        ],
     );
     assert_eq!(r.code, 1, "{}", r.stdout);
     assert!(

@@ -1,12 +1,12 @@
 //! api: the Kubernetes REST API that `serve --listen` answers, so that `kubectl` and the
-//! official client libraries work against wasmjob unchanged. This part: bearer-token
-//! authentication over TLS, discovery, and reading Jobs and Pods (get; list across a namespace or all of
-//! them, with label and name selectors; kubectl's Table for `kubectl get`; a container's log
-//! for `kubectl logs`; events for `kubectl describe` and `kubectl get events`). Errors are
-//! Kubernetes `Status` objects.
+//! official client libraries work against wasmjob unchanged: bearer-token authentication over
+//! TLS, discovery and OpenAPI v3, Jobs (create, get, list, watch, replace, patch, delete),
+//! Pods (get, list, watch, delete, logs), Events, Namespaces; kubectl's Tables; errors as
+//! Kubernetes `Status` objects. Each part has its own module.
 //!
-//! Must not: decide Job semantics or run pods. It reads the store the controller writes,
-//! through a connection of its own (SQLite in WAL mode: readers never wait for the writer).
+//! Must not: decide Job semantics or run pods. It reads and writes the store the controller
+//! works from, through a connection of its own (SQLite in WAL mode: readers never wait for the
+//! writer), with the same rules as the CLI's commands.
 
 pub mod auth;
 mod deletion;
