@@ -234,10 +234,31 @@ fn patches_replace_and_their_refusals_work_as_on_a_cluster() {
     let (_serve, kc) = serve_with_api(&env);
     let file = env.manifest("held.yaml", HELD);
     let file = file.to_str().unwrap();
+    // A server dry run checks and stores nothing.
+    assert_eq!(
+        ok(&kube(
+            &env,
+            &kc,
+            &["create", "--dry-run=server", "-f", file]
+        )),
+        "job.batch/held created (server dry run)"
+    );
+    assert!(env.job("held").is_none());
     assert_eq!(
         ok(&kube(&env, &kc, &["create", "-f", file])),
         "job.batch/held created"
     );
+    assert_eq!(
+        ok(&kube(
+            &env,
+            &kc,
+            &["delete", "job", "held", "--dry-run=server"]
+        )),
+        r#"job.batch "held" deleted (server dry run)"#
+    );
+    // A real deletion would be done by now: the controller removes a suspended Job at once.
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(env.job("held").is_some(), "a dry run deletes nothing");
     let again = kube(&env, &kc, &["create", "-f", file]);
     assert_eq!(again.code, 1);
     assert_eq!(
@@ -398,6 +419,14 @@ fn namespaces_are_created_and_jobs_live_in_them() {
         ),
         "{}",
         r.stderr
+    );
+    assert_eq!(
+        ok(&kube(
+            &env,
+            &kc,
+            &["create", "namespace", "team-b", "--dry-run=server"]
+        )),
+        "namespace/team-b created (server dry run)"
     );
     let got = rows(ok(&kube(&env, &kc, &["get", "namespaces"])));
     let names: Vec<&str> = got[1..].iter().map(|r| r[0].as_str()).collect();

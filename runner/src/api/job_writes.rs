@@ -37,7 +37,7 @@ pub struct WriteQuery {
 }
 
 impl WriteQuery {
-    fn dry_run(&self) -> Result<bool, ApiError> {
+    pub(super) fn dry_run(&self) -> Result<bool, ApiError> {
         match self.dry_run.as_deref() {
             None | Some("") => Ok(false),
             Some("All") => Ok(true),

@@ -119,9 +119,11 @@ pub async fn get(
 /// `POST /api/v1/namespaces` with a Namespace: its name must be a DNS label not yet in use.
 pub async fn create(
     State(state): State<Arc<ApiState>>,
+    axum::extract::Query(q): axum::extract::Query<super::job_writes::WriteQuery>,
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<(axum::http::StatusCode, Json<Value>), ApiError> {
+    let dry_run = q.dry_run()?;
     let protobuf = headers
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -162,6 +164,12 @@ pub async fn create(
     }
     // Whole seconds, as the API server keeps creation times.
     let now = Time::from_millis(jiff::Timestamp::now().as_second() * 1000);
+    if dry_run {
+        return Ok((
+            axum::http::StatusCode::CREATED,
+            Json(object(&name, Some(now))),
+        ));
+    }
     let wanted = name.clone();
     let state2 = state.clone();
     tokio::task::spawn_blocking(move || {
