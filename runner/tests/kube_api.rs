@@ -136,6 +136,17 @@ fn kubectl_gets_jobs_and_pods_as_from_a_cluster() {
 /// One HTTPS request to the API (trusting its certificate), written by hand so that it can
 /// leave out the token or carry another; the status line and the body of the answer.
 fn raw_get(env: &Env, path: &str, token: Option<&str>) -> (String, serde_json::Value) {
+    raw_request(env, "GET", path, token, "")
+}
+
+/// One HTTPS request with `method` and a JSON `body` (see [`raw_get`]).
+fn raw_request(
+    env: &Env,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: &str,
+) -> (String, serde_json::Value) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio_rustls::rustls;
     use tokio_rustls::rustls::pki_types::pem::PemObject;
@@ -156,8 +167,10 @@ fn raw_get(env: &Env, path: &str, token: Option<&str>) -> (String, serde_json::V
     let auth = token
         .map(|t| format!("Authorization: Bearer {t}\r\n"))
         .unwrap_or_default();
-    let request =
-        format!("GET {path} HTTP/1.1\r\nHost: {address}\r\n{auth}Connection: close\r\n\r\n");
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
     let answer = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -210,6 +223,47 @@ fn without_the_token_every_call_is_refused() {
             assert_eq!(body["code"], 401);
         }
     }
+    // Writes too, and nothing changes.
+    let job = r#"{"apiVersion":"batch/v1","kind":"Job","metadata":{"name":"x"},"spec":{}}"#;
+    for (method, path, body) in [
+        ("POST", "/apis/batch/v1/namespaces/default/jobs", job),
+        (
+            "PATCH",
+            "/apis/batch/v1/namespaces/default/jobs/trio",
+            r#"{"spec":{"parallelism":0}}"#,
+        ),
+        ("PUT", "/apis/batch/v1/namespaces/default/jobs/trio", job),
+        ("DELETE", "/apis/batch/v1/namespaces/default/jobs/trio", ""),
+        ("POST", "/api/v1/namespaces", r#"{"kind":"Namespace"}"#),
+        ("GET", "/openapi/v3", ""),
+    ] {
+        let (status, body) = raw_request(&env, method, path, Some("not-the-token"), body);
+        assert_eq!(status, "HTTP/1.1 401 Unauthorized", "{method} {path}");
+        assert_eq!(body["reason"], "Unauthorized");
+    }
+    let trio = env.job("trio").unwrap();
+    assert_eq!(trio["spec"]["parallelism"], 3, "unchanged");
+    let r = kube(
+        &env,
+        &kubeconfig,
+        &["--token=not-the-token", "delete", "job", "trio"],
+    );
+    assert_eq!(r.code, 1);
+    assert!(env.job("trio").is_some());
+    // A body past the API's limit (2 MiB) is refused before it is read.
+    let huge = format!(
+        r#"{{"apiVersion":"batch/v1","kind":"Job","metadata":{{"name":"big","annotations":{{"a":"{}"}}}}}}"#,
+        "x".repeat(3 << 20)
+    );
+    let (status, _) = raw_request(
+        &env,
+        "POST",
+        "/apis/batch/v1/namespaces/default/jobs",
+        Some(&token),
+        &huge,
+    );
+    assert_eq!(status, "HTTP/1.1 413 Payload Too Large");
+    assert!(env.job("big").is_none());
     // With it, the same request is answered.
     let (status, body) = raw_get(&env, "/apis/batch/v1/namespaces/default/jobs", Some(&token));
     assert_eq!(status, "HTTP/1.1 200 OK");
