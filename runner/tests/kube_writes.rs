@@ -195,6 +195,20 @@ fn kubectl_apply_of_an_invalid_manifest_shows_the_field_errors() {
         "{err}"
     );
     assert!(err.contains("--image-dir"), "{err}");
+    // kubectl's generators send protobuf, which is refused with what to do instead.
+    let r = kube(
+        &env,
+        &kc,
+        &["create", "job", "gen", &format!("--image={PROBE_WASM}")],
+    );
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(
+        r.stderr.contains("UnsupportedMediaType") || r.stderr.contains("unknown format"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("use `kubectl create -f`"), "{}", r.stderr);
+    assert!(env.job("gen").is_none());
     // Nothing was stored.
     assert!(env.job("bad").is_none());
     assert_eq!(

@@ -205,9 +205,16 @@ pub fn check_body_type(headers: &axum::http::HeaderMap) -> Result<(), ApiError> 
     let media = media.split(';').next().unwrap_or("").trim();
     match media {
         "application/json" | "application/yaml" | "" => Ok(()),
-        other => Err(ApiError::unsupported_media_type(format!(
-            "the body of the request was in an unknown format ({other}); accepted media types include: application/json, application/yaml"
-        ))),
+        other => {
+            let hint = if other.contains("protobuf") {
+                " (kubectl's generators, such as `kubectl create job --image`, send protobuf: write a manifest and use `kubectl create -f` or `kubectl apply -f`)"
+            } else {
+                ""
+            };
+            Err(ApiError::unsupported_media_type(format!(
+                "the body of the request was in an unknown format ({other}); accepted media types include: application/json, application/yaml{hint}"
+            )))
+        }
     }
 }
 
