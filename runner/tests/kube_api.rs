@@ -264,6 +264,19 @@ fn without_the_token_every_call_is_refused() {
     );
     assert_eq!(status, "HTTP/1.1 413 Payload Too Large");
     assert!(env.job("big").is_none());
+    // A replace must name the object of its URL.
+    let (status, body) = raw_request(
+        &env,
+        "PUT",
+        "/apis/batch/v1/namespaces/default/jobs/trio",
+        Some(&token),
+        job,
+    );
+    assert_eq!(status, "HTTP/1.1 400 Bad Request");
+    assert_eq!(
+        body["message"],
+        "the name of the object (x) does not match the name on the URL (trio)"
+    );
     // With it, the same request is answered.
     let (status, body) = raw_get(&env, "/apis/batch/v1/namespaces/default/jobs", Some(&token));
     assert_eq!(status, "HTTP/1.1 200 OK");

@@ -335,6 +335,15 @@ fn patches_replace_and_their_refusals_work_as_on_a_cluster() {
         r.stderr.trim(),
         r#"The Job "held" is invalid: spec.template: Invalid value: "<changed>": field is immutable"#
     );
+    let r = patch("merge", r#"{"spec":{"bogus":1}}"#);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.trim().ends_with(
+            r#"Job in version "v1" cannot be handled as a Job: strict decoding error: unknown field "spec.bogus""#
+        ),
+        "{}",
+        r.stderr
+    );
     let r = patch(
         "json",
         r#"[{"op":"test","path":"/spec/parallelism","value":9}]"#,

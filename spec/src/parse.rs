@@ -260,9 +260,10 @@ fn json_too_deep(text: &str) -> Option<FieldError> {
     None
 }
 
-/// Turns a serde message into a field error. The tracked path already ends with the name of
-/// an unknown field; `?` (no field reached, e.g. a syntax error) is the document itself.
-fn classify(path: String, message: &str, loc: Option<(usize, usize)>) -> FieldError {
+/// Turns a serde message into a field error: unknown fields as [`FieldErrorKind::Unknown`],
+/// the rest as malformed. The tracked path already ends with the name of an unknown field;
+/// `?` (no field reached, e.g. a syntax error) and `.` are the document itself.
+pub fn classify(path: String, message: &str, loc: Option<(usize, usize)>) -> FieldError {
     let path = if path == "." || path == "?" {
         String::new()
     } else {

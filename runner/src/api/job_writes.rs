@@ -291,16 +291,20 @@ fn changed(old: &Job, change: &Change, ns: &str, name: &str) -> Result<Job, Opti
             let patched = patches::apply(*kind, &doc, patch)?;
             let job: Job = serde_path_to_error::deserialize(patched).map_err(|e| {
                 let path = e.path().to_string();
-                let error = FieldError::new(
-                    path,
-                    wasmjob_spec::FieldErrorKind::Malformed,
-                    e.inner().to_string(),
-                );
+                let error = wasmjob_spec::parse::classify(path, &e.inner().to_string(), None);
                 invalid(name, &[error])
             })?;
             job
         }
     };
+    if let Change::Replace(_) = change
+        && new.metadata.name.as_deref() != Some(name)
+    {
+        return Err(Some(ApiError::bad_request(format!(
+            "the name of the object ({}) does not match the name on the URL ({name})",
+            new.metadata.name.as_deref().unwrap_or("")
+        ))));
+    }
     if new.metadata.name.as_deref() != Some(name) {
         let error = FieldError::invalid(
             "metadata.name",
