@@ -495,7 +495,7 @@ fn logs_follow_a_running_pod_to_its_end_and_watches_get_bookmarks() {
     let (_serve, kc) = serve_with_api(&env);
     let file = env.manifest(
         "slow.yaml",
-        "apiVersion: batch/v1\nkind: Job\nmetadata: {name: slow}\nspec:\n  template:\n    spec:\n      restartPolicy: Never\n      containers:\n      - {name: c, image: PROBE, args: [print, one, sleep, '1500', print, two]}\n",
+        "apiVersion: batch/v1\nkind: Job\nmetadata: {name: slow}\nspec:\n  template:\n    spec:\n      restartPolicy: Never\n      containers:\n      - {name: c, image: PROBE, args: [print, one, sleep, '4000', print, two]}\n",
     );
     ok(&kube(&env, &kc, &["apply", "-f", file.to_str().unwrap()]));
     wait_for("the slow pod to run", Duration::from_secs(30), || {
