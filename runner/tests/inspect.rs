@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use std::io::Read;
+use std::io::{BufRead, Read};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -271,10 +271,15 @@ fn get_watch_prints_each_change() {
         .arg(env.state())
         .args(["get", "jobs", "-w"])
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(300));
+    // The Job is applied once the watch has listed (nothing yet), however slow the machine.
+    let mut listed = String::new();
+    std::io::BufReader::new(watch.stderr.take().unwrap())
+        .read_line(&mut listed)
+        .unwrap();
+    assert_eq!(listed.trim(), "No resources found in default namespace.");
     let file = env.manifest("w.yaml", FAILING_ONCE);
     assert_eq!(
         env.wasmjob(&["apply", "-f", file.to_str().unwrap()]).code,
