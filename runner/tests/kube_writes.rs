@@ -553,6 +553,35 @@ fn logs_follow_a_running_pod_to_its_end_and_watches_get_bookmarks() {
         version > 0 && version <= list_version,
         "{version} {list_version}"
     );
+    // A watch resumed from that list's resourceVersion reports a deletion made in between,
+    // so kubectl delete (which lists, then watches) never waits on a Job already gone.
+    let r = env.wasmjob(&["delete", "job", "slow"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(env.job("slow").is_none());
+    let resumed = kube(
+        &env,
+        &kc,
+        &[
+            "get",
+            "--raw",
+            &format!(
+                "/apis/batch/v1/namespaces/default/jobs?watch=true&resourceVersion={list_version}&timeoutSeconds=1"
+            ),
+        ],
+    );
+    let events: Vec<Value> = ok(&resumed)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0]["type"], "DELETED");
+    assert_eq!(events[0]["object"]["metadata"]["name"], "slow");
+    let deleted_at: i64 = events[0]["object"]["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(deleted_at > list_version);
 }
 
 /// A Job's final status with times and pod names taken out, for comparison.

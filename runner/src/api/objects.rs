@@ -326,7 +326,7 @@ fn now() -> Time {
 }
 
 /// What lists and watches of one kind of object need to know of it.
-trait Listed: serde::Serialize + Send + Sync + 'static {
+trait Listed: serde::Serialize + serde::de::DeserializeOwned + Send + Sync + 'static {
     const COLUMNS: &'static [Column];
     const KIND: &'static str;
     const LIST_KIND: &'static str;
@@ -391,12 +391,10 @@ async fn listing<T: Listed>(
             .collect()
     };
     if q.watching() {
-        let list: Lister = Arc::new(move |s: &Store| {
-            let all = T::load(s, namespace.as_deref()).map_err(|e| e.to_string())?;
-            let kept: Vec<&T> = keep(&all).into_iter().map(|i| &all[i]).collect();
+        let seen = move |all: &[T]| -> Vec<Seen> {
+            let kept: Vec<&T> = keep(all).into_iter().map(|i| &all[i]).collect();
             let rows = T::rows(&kept, now());
-            Ok(kept
-                .iter()
+            kept.iter()
                 .zip(rows.into_iter().skip(1))
                 .map(|(o, cells)| Seen {
                     uid: o.meta().uid().to_string(),
@@ -404,7 +402,20 @@ async fn listing<T: Listed>(
                     object: json!(o),
                     table: watch::one_row(T::COLUMNS, cells, o.meta()),
                 })
-                .collect())
+                .collect()
+        };
+        let list: Lister = Arc::new(move |s: &Store, since: Option<i64>| {
+            let all = T::load(s, namespace.as_deref()).map_err(|e| e.to_string())?;
+            let deleted: Vec<T> = match since {
+                None => Vec::new(),
+                Some(since) => s
+                    .deleted_since(T::KIND, namespace.as_deref(), since)
+                    .map_err(|e| e.to_string())?
+                    .into_iter()
+                    .filter_map(|v| serde_json::from_value(v).ok())
+                    .collect(),
+            };
+            Ok((seen(&all), seen(&deleted)))
         });
         let watch = watch::Watch {
             as_table: wants_table(&headers),

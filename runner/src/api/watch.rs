@@ -4,8 +4,9 @@
 //! seen so far (by uid and resourceVersion), in the list's filter. Without a
 //! `resourceVersion`, every current object comes first as `ADDED` (Kubernetes' "start at the
 //! most recent"); with one (a list's), the objects changed since it come first as `MODIFIED`
-//! (resourceVersions count up across all objects), so that a client that listed a moment ago
-//! misses no change in between; objects deleted in between are not reported. Objects are
+//! (resourceVersions count up across all objects), and the objects deleted since as `DELETED`
+//! (from the store's tombstones of the last 10,000 resourceVersions), so that a client that
+//! listed a moment ago misses no change in between. Objects are
 //! Tables of one row when the client asked for Tables. With `allowWatchBookmarks`, a
 //! `BOOKMARK` (the store's resourceVersion) follows the first events and comes every
 //! [`BOOKMARK_EVERY`] of quiet. Ends after `timeoutSeconds`, or when the client goes.
@@ -30,8 +31,13 @@ pub struct Seen {
     pub table: Value,
 }
 
-/// What a watch lists at each commit.
-pub type Lister = Arc<dyn Fn(&crate::store::Store) -> Result<Vec<Seen>, String> + Send + Sync>;
+/// What a watch lists at each commit: the objects, and given a resourceVersion, the objects
+/// deleted since it.
+pub type Lister = Arc<
+    dyn Fn(&crate::store::Store, Option<i64>) -> Result<(Vec<Seen>, Vec<Seen>), String>
+        + Send
+        + Sync,
+>;
 
 /// The Table of one row for an object with `cells`.
 pub fn one_row(columns: &[Column], cells: Vec<String>, meta: &wasmjob_spec::ObjectMeta) -> Value {
@@ -88,7 +94,8 @@ pub fn stream(state: Arc<ApiState>, list: Lister, watch: Watch) -> Response {
                         v,
                         if Some(v) != last_version || first {
                             let rv = store.resource_version().map_err(|e| e.to_string())?;
-                            Some((list(&store)?, rv))
+                            let since = if first { resume } else { None };
+                            Some((list(&store, since)?, rv))
                         } else {
                             None
                         },
@@ -102,7 +109,7 @@ pub fn stream(state: Arc<ApiState>, list: Lister, watch: Watch) -> Response {
             };
             let (version, objects) = now_version;
             last_version = Some(version);
-            if let Some((objects, rv)) = objects {
+            if let Some(((objects, deleted), rv)) = objects {
                 store_version = rv;
                 let mut events = Vec::new();
                 let mut current: HashMap<String, Seen> = HashMap::new();
@@ -125,6 +132,18 @@ pub fn stream(state: Arc<ApiState>, list: Lister, watch: Watch) -> Response {
                         ));
                     }
                     current.insert(o.uid.clone(), o);
+                }
+                // Resumed: what was deleted since the client's resourceVersion, then what
+                // has gone since the last look.
+                for gone in deleted.iter().filter(|d| !current.contains_key(&d.uid)) {
+                    events.push((
+                        "DELETED",
+                        if as_table {
+                            gone.table.clone()
+                        } else {
+                            gone.object.clone()
+                        },
+                    ));
                 }
                 for (uid, old) in &seen {
                     if !current.contains_key(uid) {

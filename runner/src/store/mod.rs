@@ -43,6 +43,9 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 /// A SQLite error on the database `db`, saying so when the file system holding it is full:
 /// SQLite reports a full disk as "database or disk is full" when a write to the database or
 /// its log fails, but as a bare "disk I/O error" when growing its shared-memory index does.
+/// How many deletions a watch resumed from an older resourceVersion can still be told of.
+pub const TOMBSTONES_KEPT: i64 = 10_000;
+
 fn sqlite_error(db: &Path, source: rusqlite::Error) -> StoreError {
     let source = match source {
         rusqlite::Error::SqliteFailure(f, msg)
@@ -217,6 +220,33 @@ impl Store {
         rows.map(|r| r.map(|(n, ms)| (n, Time::from_millis(ms))))
             .collect::<rusqlite::Result<Vec<_>>>()
             .map_err(self.sql_err())
+    }
+
+    /// The last states of the objects of `kind` (`Job`, `Pod`) deleted after resourceVersion
+    /// `since` (in `namespace`, or all), oldest first, each with the resourceVersion of its
+    /// deletion.
+    pub fn deleted_since(
+        &self,
+        kind: &str,
+        namespace: Option<&str>,
+        since: i64,
+    ) -> Result<Vec<serde_json::Value>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT object FROM tombstones WHERE kind = ?1 AND version > ?2 AND (?3 IS NULL OR namespace = ?3) ORDER BY version",
+            )
+            .map_err(self.sql_err())?;
+        let rows = stmt
+            .query_map(params![kind, since, namespace], |r| r.get::<_, String>(0))
+            .map_err(self.sql_err())?;
+        let texts = rows
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(self.sql_err())?;
+        texts
+            .iter()
+            .map(|t| self.parse("deleted object", t))
+            .collect()
     }
 
     /// Starts a batch of writes; nothing is visible until [`Batch::commit`].
@@ -541,6 +571,34 @@ impl Batch<'_> {
         }
     }
 
+    /// Keeps the last state of an object being deleted, at a resourceVersion of its own, so
+    /// that a watch resumed from an earlier resourceVersion can report the deletion; only the
+    /// newest [`TOMBSTONES_KEPT`] are kept.
+    fn bury(&mut self, kind: &str, table: &str, uid: &str) -> Result<()> {
+        let version: i64 = self
+            .next_version()?
+            .parse()
+            .map_err(|_| StoreError::Corrupt {
+                path: self.dir.join("state.db").display().to_string(),
+                what: "resourceVersion".into(),
+                detail: "not a number".into(),
+            })?;
+        let e = self.err();
+        self.exec(
+            &format!(
+                "INSERT INTO tombstones (version, kind, namespace, object) SELECT ?1, ?2, namespace, json_set(object, '$.metadata.resourceVersion', CAST(?1 AS TEXT)) FROM {table} WHERE uid = ?3"
+            ),
+            params![version, kind, uid],
+        )
+        .map_err(&e)?;
+        self.exec(
+            "DELETE FROM tombstones WHERE version <= ?1",
+            params![version - TOMBSTONES_KEPT],
+        )
+        .map_err(&e)?;
+        Ok(())
+    }
+
     /// Records a namespace; refuses a name already recorded.
     pub fn create_namespace(&mut self, name: &str, created: Time) -> Result<()> {
         self.next_version()?;
@@ -754,6 +812,7 @@ impl Batch<'_> {
     /// Removes a Job and its events. Its pods (and their events) go too, unless `orphan`:
     /// then they stay, without the Job as owner. Logs are files: see [`remove_logs`].
     pub fn delete_job(&mut self, job_uid: &str, orphan: bool) -> Result<()> {
+        self.bury("Job", "jobs", job_uid)?;
         let version = if orphan {
             Some(self.next_version()?)
         } else {
@@ -822,6 +881,7 @@ impl Batch<'_> {
 
     /// Removes one pod and its events.
     pub fn delete_pod(&mut self, pod_uid: &str) -> Result<()> {
+        self.bury("Pod", "pods", pod_uid)?;
         let e = self.err();
         self.exec("DELETE FROM events WHERE uid = ?1", params![pod_uid])
             .map_err(&e)?;

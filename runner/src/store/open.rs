@@ -50,6 +50,8 @@ CREATE TABLE IF NOT EXISTS queue_items (
   state TEXT NOT NULL, pod TEXT, attempts INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (job_uid, id));
 CREATE TABLE IF NOT EXISTS namespaces (name TEXT PRIMARY KEY, created INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS tombstones (
+  version INTEGER PRIMARY KEY, kind TEXT NOT NULL, namespace TEXT NOT NULL, object TEXT NOT NULL);
 ";
 
 pub(super) fn io(path: &Path) -> impl Fn(std::io::Error) -> StoreError + '_ {
