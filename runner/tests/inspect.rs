@@ -280,7 +280,10 @@ fn get_watch_prints_each_change() {
         .read_line(&mut listed)
         .unwrap();
     assert_eq!(listed.trim(), "No resources found in default namespace.");
-    let file = env.manifest("w.yaml", FAILING_ONCE);
+    // The pods run long enough for the watch to see the Job Running on a loaded machine.
+    let slow = FAILING_ONCE.replace("exit, '0'", "sleep, '1000', exit, '0'");
+    assert_ne!(slow, FAILING_ONCE);
+    let file = env.manifest("w.yaml", &slow);
     assert_eq!(
         env.wasmjob(&["apply", "-f", file.to_str().unwrap()]).code,
         0
