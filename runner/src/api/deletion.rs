@@ -7,6 +7,7 @@
 
 use super::ApiState;
 use super::job_writes::WriteQuery;
+use super::objects::write;
 use super::status::ApiError;
 use axum::Json;
 use axum::body::Bytes;
@@ -14,54 +15,36 @@ use axum::extract::{Path, Query, State};
 use serde_json::{Value, json};
 use std::sync::Arc;
 
-/// Whether a `DeleteOptions` body asks for a dry run (`"dryRun": ["All"]`; kubectl sends it
-/// there rather than in the query).
-fn dry_run_in(body: &[u8]) -> Result<bool, ApiError> {
+/// What a `DeleteOptions` body asks for: the propagation policy (or `default`), and whether
+/// it is a dry run (`"dryRun": ["All"]`; kubectl sends it there rather than in the query).
+fn delete_options(body: &[u8], default: &'static str) -> Result<(&'static str, bool), ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(false);
+        return Ok((default, false));
     }
     let options: Value = serde_json::from_slice(body)
         .map_err(|e| ApiError::bad_request(format!("invalid DeleteOptions: {e}")))?;
-    match options.get("dryRun") {
-        None | Some(Value::Null) => Ok(false),
-        Some(Value::Array(v)) if v.is_empty() => Ok(false),
-        Some(Value::Array(v)) if v.iter().all(|x| x == "All") => Ok(true),
-        Some(other) => Err(ApiError::bad_request(format!(
-            "dryRun: Unsupported value: {other}: supported values: \"All\""
-        ))),
-    }
-}
-
-/// The policy a `DeleteOptions` body asks for, or `default`.
-fn propagation(body: &[u8], default: &'static str) -> Result<&'static str, ApiError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(default);
-    }
-    let options: Value = serde_json::from_slice(body)
-        .map_err(|e| ApiError::bad_request(format!("invalid DeleteOptions: {e}")))?;
-    match options.get("propagationPolicy").and_then(Value::as_str) {
-        None => Ok(default),
-        Some("Background") => Ok("Background"),
-        Some("Foreground") => Ok("Foreground"),
-        Some("Orphan") => Ok("Orphan"),
-        Some(other) => Err(ApiError::bad_request(format!(
-            "propagationPolicy: Unsupported value: {other:?}: supported values: \"Background\", \"Foreground\", \"Orphan\""
-        ))),
-    }
-}
-
-/// Runs `change` on the store on a blocking thread; a CLI failure becomes a 500.
-async fn write<T: Send + 'static>(
-    state: &Arc<ApiState>,
-    change: impl FnOnce(&mut crate::store::Store) -> Result<T, crate::cli::Failure> + Send + 'static,
-) -> Result<T, ApiError> {
-    let state = state.clone();
-    tokio::task::spawn_blocking(move || {
-        let mut store = state.store.lock().unwrap_or_else(|e| e.into_inner());
-        change(&mut store).map_err(|f| ApiError::internal(f.message))
-    })
-    .await
-    .map_err(|e| ApiError::internal(format!("the store writer failed: {e}")))?
+    let policy = match options.get("propagationPolicy").and_then(Value::as_str) {
+        None => default,
+        Some("Background") => "Background",
+        Some("Foreground") => "Foreground",
+        Some("Orphan") => "Orphan",
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "propagationPolicy: Unsupported value: {other:?}: supported values: \"Background\", \"Foreground\", \"Orphan\""
+            )));
+        }
+    };
+    let dry_run = match options.get("dryRun") {
+        None | Some(Value::Null) => false,
+        Some(Value::Array(v)) if v.is_empty() => false,
+        Some(Value::Array(v)) if v.iter().all(|x| x == "All") => true,
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "dryRun: Unsupported value: {other}: supported values: \"All\""
+            )));
+        }
+    };
+    Ok((policy, dry_run))
 }
 
 pub async fn delete_job(
@@ -70,8 +53,8 @@ pub async fn delete_job(
     Query(q): Query<WriteQuery>,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    let policy = propagation(&body, "Orphan")?;
-    let dry_run = q.dry_run()? || dry_run_in(&body)?;
+    let (policy, dry_run_asked) = delete_options(&body, "Orphan")?;
+    let dry_run = q.dry_run()? || dry_run_asked;
     let wanted = name.clone();
     let job = write(&state, move |s| {
         let before = s.get_job(&ns, &wanted)?;
@@ -93,7 +76,7 @@ pub async fn delete_pod(
     Query(q): Query<WriteQuery>,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    let dry_run = q.dry_run()? || dry_run_in(&body)?;
+    let dry_run = q.dry_run()? || delete_options(&body, "Background")?.1;
     let wanted = name.clone();
     let pod = write(&state, move |s| {
         let Some(before) = s.get_pod(&ns, &wanted)? else {
@@ -112,7 +95,15 @@ pub async fn delete_pod(
 
 #[cfg(test)]
 mod tests {
-    use super::propagation;
+    use super::delete_options;
+
+    fn propagation(body: &[u8], default: &'static str) -> Result<&'static str, ()> {
+        delete_options(body, default).map(|o| o.0).map_err(|_| ())
+    }
+
+    fn dry_run_in(body: &[u8]) -> Result<bool, ()> {
+        delete_options(body, "Orphan").map(|o| o.1).map_err(|_| ())
+    }
 
     #[test]
     fn propagation_comes_from_delete_options() {
@@ -131,8 +122,8 @@ mod tests {
         );
         assert!(propagation(br#"{"propagationPolicy":"Sideways"}"#, "Orphan").is_err());
         assert!(propagation(b"{not json", "Orphan").is_err());
-        assert!(super::dry_run_in(br#"{"dryRun":["All"]}"#).unwrap());
-        assert!(!super::dry_run_in(br#"{"kind":"DeleteOptions"}"#).unwrap());
-        assert!(super::dry_run_in(br#"{"dryRun":["Some"]}"#).is_err());
+        assert!(dry_run_in(br#"{"dryRun":["All"]}"#).unwrap());
+        assert!(!dry_run_in(br#"{"kind":"DeleteOptions"}"#).unwrap());
+        assert!(dry_run_in(br#"{"dryRun":["Some"]}"#).is_err());
     }
 }

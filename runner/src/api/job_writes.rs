@@ -12,6 +12,7 @@
 //! Must not: run the Job (the controller does, when the store shows it).
 
 use super::ApiState;
+use super::objects::write;
 use super::patches::{self, PatchType};
 use super::status::ApiError;
 use crate::cli::input::Manifest;
@@ -123,27 +124,15 @@ async fn check_modules(state: &ApiState, job: &Job) -> Result<(), ApiError> {
         return Ok(());
     };
     let spec = &job.spec.template.spec;
+    let groups = [
+        ("initContainers", &spec.init_containers),
+        ("containers", &spec.containers),
+    ];
     let field = |name: &str| {
-        spec.init_containers
-            .iter()
-            .position(|c| c.name == name)
-            .map(|i| {
-                (
-                    format!("spec.template.spec.initContainers[{i}]"),
-                    &spec.init_containers[i],
-                )
-            })
-            .or_else(|| {
-                spec.containers
-                    .iter()
-                    .position(|c| c.name == name)
-                    .map(|i| {
-                        (
-                            format!("spec.template.spec.containers[{i}]"),
-                            &spec.containers[i],
-                        )
-                    })
-            })
+        groups.iter().find_map(|(group, list)| {
+            let i = list.iter().position(|c| c.name == name)?;
+            Some((format!("spec.template.spec.{group}[{i}]"), &list[i]))
+        })
     };
     let hint = format!(
         " (a relative image of a Job sent to the API resolves against serve's --image-dir, {})",
@@ -161,24 +150,6 @@ async fn check_modules(state: &ApiState, job: &Job) -> Result<(), ApiError> {
         ),
     };
     Err(invalid(job.name(), &[error]))
-}
-
-/// Runs `change` on the store on a blocking thread.
-async fn write<T: Send + 'static>(
-    state: &Arc<ApiState>,
-    change: impl FnOnce(&mut crate::store::Store) -> Result<T, ApiError> + Send + 'static,
-) -> Result<T, ApiError> {
-    let state = state.clone();
-    tokio::task::spawn_blocking(move || {
-        let mut store = state.store.lock().unwrap_or_else(|e| e.into_inner());
-        change(&mut store)
-    })
-    .await
-    .map_err(|e| ApiError::internal(format!("the store writer failed: {e}")))?
-}
-
-fn store_error(e: StoreError) -> ApiError {
-    ApiError::internal(e.to_string())
 }
 
 pub async fn create_job(
@@ -209,7 +180,7 @@ pub async fn create_job(
         return Ok((StatusCode::CREATED, Json(json!(job))));
     }
     let job = write(&state, move |store| {
-        let mut batch = store.batch().map_err(store_error)?;
+        let mut batch = store.batch()?;
         let mut record = JobRecord {
             job,
             backoff: Default::default(),
@@ -219,14 +190,12 @@ pub async fn create_job(
             Err(StoreError::AlreadyExists { name }) => {
                 return Err(ApiError::already_exists("batch", "jobs.batch", &name));
             }
-            r => r.map_err(store_error)?,
+            r => r?,
         }
         if let Some(items) = &items {
-            batch
-                .add_queue_items(record.job.metadata.uid(), items)
-                .map_err(store_error)?;
+            batch.add_queue_items(record.job.metadata.uid(), items)?;
         }
-        batch.commit().map_err(store_error)?;
+        batch.commit()?;
         Ok(record.job)
     })
     .await?;
@@ -252,27 +221,25 @@ async fn change_job(
     dry_run: bool,
 ) -> Result<Json<Value>, ApiError> {
     let job = write(&state, move |store| {
-        let mut batch = store.batch().map_err(store_error)?;
+        let mut batch = store.batch()?;
         let mut unchanged = None;
-        let outcome = batch
-            .change_job(&ns, &name, |old| {
-                let new = changed(old, &change, &ns, &name)?;
-                let mut bare = old.clone();
-                bare.status = None;
-                if new == bare || dry_run {
-                    let mut same = new;
-                    same.status = old.status.clone();
-                    unchanged = Some(same);
-                    // Not an error: nothing is to be written.
-                    return Err(None);
-                }
-                Ok(new)
-            })
-            .map_err(store_error)?;
+        let outcome = batch.change_job(&ns, &name, |old| {
+            let new = changed(old, &change, &ns, &name)?;
+            let mut bare = old.clone();
+            bare.status = None;
+            if new == bare || dry_run {
+                let mut same = new;
+                same.status = old.status.clone();
+                unchanged = Some(same);
+                // Not an error: nothing is to be written.
+                return Err(None);
+            }
+            Ok(new)
+        })?;
         match outcome {
             None => Err(ApiError::not_found("batch", "jobs.batch", &name)),
             Some(Ok(job)) => {
-                batch.commit().map_err(store_error)?;
+                batch.commit()?;
                 Ok(job)
             }
             Some(Err(Some(e))) => Err(e),

@@ -171,21 +171,17 @@ pub async fn create(
         ));
     }
     let wanted = name.clone();
-    let state2 = state.clone();
-    tokio::task::spawn_blocking(move || {
-        let mut store = state2.store.lock().unwrap_or_else(|e| e.into_inner());
+    super::objects::write(&state, move |store| {
         let mut batch = store.batch()?;
-        batch.create_namespace(&wanted, now)?;
-        batch.commit()
-    })
-    .await
-    .map_err(|e| ApiError::internal(format!("the store writer failed: {e}")))?
-    .map_err(|e| match e {
-        crate::store::StoreError::AlreadyExists { name } => {
-            ApiError::already_exists("", "namespaces", &name)
+        match batch.create_namespace(&wanted, now) {
+            Err(crate::store::StoreError::AlreadyExists { name }) => {
+                return Err(ApiError::already_exists("", "namespaces", &name));
+            }
+            r => r?,
         }
-        e => ApiError::internal(e.to_string()),
-    })?;
+        Ok(batch.commit()?)
+    })
+    .await?;
     Ok((
         axum::http::StatusCode::CREATED,
         Json(object(&name, Some(now))),

@@ -74,6 +74,20 @@ pub(super) async fn read<T: Send + 'static>(
     .map_err(|e| ApiError::internal(format!("the store reader failed: {e}")))?
 }
 
+/// Runs `change` on the store on a blocking thread (the writes of every handler).
+pub(super) async fn write<T: Send + 'static>(
+    state: &Arc<ApiState>,
+    change: impl FnOnce(&mut Store) -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let state = state.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut store = state.store.lock().unwrap_or_else(|e| e.into_inner());
+        change(&mut store)
+    })
+    .await
+    .map_err(|e| ApiError::internal(format!("the store writer failed: {e}")))?
+}
+
 /// Whether the client asked for a `Table`.
 pub(super) fn wants_table(headers: &HeaderMap) -> bool {
     headers

@@ -177,6 +177,20 @@ impl ApiError {
     }
 }
 
+/// A store that fails under a request is the server's failure.
+impl From<crate::store::StoreError> for ApiError {
+    fn from(e: crate::store::StoreError) -> Self {
+        ApiError::internal(e.to_string())
+    }
+}
+
+/// So is a CLI operation the API reuses (deletion).
+impl From<crate::cli::Failure> for ApiError {
+    fn from(f: crate::cli::Failure) -> Self {
+        ApiError::internal(f.message)
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut body = json!({
