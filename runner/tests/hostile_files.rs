@@ -151,8 +151,15 @@ fn scratch(name: &str, args: &[&str], size_limit: Option<&str>) -> Value {
 }
 
 /// The pod is evicted with the kubelet's reason, message and `DisruptionTarget` condition, and
-/// its volume is removed.
+/// its volume is removed; its container was stopped.
 fn assert_evicted(env: &Env, o: &Outcome, limit: &str) {
+    assert_evicted_pod(env, o, limit);
+    assert_eq!(o.reason(), "Stopped", "{}", o.context());
+}
+
+/// The pod is evicted with the kubelet's reason, message and `DisruptionTarget` condition, its
+/// Job fails, and its volume is removed.
+fn assert_evicted_pod(env: &Env, o: &Outcome, limit: &str) {
     assert_eq!(o.run.code, 1, "{}", o.context());
     let status = &o.pods[0]["status"];
     assert_eq!(status["phase"], "Failed", "{}", o.context());
@@ -167,7 +174,6 @@ fn assert_evicted(env: &Env, o: &Outcome, limit: &str) {
         .unwrap_or_else(|| panic!("no DisruptionTarget condition\n{}", o.context()));
     assert_eq!(disruption["status"], "True");
     assert_eq!(disruption["reason"], "TerminationByKubelet");
-    assert_eq!(o.reason(), "Stopped", "{}", o.context());
     assert!(
         has_condition(&o.job, "Failed", "BackoffLimitExceeded"),
         "{}",
@@ -188,6 +194,22 @@ fn filling_an_empty_dir_past_its_size_limit_evicts_the_pod() {
     );
     assert_evicted(&env, &o, "8Mi");
     assert!(o.run.elapsed < Duration::from_secs(30), "{}", o.context());
+}
+
+/// Issue 16: a guest that writes past its limit and exits before the next measurement (every
+/// 50 ms) is evicted all the same, by the last measurement when its containers end; its
+/// container ended well, its outputs are not published, the pod has failed.
+#[test]
+fn a_guest_that_overshoots_its_size_limit_and_exits_at_once_is_evicted() {
+    let env = Env::new();
+    let o = run_job(
+        &env,
+        &scratch("overshoot", &["fill", "/s/big", "2"], Some("1Mi")),
+        &[],
+    );
+    assert_evicted_pod(&env, &o, "1Mi");
+    assert_eq!(o.exit_code(), 0, "{}", o.context());
+    assert_eq!(o.reason(), "Completed", "{}", o.context());
 }
 
 #[test]

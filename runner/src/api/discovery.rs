@@ -1,5 +1,7 @@
-//! Discovery: `/version`, `/api`, `/apis`, `/api/v1` and `/apis/batch/v1`, which kubectl reads
-//! (and caches) to map `jobs`, `job`, `pods`, `po` to their paths.
+//! Discovery: `/version`, `/api`, `/apis`, `/api/v1` and `/apis/batch/v1`, which kubectl and
+//! the client libraries read (and cache) to map `jobs`, `job`, `pods`, `po` to their paths and
+//! to know what they may do with each. [`RESOURCES`] is the one list of what is served: the
+//! router's routes are tested against it, verb by verb, both ways.
 
 use axum::Json;
 use serde_json::{Value, json};
@@ -35,70 +37,122 @@ pub async fn groups() -> Json<Value> {
     }))
 }
 
-/// The verbs served for Namespaces and Events…
-const VERBS: [&str; 2] = ["get", "list"];
-/// …for Pods…
-const VERBS_DELETE: [&str; 4] = ["get", "list", "watch", "delete"];
-/// …and for Jobs.
-const VERBS_JOBS: [&str; 7] = [
-    "create", "delete", "get", "list", "patch", "update", "watch",
+/// A resource as discovery lists it.
+pub struct Resource {
+    /// `v1` (the core group) or `batch/v1`.
+    pub group_version: &'static str,
+    /// The plural, or `plural/subresource`.
+    pub name: &'static str,
+    pub singular: &'static str,
+    pub kind: &'static str,
+    pub namespaced: bool,
+    /// Exactly the verbs served (the API server's words: `get`, `list`, `watch`, `create`,
+    /// `update`, `patch`, `delete`, `deletecollection`).
+    pub verbs: &'static [&'static str],
+    pub short_names: &'static [&'static str],
+    pub categories: &'static [&'static str],
+}
+
+/// Everything the API serves.
+pub const RESOURCES: &[Resource] = &[
+    Resource {
+        group_version: "v1",
+        name: "pods",
+        singular: "pod",
+        kind: "Pod",
+        namespaced: true,
+        verbs: &["delete", "get", "list", "watch"],
+        short_names: &["po"],
+        categories: &["all"],
+    },
+    Resource {
+        group_version: "v1",
+        name: "pods/log",
+        singular: "",
+        kind: "Pod",
+        namespaced: true,
+        verbs: &["get"],
+        short_names: &[],
+        categories: &[],
+    },
+    Resource {
+        group_version: "v1",
+        name: "namespaces",
+        singular: "namespace",
+        kind: "Namespace",
+        namespaced: false,
+        verbs: &["create", "get", "list", "watch"],
+        short_names: &["ns"],
+        categories: &[],
+    },
+    Resource {
+        group_version: "v1",
+        name: "events",
+        singular: "event",
+        kind: "Event",
+        namespaced: true,
+        verbs: &["get", "list", "watch"],
+        short_names: &["ev"],
+        categories: &[],
+    },
+    Resource {
+        group_version: "batch/v1",
+        name: "jobs",
+        singular: "job",
+        kind: "Job",
+        namespaced: true,
+        verbs: &[
+            "create", "delete", "get", "list", "patch", "update", "watch",
+        ],
+        short_names: &[],
+        categories: &["all"],
+    },
+    Resource {
+        group_version: "batch/v1",
+        name: "jobs/status",
+        singular: "",
+        kind: "Job",
+        namespaced: true,
+        verbs: &["get"],
+        short_names: &[],
+        categories: &[],
+    },
 ];
 
-pub async fn core_resources() -> Json<Value> {
+/// The `APIResourceList` of one group version.
+fn resource_list(group_version: &str) -> Json<Value> {
+    let resources: Vec<Value> = RESOURCES
+        .iter()
+        .filter(|r| r.group_version == group_version)
+        .map(|r| {
+            let mut v = json!({
+                "name": r.name,
+                "singularName": r.singular,
+                "namespaced": r.namespaced,
+                "kind": r.kind,
+                "verbs": r.verbs,
+            });
+            if !r.short_names.is_empty() {
+                v["shortNames"] = json!(r.short_names);
+            }
+            if !r.categories.is_empty() {
+                v["categories"] = json!(r.categories);
+            }
+            v
+        })
+        .collect();
     Json(json!({
         "kind": "APIResourceList",
         "apiVersion": "v1",
-        "groupVersion": "v1",
-        "resources": [{
-            "name": "pods",
-            "singularName": "pod",
-            "namespaced": true,
-            "kind": "Pod",
-            "verbs": VERBS_DELETE,
-            "shortNames": ["po"],
-            "categories": ["all"],
-        }, {
-            "name": "namespaces",
-            "singularName": "namespace",
-            "namespaced": false,
-            "kind": "Namespace",
-            "verbs": ["create", "get", "list"],
-            "shortNames": ["ns"],
-        }, {
-            "name": "events",
-            "singularName": "event",
-            "namespaced": true,
-            "kind": "Event",
-            "verbs": VERBS,
-            "shortNames": ["ev"],
-        }, {
-            "name": "pods/log",
-            "singularName": "",
-            "namespaced": true,
-            "kind": "Pod",
-            "verbs": ["get"],
-        }],
+        "groupVersion": group_version,
+        "resources": resources,
     }))
 }
 
+pub async fn core_resources() -> Json<Value> {
+    resource_list("v1")
+}
+
 pub async fn batch_resources() -> Json<Value> {
-    Json(json!({
-        "kind": "APIResourceList",
-        "apiVersion": "v1",
-        "groupVersion": "batch/v1",
-        "resources": [{
-            "name": "jobs",
-            "singularName": "job",
-            "namespaced": true,
-            "kind": "Job",
-            "verbs": VERBS_JOBS,
-            "categories": ["all"],
-        }, {
-            "name": "jobs/status",
-            "singularName": "",
-            "namespaced": true,
-            "kind": "Job",
-            "verbs": ["get"],
-        }],
-    }))
+    resource_list("batch/v1")
 }

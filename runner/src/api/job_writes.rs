@@ -12,6 +12,7 @@
 //! Must not: run the Job (the controller does, when the store shows it).
 
 use super::ApiState;
+use super::list_options::ApiQuery;
 use super::objects::write;
 use super::patches::{self, PatchType};
 use super::status::ApiError;
@@ -19,7 +20,7 @@ use crate::cli::input::Manifest;
 use crate::store::{JobRecord, StoreError};
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -155,7 +156,7 @@ async fn check_modules(state: &ApiState, job: &Job) -> Result<(), ApiError> {
 pub async fn create_job(
     State(state): State<Arc<ApiState>>,
     Path(ns): Path<String>,
-    Query(q): Query<WriteQuery>,
+    ApiQuery(q): ApiQuery<WriteQuery>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
@@ -176,9 +177,6 @@ pub async fn create_job(
         base_dir,
         items,
     } = manifest;
-    if dry_run {
-        return Ok((StatusCode::CREATED, Json(json!(job))));
-    }
     let job = write(&state, move |store| {
         let mut batch = store.batch()?;
         let mut record = JobRecord {
@@ -195,7 +193,12 @@ pub async fn create_job(
         if let Some(items) = &items {
             batch.add_queue_items(record.job.metadata.uid(), items)?;
         }
-        batch.commit()?;
+        if dry_run {
+            // Rolled back: what would have been stored, without a resourceVersion.
+            record.job.metadata.resource_version = None;
+        } else {
+            batch.commit()?;
+        }
         Ok(record.job)
     })
     .await?;
@@ -212,7 +215,9 @@ enum Change {
 
 /// The stored Job changed by `change`: refused as a Conflict when the new object carries a
 /// `resourceVersion` or `uid` other than the stored one, as Invalid when Kubernetes would not
-/// allow it; not written when nothing changes.
+/// allow it; not written when nothing changes. A dry run makes the same change in a
+/// transaction that is rolled back, and answers what would have been stored (a new
+/// `generation` included) with the stored resourceVersion.
 async fn change_job(
     state: Arc<ApiState>,
     ns: String,
@@ -223,11 +228,13 @@ async fn change_job(
     let job = write(&state, move |store| {
         let mut batch = store.batch()?;
         let mut unchanged = None;
+        let mut stored_version = None;
         let outcome = batch.change_job(&ns, &name, |old| {
+            stored_version = old.metadata.resource_version.clone();
             let new = changed(old, &change, &ns, &name)?;
             let mut bare = old.clone();
             bare.status = None;
-            if new == bare || dry_run {
+            if new == bare {
                 let mut same = new;
                 same.status = old.status.clone();
                 unchanged = Some(same);
@@ -238,6 +245,11 @@ async fn change_job(
         })?;
         match outcome {
             None => Err(ApiError::not_found("batch", "jobs.batch", &name)),
+            Some(Ok(mut job)) if dry_run => {
+                drop(batch);
+                job.metadata.resource_version = stored_version;
+                Ok(job)
+            }
             Some(Ok(job)) => {
                 batch.commit()?;
                 Ok(job)
@@ -299,7 +311,7 @@ fn changed(old: &Job, change: &Change, ns: &str, name: &str) -> Result<Job, Opti
 pub async fn replace_job(
     State(state): State<Arc<ApiState>>,
     Path((ns, name)): Path<(String, String)>,
-    Query(q): Query<WriteQuery>,
+    ApiQuery(q): ApiQuery<WriteQuery>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
@@ -312,7 +324,7 @@ pub async fn replace_job(
 pub async fn patch_job(
     State(state): State<Arc<ApiState>>,
     Path((ns, name)): Path<(String, String)>,
-    Query(q): Query<WriteQuery>,
+    ApiQuery(q): ApiQuery<WriteQuery>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {

@@ -1,8 +1,9 @@
 //! api: the Kubernetes REST API that `serve --listen` answers, so that `kubectl` and the
 //! official client libraries work against wasmjob unchanged: bearer-token authentication over
 //! TLS, discovery and OpenAPI v3, Jobs (create, get, list, watch, replace, patch, delete),
-//! Pods (get, list, watch, delete, logs), Events, Namespaces; kubectl's Tables; errors as
-//! Kubernetes `Status` objects. Each part has its own module.
+//! Pods (get, list, watch, delete, logs), Events (get, list, watch), Namespaces (create, get,
+//! list, watch); kubectl's Tables; errors as Kubernetes `Status` objects. Each part has its
+//! own module; `discovery::RESOURCES` says what is served.
 //!
 //! Must not: decide Job semantics or run pods. It reads and writes the store the controller
 //! works from, through a connection of its own (SQLite in WAL mode: readers never wait for the
@@ -12,6 +13,8 @@ pub mod auth;
 mod deletion;
 mod discovery;
 mod job_writes;
+mod kinds;
+mod list_options;
 mod namespaces;
 mod objects;
 mod openapi;
@@ -26,8 +29,10 @@ use crate::sandbox::Sandbox;
 use crate::store::Store;
 use axum::Router;
 use axum::routing::get;
+use kinds::{Event, Namespace};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
+use wasmjob_spec::{Job, Pod};
 
 /// What the API needs besides its store.
 pub struct ApiConfig {
@@ -61,27 +66,27 @@ pub fn router(store: Store, config: ApiConfig) -> Router {
         .route("/apis", get(discovery::groups))
         .route("/api/v1", get(discovery::core_resources))
         .route("/apis/batch/v1", get(discovery::batch_resources))
-        .route("/apis/batch/v1/jobs", get(objects::list_jobs_everywhere))
+        .route("/apis/batch/v1/jobs", get(objects::list_all::<Job>))
         .route(
             "/apis/batch/v1/namespaces/{ns}/jobs",
-            get(objects::list_jobs).post(job_writes::create_job),
+            get(objects::list::<Job>).post(job_writes::create_job),
         )
         .route(
             "/apis/batch/v1/namespaces/{ns}/jobs/{name}",
-            get(objects::get_job)
+            get(objects::get::<Job>)
                 .delete(deletion::delete_job)
                 .put(job_writes::replace_job)
                 .patch(job_writes::patch_job),
         )
         .route(
             "/apis/batch/v1/namespaces/{ns}/jobs/{name}/status",
-            get(objects::get_job),
+            get(objects::get::<Job>),
         )
-        .route("/api/v1/pods", get(objects::list_pods_everywhere))
-        .route("/api/v1/namespaces/{ns}/pods", get(objects::list_pods))
+        .route("/api/v1/pods", get(objects::list_all::<Pod>))
+        .route("/api/v1/namespaces/{ns}/pods", get(objects::list::<Pod>))
         .route(
             "/api/v1/namespaces/{ns}/pods/{name}",
-            get(objects::get_pod).delete(deletion::delete_pod),
+            get(objects::get::<Pod>).delete(deletion::delete_pod),
         )
         .route(
             "/api/v1/namespaces/{ns}/pods/{name}/log",
@@ -89,11 +94,21 @@ pub fn router(store: Store, config: ApiConfig) -> Router {
         )
         .route(
             "/api/v1/namespaces",
-            get(namespaces::list).post(namespaces::create),
+            get(objects::list_all::<Namespace>).post(namespaces::create),
         )
-        .route("/api/v1/namespaces/{ns}", get(namespaces::get))
-        .route("/api/v1/events", get(objects::list_events_everywhere))
-        .route("/api/v1/namespaces/{ns}/events", get(objects::list_events))
+        .route(
+            "/api/v1/namespaces/{name}",
+            get(objects::get_cluster::<Namespace>),
+        )
+        .route("/api/v1/events", get(objects::list_all::<Event>))
+        .route(
+            "/api/v1/namespaces/{ns}/events",
+            get(objects::list::<Event>),
+        )
+        .route(
+            "/api/v1/namespaces/{ns}/events/{name}",
+            get(objects::get::<Event>),
+        )
         .merge(openapi::routes())
         .fallback(status::not_found_route)
         .method_not_allowed_fallback(status::method_not_allowed)
@@ -115,3 +130,6 @@ pub async fn serve(
         .with_graceful_shutdown(shutdown)
         .await
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,125 +1,24 @@
-//! Namespaces (`/api/v1/namespaces[/{name}]`: get, list, create): `default`, those created
-//! (`kubectl create namespace`), and every namespace a stored Job lives in (Jobs may be
-//! created in a namespace that was not created first: wasmjob has no admission step that
-//! refuses them). Namespaces are not deleted.
+//! Creating Namespaces (`POST /api/v1/namespaces`, `kubectl create namespace`); they are read
+//! and watched as every kind is (`super::kinds::Namespace`): `default`, those created, and
+//! every namespace a Job was created in (Jobs may be created in a namespace that was not
+//! created first: wasmjob has no admission step that refuses them). Namespaces are not
+//! deleted.
 
 use super::ApiState;
+use super::kinds::{Kind, Namespace};
+use super::list_options::ApiQuery;
 use super::status::ApiError;
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use serde_json::{Value, json};
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use wasmjob_spec::Time;
-
-/// Each namespace with the creation time of its oldest Job (none for an empty `default`).
-async fn namespaces(state: &Arc<ApiState>) -> Result<BTreeMap<String, Option<Time>>, ApiError> {
-    let (jobs, created) =
-        super::objects::read(state, |s| Ok((s.list_jobs(None)?, s.namespaces()?))).await?;
-    let mut all: BTreeMap<String, Option<Time>> = BTreeMap::new();
-    all.insert("default".into(), None);
-    for (name, at) in created {
-        all.insert(name, Some(at));
-    }
-    for r in &jobs {
-        let oldest = all.entry(r.job.namespace().to_string()).or_insert(None);
-        *oldest = [*oldest, r.job.metadata.creation_timestamp]
-            .into_iter()
-            .flatten()
-            .min();
-    }
-    Ok(all)
-}
-
-fn object(name: &str, created: Option<Time>) -> Value {
-    json!({
-        "apiVersion": "v1",
-        "kind": "Namespace",
-        "metadata": {"name": name, "creationTimestamp": created, "labels": {"kubernetes.io/metadata.name": name}},
-        "spec": {"finalizers": ["kubernetes"]},
-        "status": {"phase": "Active"},
-    })
-}
-
-const COLUMNS: [super::objects::Column; 3] = [
-    (
-        "Name",
-        "string",
-        "name",
-        0,
-        "Name must be unique within a namespace.",
-    ),
-    ("Status", "string", "", 0, "The status of the namespace."),
-    (
-        "Age",
-        "string",
-        "",
-        0,
-        "CreationTimestamp is a timestamp representing the server time when this object was created.",
-    ),
-];
-
-fn table(all: &[(String, Option<Time>)]) -> Value {
-    let now = Time(jiff::Timestamp::now());
-    let metas: Vec<wasmjob_spec::ObjectMeta> = all
-        .iter()
-        .map(|(name, created)| wasmjob_spec::ObjectMeta {
-            name: Some(name.clone()),
-            creation_timestamp: *created,
-            ..Default::default()
-        })
-        .collect();
-    let rows = all
-        .iter()
-        .zip(&metas)
-        .map(|((name, created), meta)| {
-            let age = match created {
-                Some(_) => crate::cli::printers::since(*created, now),
-                None => "<unknown>".into(),
-            };
-            (vec![name.clone(), "Active".into(), age], meta)
-        })
-        .collect();
-    super::objects::table(&COLUMNS, rows, 0)
-}
-
-pub async fn list(
-    State(state): State<Arc<ApiState>>,
-    headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
-    let all: Vec<(String, Option<Time>)> = namespaces(&state).await?.into_iter().collect();
-    if super::objects::wants_table(&headers) {
-        return Ok(Json(table(&all)));
-    }
-    let items: Vec<Value> = all.iter().map(|(n, c)| object(n, *c)).collect();
-    Ok(Json(json!({
-        "kind": "NamespaceList",
-        "apiVersion": "v1",
-        "metadata": {},
-        "items": items,
-    })))
-}
-
-pub async fn get(
-    State(state): State<Arc<ApiState>>,
-    Path(name): Path<String>,
-    headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
-    let all = namespaces(&state).await?;
-    let created = *all
-        .get(&name)
-        .ok_or_else(|| ApiError::not_found("", "namespaces", &name))?;
-    if super::objects::wants_table(&headers) {
-        return Ok(Json(table(&[(name, created)])));
-    }
-    Ok(Json(object(&name, created)))
-}
 
 /// `POST /api/v1/namespaces` with a Namespace: its name must be a DNS label not yet in use.
 pub async fn create(
     State(state): State<Arc<ApiState>>,
-    axum::extract::Query(q): axum::extract::Query<super::job_writes::WriteQuery>,
+    ApiQuery(q): ApiQuery<super::job_writes::WriteQuery>,
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<(axum::http::StatusCode, Json<Value>), ApiError> {
@@ -159,19 +58,15 @@ pub async fn create(
     if !errors.is_empty() {
         return Err(ApiError::invalid("Namespace", "", &name, &errors));
     }
-    if namespaces(&state).await?.contains_key(&name) {
+    let wanted = name.clone();
+    let existing = super::objects::read(&state, move |s| Namespace::find(s, None, &wanted)).await?;
+    if existing.is_some() {
         return Err(ApiError::already_exists("", "namespaces", &name));
     }
     // Whole seconds, as the API server keeps creation times.
     let now = Time::from_millis(jiff::Timestamp::now().as_second() * 1000);
-    if dry_run {
-        return Ok((
-            axum::http::StatusCode::CREATED,
-            Json(object(&name, Some(now))),
-        ));
-    }
     let wanted = name.clone();
-    super::objects::write(&state, move |store| {
+    let version = super::objects::write(&state, move |store| {
         let mut batch = store.batch()?;
         match batch.create_namespace(&wanted, now) {
             Err(crate::store::StoreError::AlreadyExists { name }) => {
@@ -179,11 +74,17 @@ pub async fn create(
             }
             r => r?,
         }
-        Ok(batch.commit()?)
+        let version = batch.version();
+        if !dry_run {
+            batch.commit()?;
+        }
+        Ok(version)
     })
     .await?;
+    // A dry run answers what would have been stored, without a resourceVersion.
+    let version = if dry_run { 0 } else { version };
     Ok((
         axum::http::StatusCode::CREATED,
-        Json(object(&name, Some(now))),
+        Json(json!(Namespace::new(&name, Some(now), version))),
     ))
 }

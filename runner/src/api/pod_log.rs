@@ -3,11 +3,12 @@
 //! `follow` (the answer streams what the run adds, and ends when the run does).
 
 use super::ApiState;
+use super::list_options::ApiQuery;
 use super::status::ApiError;
 use super::watch::POLL;
 use crate::cli::logs::{Reader, Source};
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use std::sync::Arc;
 use wasmjob_spec::Pod;
@@ -16,19 +17,19 @@ use wasmjob_spec::Pod;
 #[serde(rename_all = "camelCase")]
 pub struct LogQuery {
     container: Option<String>,
-    #[serde(default, deserialize_with = "super::objects::query_bool")]
+    #[serde(default, deserialize_with = "super::list_options::query_bool")]
     previous: bool,
     tail_lines: Option<i64>,
-    #[serde(default, deserialize_with = "super::objects::query_bool")]
+    #[serde(default, deserialize_with = "super::list_options::query_bool")]
     timestamps: bool,
-    #[serde(default, deserialize_with = "super::objects::query_bool")]
+    #[serde(default, deserialize_with = "super::list_options::query_bool")]
     follow: bool,
 }
 
 pub async fn pod_log(
     State(state): State<Arc<ApiState>>,
     Path((ns, name)): Path<(String, String)>,
-    Query(q): Query<LogQuery>,
+    ApiQuery(q): ApiQuery<LogQuery>,
 ) -> Result<Response, ApiError> {
     let follow = q.follow && !q.previous;
     let reading = state.clone();

@@ -167,6 +167,64 @@ impl ApiError {
         }
     }
 
+    /// 504 `Timeout`: what the API server answers when it waited for a resourceVersion the
+    /// store has not reached.
+    pub fn timeout(message: String) -> ApiError {
+        ApiError {
+            code: StatusCode::GATEWAY_TIMEOUT,
+            reason: "Timeout",
+            message,
+            details: Some(json!({"retryAfterSeconds": 1})),
+        }
+    }
+
+    /// 410 `Expired`: a resourceVersion older than what is kept.
+    pub fn gone(message: String) -> ApiError {
+        ApiError {
+            code: StatusCode::GONE,
+            reason: "Expired",
+            message,
+            details: None,
+        }
+    }
+
+    /// 409 `Conflict` for a failed precondition of a delete.
+    pub fn precondition_failed(message: String) -> ApiError {
+        ApiError {
+            code: StatusCode::CONFLICT,
+            reason: "Conflict",
+            message,
+            details: None,
+        }
+    }
+
+    #[cfg(test)]
+    pub fn code(&self) -> StatusCode {
+        self.code
+    }
+
+    #[cfg(test)]
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The `Status` object this error answers with.
+    pub fn status(&self) -> serde_json::Value {
+        let mut body = json!({
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Failure",
+            "message": self.message,
+            "reason": self.reason,
+            "code": self.code.as_u16(),
+        });
+        if let Some(d) = &self.details {
+            body["details"] = d.clone();
+        }
+        body
+    }
+
     pub fn internal(message: String) -> ApiError {
         ApiError {
             code: StatusCode::INTERNAL_SERVER_ERROR,
@@ -193,19 +251,7 @@ impl From<crate::cli::Failure> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut body = json!({
-            "kind": "Status",
-            "apiVersion": "v1",
-            "metadata": {},
-            "status": "Failure",
-            "message": self.message,
-            "reason": self.reason,
-            "code": self.code.as_u16(),
-        });
-        if let Some(d) = self.details {
-            body["details"] = d;
-        }
-        (self.code, Json(body)).into_response()
+        (self.code, Json(self.status())).into_response()
     }
 }
 

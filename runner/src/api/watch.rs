@@ -1,18 +1,24 @@
-//! Watches (`?watch=true` on a list of Jobs or Pods): a stream of JSON lines `{"type":
-//! "ADDED"|"MODIFIED"|"DELETED", "object": …}`, as `kubectl get -w` and `kubectl wait` read it.
-//! The store is polled for commits every [`POLL`]; each commit is compared with the objects
-//! seen so far (by uid and resourceVersion), in the list's filter. Without a
-//! `resourceVersion`, every current object comes first as `ADDED` (Kubernetes' "start at the
-//! most recent"); with one (a list's), the objects changed since it come first as `MODIFIED`
-//! (resourceVersions count up across all objects), and the objects deleted since as `DELETED`
-//! (from the store's tombstones of the last 10,000 resourceVersions), so that a client that
-//! listed a moment ago misses no change in between. Objects are
-//! Tables of one row when the client asked for Tables. With `allowWatchBookmarks`, a
-//! `BOOKMARK` (the store's resourceVersion) follows the first events and comes every
-//! [`BOOKMARK_EVERY`] of quiet. Ends after `timeoutSeconds`, or when the client goes.
+//! Watches (`?watch=true` on the list of any [`super::kinds::Kind`]): a stream of JSON lines
+//! `{"type": "ADDED"|"MODIFIED"|"DELETED"|"BOOKMARK"|"ERROR", "object": …}`, as
+//! `kubectl get -w`, `kubectl wait` and the client libraries' informers read it.
+//!
+//! The store is looked at every [`POLL`] for commits (any connection's, the API's own
+//! included: [`crate::store::Store::changes`]); at each, the objects in the list's filter are
+//! compared with those seen so far by [`diff`], a pure step. Where the watch starts
+//! ([`Start`]): with every current object as `ADDED` (no resourceVersion: "start at the most
+//! recent", or `sendInitialEvents=true`), with the changes after a list's resourceVersion
+//! (objects changed since come as `MODIFIED`, deleted ones as `DELETED` from the store's
+//! tombstones of the last 10,000 resourceVersions, so a client that listed a moment ago
+//! misses nothing; older than that: an `ERROR` event with a 410 `Expired` Status, and the
+//! client lists again), or from now on. Events of one look go out in resourceVersion order.
+//! Objects are Tables of one row when the client asked for Tables. With
+//! `allowWatchBookmarks`, a `BOOKMARK` (the store's resourceVersion; after
+//! `sendInitialEvents=true` annotated `k8s.io/initial-events-end`) follows the first events
+//! and comes every [`BOOKMARK_EVERY`] of quiet. Ends after `timeoutSeconds`, or when the
+//! client goes.
 
 use super::ApiState;
-use super::objects::{Column, table};
+use super::list_options::Start;
 use axum::body::{Body, Bytes};
 use axum::response::Response;
 use serde_json::{Value, json};
@@ -23,7 +29,11 @@ use std::time::Duration;
 /// How often the store is checked for commits.
 pub const POLL: Duration = Duration::from_millis(100);
 
+/// How often a watch that allows bookmarks gets one when nothing else is sent.
+pub const BOOKMARK_EVERY: Duration = Duration::from_secs(10);
+
 /// One object as a watch sends it: uid, resourceVersion, the object, and its Table form.
+#[derive(Clone, Debug, PartialEq)]
 pub struct Seen {
     pub uid: String,
     pub version: String,
@@ -31,141 +41,178 @@ pub struct Seen {
     pub table: Value,
 }
 
-/// What a watch lists at each commit: the objects, and given a resourceVersion, the objects
-/// deleted since it.
+/// What a watch lists at each look: the objects in its filter, and given a resourceVersion,
+/// those deleted after it (their last states, each with the resourceVersion of its deletion).
 pub type Lister = Arc<
     dyn Fn(&crate::store::Store, Option<i64>) -> Result<(Vec<Seen>, Vec<Seen>), String>
         + Send
         + Sync,
 >;
 
-/// The Table of one row for an object with `cells`.
-pub fn one_row(columns: &[Column], cells: Vec<String>, meta: &wasmjob_spec::ObjectMeta) -> Value {
-    table(columns, vec![(cells, meta)], 0)
-}
-
-/// How often a watch that allows bookmarks gets one when nothing else is sent.
-pub const BOOKMARK_EVERY: Duration = Duration::from_secs(10);
-
 /// What a watch asks for.
 pub struct Watch {
     /// Objects as Tables of one row.
     pub as_table: bool,
-    /// The resourceVersion it continues from.
-    pub resume: Option<i64>,
+    pub start: Start,
     pub timeout: Option<Duration>,
     /// `allowWatchBookmarks`: the kind and apiVersion of the bookmarks' objects.
     pub bookmarks: Option<(&'static str, &'static str)>,
+    /// `sendInitialEvents=true`: the first bookmark marks the end of the initial events.
+    pub initial_events_end: bool,
 }
 
-/// A `BOOKMARK` event: the resourceVersion the client has seen everything up to.
-fn bookmark((kind, api_version): (&str, &str), version: i64) -> Value {
+/// One event of a watch.
+pub type Change = (&'static str, Seen);
+
+/// The events one look at the store makes, given the objects `seen` at the last look (which
+/// become `objects`): on the first look (`first`), what [`Start`] asks for; after it, new
+/// objects are `ADDED`, changed ones `MODIFIED`, and those gone from the list — deleted, or
+/// out of the filter now — `DELETED` (as their tombstone says when they were deleted, else as
+/// last seen). In resourceVersion order.
+pub fn diff(
+    seen: &mut HashMap<String, Seen>,
+    objects: Vec<Seen>,
+    deleted: Vec<Seen>,
+    first: Option<Start>,
+) -> Vec<Change> {
+    let mut events: Vec<Change> = Vec::new();
+    let mut current: HashMap<String, Seen> = HashMap::new();
+    for o in objects {
+        let kind = match (first, seen.get(&o.uid)) {
+            (Some(Start::Everything), _) => Some("ADDED"),
+            (Some(Start::After(since)), _) => (version(&o) > since).then_some("MODIFIED"),
+            (Some(Start::Now), _) => None,
+            (None, None) => Some("ADDED"),
+            (None, Some(old)) if old.version != o.version => Some("MODIFIED"),
+            (None, Some(_)) => None,
+        };
+        if let Some(k) = kind {
+            events.push((k, o.clone()));
+        }
+        current.insert(o.uid.clone(), o);
+    }
+    let mut tombstones: HashMap<String, Seen> = HashMap::new();
+    for d in deleted {
+        if !current.contains_key(&d.uid) {
+            tombstones.insert(d.uid.clone(), d);
+        }
+    }
+    match first {
+        // Resumed: what was deleted since the client's resourceVersion.
+        Some(Start::After(_)) => events.extend(tombstones.into_values().map(|d| ("DELETED", d))),
+        Some(_) => {}
+        None => {
+            for (uid, old) in seen.iter() {
+                if !current.contains_key(uid) {
+                    let last = tombstones.remove(uid).unwrap_or_else(|| old.clone());
+                    events.push(("DELETED", last));
+                }
+            }
+        }
+    }
+    events.sort_by_key(|(_, o)| version(o));
+    *seen = current;
+    events
+}
+
+fn version(o: &Seen) -> i64 {
+    o.version.parse().unwrap_or(0)
+}
+
+/// A `BOOKMARK` event: the resourceVersion the client has seen everything up to;
+/// `initial_end` marks the end of the initial events of `sendInitialEvents=true`.
+fn bookmark((kind, api_version): (&str, &str), version: i64, initial_end: bool) -> Value {
+    let mut metadata = json!({"resourceVersion": version.to_string()});
+    if initial_end {
+        metadata["annotations"] = json!({"k8s.io/initial-events-end": "true"});
+    }
     json!({"type": "BOOKMARK", "object": {
         "kind": kind,
         "apiVersion": api_version,
-        "metadata": {"resourceVersion": version.to_string()},
+        "metadata": metadata,
     }})
+}
+
+/// What one look at the store found: its change token, and when it changed, the objects,
+/// the deletions and the store's resourceVersion.
+type Look = (crate::store::Changes, Option<((Vec<Seen>, Vec<Seen>), i64)>);
+
+/// Looks at the store: lists when anything was committed since `last` (or at the first look).
+async fn look(
+    state: &Arc<ApiState>,
+    list: &Lister,
+    last: Option<crate::store::Changes>,
+    since: Option<i64>,
+) -> Result<Look, String> {
+    let state = state.clone();
+    let list = list.clone();
+    tokio::task::spawn_blocking(move || {
+        let store = state.store.lock().unwrap_or_else(|e| e.into_inner());
+        let changes = store.changes().map_err(|e| e.to_string())?;
+        if last == Some(changes) {
+            return Ok((changes, None));
+        }
+        let rv = store.resource_version().map_err(|e| e.to_string())?;
+        Ok((changes, Some((list(&store, since)?, rv))))
+    })
+    .await
+    .map_err(|e| e.to_string())?
 }
 
 /// Streams the changes of what `list` lists.
 pub fn stream(state: Arc<ApiState>, list: Lister, watch: Watch) -> Response {
     let Watch {
         as_table,
-        resume,
+        start,
         timeout,
         bookmarks,
+        initial_events_end,
     } = watch;
     let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(64);
     tokio::spawn(async move {
         let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
         let mut seen: HashMap<String, Seen> = HashMap::new();
-        let mut first = true;
-        let mut last_version = None;
+        let mut first = Some(start);
+        let mut last = None;
         let mut last_sent = tokio::time::Instant::now();
-        let mut store_version = 0;
+        // The resourceVersion seen up to: deletions after it are asked for (none at a first
+        // look that does not resume).
+        let mut store_version = match start {
+            Start::After(v) => Some(v),
+            _ => None,
+        };
         loop {
-            let now_version = {
-                let state = state.clone();
-                let list = list.clone();
-                let changed = tokio::task::spawn_blocking(move || {
-                    let store = state.store.lock().unwrap_or_else(|e| e.into_inner());
-                    let v = store.data_version().map_err(|e| e.to_string())?;
-                    Ok::<_, String>((
-                        v,
-                        if Some(v) != last_version || first {
-                            let rv = store.resource_version().map_err(|e| e.to_string())?;
-                            let since = if first { resume } else { None };
-                            Some((list(&store, since)?, rv))
-                        } else {
-                            None
-                        },
-                    ))
-                })
-                .await;
-                match changed {
-                    Ok(Ok(x)) => x,
-                    _ => return,
-                }
+            let Ok((changes, found)) = look(&state, &list, last, store_version).await else {
+                return;
             };
-            let (version, objects) = now_version;
-            last_version = Some(version);
-            if let Some(((objects, deleted), rv)) = objects {
-                store_version = rv;
-                let mut events = Vec::new();
-                let mut current: HashMap<String, Seen> = HashMap::new();
-                for o in objects {
-                    let newer = |since: i64| o.version.parse::<i64>().is_ok_and(|v| v > since);
-                    let kind = match (seen.get(&o.uid), resume) {
-                        (None, Some(since)) if first => newer(since).then_some("MODIFIED"),
-                        (None, _) => Some("ADDED"),
-                        (Some(old), _) if old.version != o.version => Some("MODIFIED"),
-                        (Some(_), _) => None,
-                    };
-                    if let Some(k) = kind {
-                        events.push((
-                            k,
-                            if as_table {
-                                o.table.clone()
-                            } else {
-                                o.object.clone()
-                            },
-                        ));
-                    }
-                    current.insert(o.uid.clone(), o);
-                }
-                // Resumed: what was deleted since the client's resourceVersion, then what
-                // has gone since the last look.
-                for gone in deleted.iter().filter(|d| !current.contains_key(&d.uid)) {
-                    events.push((
-                        "DELETED",
-                        if as_table {
-                            gone.table.clone()
-                        } else {
-                            gone.object.clone()
-                        },
+            last = Some(changes);
+            if let Some(((objects, deleted), rv)) = found {
+                if let Some(Start::After(since)) = first
+                    && rv - since > crate::store::TOMBSTONES_KEPT
+                {
+                    let expired = super::status::ApiError::gone(format!(
+                        "too old resource version: {since} ({rv})"
                     ));
+                    let _ = send(
+                        &tx,
+                        vec![json!({"type": "ERROR", "object": expired.status()})],
+                    )
+                    .await;
+                    return;
                 }
-                for (uid, old) in &seen {
-                    if !current.contains_key(uid) {
-                        events.push((
-                            "DELETED",
-                            if as_table {
-                                old.table.clone()
-                            } else {
-                                old.object.clone()
-                            },
-                        ));
-                    }
-                }
-                seen = current;
+                store_version = Some(rv);
+                let events = diff(&mut seen, objects, deleted, first);
                 let mut lines: Vec<Value> = events
                     .into_iter()
-                    .map(|(kind, object)| json!({"type": kind, "object": object}))
+                    .map(|(kind, o)| {
+                        let object = if as_table { o.table } else { o.object };
+                        json!({"type": kind, "object": object})
+                    })
                     .collect();
-                if let Some(b) = bookmarks.filter(|_| first) {
-                    lines.push(bookmark(b, store_version));
+                if let Some(b) = bookmarks.filter(|_| first.is_some()) {
+                    lines.push(bookmark(b, rv, initial_events_end));
                 }
-                first = false;
+                first = None;
                 if send(&tx, lines).await.is_err() {
                     return;
                 }
@@ -174,7 +221,10 @@ pub fn stream(state: Arc<ApiState>, list: Lister, watch: Watch) -> Response {
             if let Some(b) = bookmarks
                 && last_sent.elapsed() >= BOOKMARK_EVERY
             {
-                if send(&tx, vec![bookmark(b, store_version)]).await.is_err() {
+                if send(&tx, vec![bookmark(b, store_version.unwrap_or(0), false)])
+                    .await
+                    .is_err()
+                {
                     return;
                 }
                 last_sent = tokio::time::Instant::now();
@@ -204,4 +254,122 @@ async fn send(tx: &tokio::sync::mpsc::Sender<Bytes>, events: Vec<Value>) -> Resu
         tx.send(Bytes::from(line)).await.map_err(|_| ())?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn object(uid: &str, version: i64) -> Seen {
+        Seen {
+            uid: uid.into(),
+            version: version.to_string(),
+            object: json!({"metadata": {"uid": uid, "resourceVersion": version.to_string()}}),
+            table: json!({"kind": "Table", "uid": uid}),
+        }
+    }
+
+    fn kinds(events: &[Change]) -> Vec<(&'static str, String, String)> {
+        events
+            .iter()
+            .map(|(k, o)| (*k, o.uid.clone(), o.version.clone()))
+            .collect()
+    }
+
+    fn strings(events: &[(&'static str, &str, &str)]) -> Vec<(&'static str, String, String)> {
+        events
+            .iter()
+            .map(|(k, u, v)| (*k, u.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn a_fresh_watch_adds_everything_then_follows_changes() {
+        let mut seen = HashMap::new();
+        let first = diff(
+            &mut seen,
+            vec![object("a", 3), object("b", 2)],
+            vec![],
+            Some(Start::Everything),
+        );
+        assert_eq!(
+            kinds(&first),
+            strings(&[("ADDED", "b", "2"), ("ADDED", "a", "3")])
+        );
+        // b changes, c appears, a is deleted (its tombstone has the deletion's version).
+        let mut a_deleted = object("a", 9);
+        a_deleted.object["gone"] = json!(true);
+        let next = diff(
+            &mut seen,
+            vec![object("b", 7), object("c", 8)],
+            vec![a_deleted.clone()],
+            None,
+        );
+        assert_eq!(
+            kinds(&next),
+            strings(&[
+                ("MODIFIED", "b", "7"),
+                ("ADDED", "c", "8"),
+                ("DELETED", "a", "9")
+            ])
+        );
+        assert_eq!(next[2].1, a_deleted);
+        // Nothing changed: nothing sent.
+        assert!(
+            diff(
+                &mut seen,
+                vec![object("b", 7), object("c", 8)],
+                vec![],
+                None
+            )
+            .is_empty()
+        );
+        // c leaves the filter (no tombstone): DELETED as last seen.
+        let left = diff(&mut seen, vec![object("b", 7)], vec![], None);
+        assert_eq!(kinds(&left), strings(&[("DELETED", "c", "8")]));
+    }
+
+    /// The case behind kubectl delete's hang on a loaded machine: the client lists at 5, the
+    /// Job goes at 6, the watch from 5 must say so.
+    #[test]
+    fn a_resumed_watch_reports_changes_and_deletions_since_its_version() {
+        let mut seen = HashMap::new();
+        let events = diff(
+            &mut seen,
+            vec![object("old", 4), object("changed", 7)],
+            vec![object("gone", 6), object("changed", 5)],
+            Some(Start::After(5)),
+        );
+        assert_eq!(
+            kinds(&events),
+            strings(&[("DELETED", "gone", "6"), ("MODIFIED", "changed", "7")])
+        );
+        assert_eq!(seen.len(), 2, "both current objects are remembered");
+        let events = diff(&mut seen, vec![object("old", 4)], vec![], None);
+        assert_eq!(kinds(&events), strings(&[("DELETED", "changed", "7")]));
+    }
+
+    #[test]
+    fn a_watch_from_now_sends_only_later_changes() {
+        let mut seen = HashMap::new();
+        assert!(diff(&mut seen, vec![object("a", 1)], vec![], Some(Start::Now)).is_empty());
+        let events = diff(&mut seen, vec![object("a", 2)], vec![], None);
+        assert_eq!(kinds(&events), strings(&[("MODIFIED", "a", "2")]));
+    }
+
+    #[test]
+    fn bookmarks_carry_the_version_and_the_end_of_initial_events() {
+        let b = bookmark(("Job", "batch/v1"), 12, true);
+        assert_eq!(b["type"], "BOOKMARK");
+        assert_eq!(b["object"]["metadata"]["resourceVersion"], "12");
+        assert_eq!(
+            b["object"]["metadata"]["annotations"]["k8s.io/initial-events-end"],
+            "true"
+        );
+        assert!(
+            bookmark(("Job", "batch/v1"), 12, false)["object"]["metadata"]
+                .get("annotations")
+                .is_none()
+        );
+    }
 }

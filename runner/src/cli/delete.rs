@@ -193,7 +193,7 @@ pub fn delete_job(
 ) -> Result<bool, Failure> {
     let now = Time(jiff::Timestamp::now());
     let mut batch = store.batch()?;
-    let Some(marked) = batch.mark_job_deleting(ns, name, propagation, now)? else {
+    let Some((marked, _)) = batch.mark_job_deleting(ns, name, propagation, now)? else {
         return Ok(false);
     };
     batch.commit()?;

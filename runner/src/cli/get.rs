@@ -5,7 +5,7 @@
 use super::Failure;
 use super::printers::{self, Output};
 use crate::selector::Selector;
-use crate::store::{EventRecord, Store};
+use crate::store::{Store, StoredEvent};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::path::Path;
@@ -197,10 +197,10 @@ pub fn get(args: GetArgs, state_dir: &Path, namespace: Option<&str>) -> Result<(
     }
     drop(out);
     let mut seen: HashMap<String, String> = items.into_iter().map(|i| (i.key, i.version)).collect();
-    let mut version = store.data_version()?;
+    let mut version = store.changes()?;
     loop {
         std::thread::sleep(Duration::from_millis(100));
-        let v = store.data_version()?;
+        let v = store.changes()?;
         if v == version {
             continue;
         }
@@ -331,23 +331,18 @@ fn listing(
             let items = store
                 .list_events(ns)?
                 .into_iter()
-                .enumerate()
-                .map(|(i, e)| {
-                    let mut row = vec![
-                        printers::since(Some(e.time), now),
-                        e.type_.clone(),
-                        e.reason.clone(),
-                        format!("{}/{}", e.kind.to_lowercase(), e.name),
-                        e.message.clone(),
-                    ];
+                .map(|stored| {
+                    let e = &stored.event;
+                    let mut row = printers::event_row(e, now);
                     if with_ns {
                         row.insert(0, e.namespace.clone());
                     }
-                    let name = format!("{}.{:x}", e.name, i);
+                    let value = event_object(&stored);
+                    let name = value["metadata"]["name"].as_str().unwrap_or("").to_string();
                     Item {
                         key: name.clone(),
-                        version: "1".into(),
-                        value: event_object(&e, &name),
+                        version: stored.version.to_string(),
+                        value,
                         name,
                         row,
                     }
@@ -358,17 +353,32 @@ fn listing(
     })
 }
 
-/// An event as the v1 API shapes it.
-pub(crate) fn event_object(e: &EventRecord, name: &str) -> Value {
+/// An event as the v1 API shapes it. Its name (`<object>.<hex>`, as the API server's
+/// recorder names events) and uid come from the resourceVersion it was stored with, which is
+/// never reused.
+pub(crate) fn event_object(stored: &StoredEvent) -> Value {
+    let e = &stored.event;
     let component = if e.kind == "Job" {
         "job-controller"
     } else {
         "kubelet"
     };
+    // Events stored before they had versions are named by their row instead.
+    let key = if stored.version > 0 {
+        stored.version as u64
+    } else {
+        (1 << 63) | stored.id as u64
+    };
     json!({
         "apiVersion": "v1",
         "kind": "Event",
-        "metadata": {"name": name, "namespace": e.namespace},
+        "metadata": {
+            "name": format!("{}.{key:x}", e.name),
+            "namespace": e.namespace,
+            "uid": uuid::Uuid::from_u64_pair(EVENT_UID_HIGH, key).to_string(),
+            "resourceVersion": stored.version.to_string(),
+            "creationTimestamp": e.time,
+        },
         "involvedObject": {
             "apiVersion": if e.kind == "Job" { "batch/v1" } else { "v1" },
             "kind": e.kind, "name": e.name, "namespace": e.namespace, "uid": e.uid
@@ -383,3 +393,6 @@ pub(crate) fn event_object(e: &EventRecord, name: &str) -> Value {
         "reportingComponent": component,
     })
 }
+
+/// The high half of every event's uid (its low half is the event's key).
+const EVENT_UID_HIGH: u64 = u64::from_be_bytes(*b"wasmjobe");

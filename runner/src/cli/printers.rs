@@ -217,6 +217,17 @@ pub fn pod_status_word(pod: &Pod) -> String {
     reason
 }
 
+/// kubectl's cells of an event: LAST SEEN, TYPE, REASON, OBJECT, MESSAGE.
+pub fn event_row(e: &crate::store::EventRecord, now: Time) -> Vec<String> {
+    vec![
+        since(Some(e.time), now),
+        e.type_.clone(),
+        e.reason.clone(),
+        format!("{}/{}", e.kind.to_lowercase(), e.name),
+        e.message.clone(),
+    ]
+}
+
 pub fn pod_rows(pods: &[&Pod], wide: bool, with_namespace: bool, now: Time) -> Vec<Vec<String>> {
     let mut header: Vec<&str> = vec!["NAME", "READY", "STATUS", "RESTARTS", "AGE"];
     if wide {

@@ -213,7 +213,7 @@ async fn follow_under_serve(
     let mut seen_version = None;
     loop {
         // Only the serve writes meanwhile: read again when it has committed something.
-        let version = Some(store.data_version()?);
+        let version = Some(store.changes()?);
         let changed = version != seen_version;
         seen_version = version;
         let mut done = changed;

@@ -20,7 +20,7 @@ impl Manager {
     /// Looks at what other processes changed since the last look: Jobs to take over (in
     /// [`Scope::All`]), spec changes, deletions of Jobs and pods, Jobs that vanished.
     pub fn look_at_store(&mut self) -> Result<(), ManagerError> {
-        let version = self.store.data_version()?;
+        let version = self.store.changed_elsewhere()?;
         if self.seen_version == Some(version) {
             return Ok(());
         }

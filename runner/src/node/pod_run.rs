@@ -143,8 +143,9 @@ pub(super) async fn run_pod(
     let volume_error = match volumes::prepare(&pod, &base_dir, &pod_dir, &setup.outputs) {
         Err(msg) => Some(msg),
         Ok(vols) => {
-            let _enforcer = storage_limits::enforce(&pod, &vols, handle.clone(), stop.clone());
+            let enforcer = storage_limits::enforce(&pod, &vols, handle.clone(), stop.clone());
             run_containers(&live, &pod, &setup, &base_dir, &vols, &stop).await;
+            enforcer.finish().await;
             None
         }
     };
@@ -493,8 +494,11 @@ fn finish(
             .as_ref()
             .is_some_and(|t| t.exit_code == 0)
     });
+    // An evicted pod has failed, even when its containers ended well before the last
+    // measurement found its volume over the limit.
+    let evicted = matches!(cause, Some(StopCause::Evicted(_)));
     s.phase = Some(
-        if all_ok && !s.container_statuses.is_empty() && publish_error.is_none() {
+        if all_ok && !s.container_statuses.is_empty() && publish_error.is_none() && !evicted {
             PHASE_SUCCEEDED
         } else {
             PHASE_FAILED

@@ -1,7 +1,12 @@
 //! Local storage limits, enforced the way the kubelet's eviction manager enforces them: while a
 //! pod runs, each of its `emptyDir` volumes that has a `sizeLimit` is measured every
 //! [`CHECK_INTERVAL`]; the first one found past its limit evicts the pod (phase `Failed`,
-//! reason `Evicted`, a `DisruptionTarget` condition), with the kubelet's message.
+//! reason `Evicted`, a `DisruptionTarget` condition), with the kubelet's message. When the
+//! pod's containers have ended, the volumes are measured once more ([`Enforcer::finish`]), so
+//! a guest that writes past its limit and exits before the next measurement is evicted too,
+//! whatever the timing. (The kubelet measures every 10 s, its housekeeping interval, and a pod
+//! that ends between two measurements is not evicted there: wasmjob measures more often and
+//! at the end, so the outcome does not depend on timing.)
 //!
 //! Usage is what `du` reports (allocated blocks, symlinks not followed), except that every file
 //! and directory counts at least one 4 KiB block, so a flood of empty files reaches the limit
@@ -32,14 +37,52 @@ struct Limited {
 }
 
 /// Measures a pod's limited volumes until dropped (or until the pod is stopped).
-pub struct Enforcer(Option<tokio::task::JoinHandle<()>>);
+pub struct Enforcer(Option<Watching>);
+
+struct Watching {
+    task: tokio::task::JoinHandle<()>,
+    limited: std::sync::Arc<Vec<Limited>>,
+    handle: PodHandle,
+    stop: watch::Receiver<Option<StopCause>>,
+}
 
 impl Drop for Enforcer {
     fn drop(&mut self) {
-        if let Some(task) = &self.0 {
-            task.abort();
+        if let Some(w) = &self.0 {
+            w.task.abort();
         }
     }
+}
+
+impl Enforcer {
+    /// The last measurement, when the pod's containers have ended: a volume past its limit
+    /// evicts the pod, unless it was stopped already.
+    pub async fn finish(mut self) {
+        let Some(w) = self.0.take() else { return };
+        w.task.abort();
+        if w.stop.borrow().is_some() {
+            return;
+        }
+        if let Some(message) = over_limit(w.limited.clone()).await {
+            w.handle.stop(StopCause::Evicted(message));
+        }
+    }
+}
+
+/// The kubelet's message for the first volume past its limit, if one is.
+async fn over_limit(limited: std::sync::Arc<Vec<Limited>>) -> Option<String> {
+    tokio::task::spawn_blocking(move || {
+        let l = limited
+            .iter()
+            .find(|l| usage_up_to(&l.dir, l.limit) > l.limit)?;
+        Some(format!(
+            "Usage of EmptyDir volume {:?} exceeds the limit {:?}. ",
+            l.volume, l.limit_text
+        ))
+    })
+    .await
+    .ok()
+    .flatten()
 }
 
 /// Watches the pod's limited `emptyDir` volumes while the returned [`Enforcer`] lives (keep it
@@ -49,7 +92,7 @@ pub fn enforce(
     pod: &Pod,
     volumes: &std::collections::HashMap<String, PathBuf>,
     handle: PodHandle,
-    mut stop: watch::Receiver<Option<StopCause>>,
+    stop: watch::Receiver<Option<StopCause>>,
 ) -> Enforcer {
     let limited: Vec<Limited> = pod
         .spec
@@ -68,32 +111,28 @@ pub fn enforce(
     if limited.is_empty() {
         return Enforcer(None);
     }
-    Enforcer(Some(tokio::spawn(async move {
-        loop {
-            tokio::select! {
-                _ = tokio::time::sleep(CHECK_INTERVAL) => {}
-                _ = stop.wait_for(Option::is_some) => return,
+    let limited = std::sync::Arc::new(limited);
+    let task = {
+        let (limited, handle, mut stop) = (limited.clone(), handle.clone(), stop.clone());
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep(CHECK_INTERVAL) => {}
+                    _ = stop.wait_for(Option::is_some) => return,
+                }
+                if let Some(message) = over_limit(limited.clone()).await {
+                    handle.stop(StopCause::Evicted(message));
+                    return;
+                }
             }
-            let volumes: Vec<(PathBuf, u64)> =
-                limited.iter().map(|l| (l.dir.clone(), l.limit)).collect();
-            let over = tokio::task::spawn_blocking(move || {
-                volumes
-                    .iter()
-                    .position(|(dir, limit)| usage_up_to(dir, *limit) > *limit)
-            })
-            .await
-            .ok()
-            .flatten();
-            if let Some(i) = over {
-                let l = &limited[i];
-                handle.stop(StopCause::Evicted(format!(
-                    "Usage of EmptyDir volume {:?} exceeds the limit {:?}. ",
-                    l.volume, l.limit_text
-                )));
-                return;
-            }
-        }
-    })))
+        })
+    };
+    Enforcer(Some(Watching {
+        task,
+        limited,
+        handle,
+        stop,
+    }))
 }
 
 /// The bytes `dir` uses, counting stopped as soon as they pass `limit` (then the result is

@@ -117,9 +117,41 @@ pub struct EventRecord {
     pub time: Time,
 }
 
+/// An event as stored: the record, and the resourceVersion it was stored with (unique and
+/// never reused, so it names the event; 0 for events stored before versions were kept, then
+/// `id`, the row's number, names it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredEvent {
+    pub event: EventRecord,
+    pub version: i64,
+    pub id: i64,
+}
+
+/// A namespace as stored: its name, creation time and the resourceVersion of its creation
+/// (0 when not known: stores written before versions were kept).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredNamespace {
+    pub name: String,
+    pub created: Time,
+    pub version: i64,
+}
+
 pub struct Store {
     conn: Connection,
     dir: PathBuf,
+    /// How many batches this connection has committed (SQLite's `data_version` does not move
+    /// for a connection's own commits; see [`Store::changes`]).
+    commits: u64,
+}
+
+/// A token that differs after any commit to the store, whoever made it: compare two to know
+/// whether anything may have changed (see [`Store::changes`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Changes {
+    /// SQLite's `data_version`: moves when another connection commits.
+    elsewhere: i64,
+    /// This connection's own commits.
+    own: u64,
 }
 
 /// One work-queue item as stored.
@@ -145,6 +177,9 @@ pub struct JobState {
     pub owner: Option<String>,
 }
 
+/// Reads the columns of a [`StoredEvent`]; callers add the `WHERE`.
+const EVENT_SQL: &str = "SELECT namespace, kind, name, uid, type, reason, message, time, coalesce(version, 0), id FROM events";
+
 /// Reads the columns of a [`JobState`]; callers add the `WHERE`.
 const JOB_STATE_SQL: &str = "SELECT uid, coalesce(json_extract(object, '$.metadata.generation'), 1), deleting, owner FROM jobs";
 
@@ -165,6 +200,7 @@ impl Store {
         Ok(Store {
             conn,
             dir: dir.to_path_buf(),
+            commits: 0,
         })
     }
 
@@ -207,18 +243,25 @@ impl Store {
             .map_err(self.sql_err())
     }
 
-    /// The namespaces created as objects of their own (through the API), with their
-    /// creation times.
-    pub fn namespaces(&self) -> Result<Vec<(String, Time)>> {
+    /// The namespaces recorded: those created as objects of their own (through the API), and
+    /// those Jobs were created in, with their creation times.
+    pub fn namespaces(&self) -> Result<Vec<StoredNamespace>> {
         let mut stmt = self
             .conn
-            .prepare_cached("SELECT name, created FROM namespaces ORDER BY name")
+            .prepare_cached(
+                "SELECT name, created, coalesce(version, 0) FROM namespaces ORDER BY name",
+            )
             .map_err(self.sql_err())?;
         let rows = stmt
-            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+            .query_map([], |r| {
+                Ok(StoredNamespace {
+                    name: r.get(0)?,
+                    created: Time::from_millis(r.get(1)?),
+                    version: r.get(2)?,
+                })
+            })
             .map_err(self.sql_err())?;
-        rows.map(|r| r.map(|(n, ms)| (n, Time::from_millis(ms))))
-            .collect::<rusqlite::Result<Vec<_>>>()
+        rows.collect::<rusqlite::Result<Vec<_>>>()
             .map_err(self.sql_err())
     }
 
@@ -260,6 +303,7 @@ impl Store {
             tx,
             dir,
             version: None,
+            commits: &mut self.commits,
         })
     }
 
@@ -360,43 +404,55 @@ impl Store {
 
     /// Events about the object with `uid`, oldest first.
     pub fn events_of(&self, uid: &str) -> Result<Vec<EventRecord>> {
-        self.query_events(
-            "SELECT namespace, kind, name, uid, type, reason, message, time FROM events WHERE uid = ?1 ORDER BY id",
-            params![uid],
-        )
+        Ok(self
+            .query_events(
+                &format!("{EVENT_SQL} WHERE uid = ?1 ORDER BY id"),
+                params![uid],
+            )?
+            .into_iter()
+            .map(|e| e.event)
+            .collect())
     }
 
-    fn query_events(&self, sql: &str, p: impl rusqlite::Params) -> Result<Vec<EventRecord>> {
+    fn query_events(&self, sql: &str, p: impl rusqlite::Params) -> Result<Vec<StoredEvent>> {
         let mut stmt = self.conn.prepare_cached(sql).map_err(self.sql_err())?;
-        let rows: Vec<[String; 8]> = stmt
+        let rows: Vec<([String; 8], i64, i64)> = stmt
             .query_map(p, |r| {
-                Ok([
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                    r.get(6)?,
-                    r.get(7)?,
-                ])
+                Ok((
+                    [
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                        r.get(6)?,
+                        r.get(7)?,
+                    ],
+                    r.get(8)?,
+                    r.get(9)?,
+                ))
             })
             .map_err(self.sql_err())?
             .collect::<std::result::Result<_, _>>()
             .map_err(self.sql_err())?;
         rows.into_iter()
             .map(
-                |[namespace, kind, name, uid, type_, reason, message, time]| {
+                |([namespace, kind, name, uid, type_, reason, message, time], version, id)| {
                     let time = self.parse::<Time>("event time", &format!("{time:?}"))?;
-                    Ok(EventRecord {
-                        namespace,
-                        kind,
-                        name,
-                        uid,
-                        type_,
-                        reason,
-                        message,
-                        time,
+                    Ok(StoredEvent {
+                        event: EventRecord {
+                            namespace,
+                            kind,
+                            name,
+                            uid,
+                            type_,
+                            reason,
+                            message,
+                            time,
+                        },
+                        version,
+                        id,
                     })
                 },
             )
@@ -418,12 +474,23 @@ impl Store {
             .unwrap_or(0))
     }
 
-    /// Changes whenever another connection commits (SQLite's `data_version`): a cheap
-    /// "anything new?" for pollers.
-    pub fn data_version(&self) -> Result<i64> {
+    /// Changes whenever another connection commits (SQLite's `data_version`), but not for
+    /// this connection's own commits: a cheap "has another process written?" for the
+    /// controller, which knows its own writes. Whoever shows changes to others (watches,
+    /// `get -w`, followers) uses [`Store::changes`].
+    pub fn changed_elsewhere(&self) -> Result<i64> {
         self.conn
             .query_row("PRAGMA data_version", [], |r| r.get(0))
             .map_err(self.sql_err())
+    }
+
+    /// A token that differs after every commit, by this connection or any other: the one
+    /// "anything new?" for pollers that show changes, so that no commit escapes them.
+    pub fn changes(&self) -> Result<Changes> {
+        Ok(Changes {
+            elsewhere: self.changed_elsewhere()?,
+            own: self.commits,
+        })
     }
 
     /// The control marks of every Job, or of those among `uids`.
@@ -477,9 +544,9 @@ impl Store {
     }
 
     /// Events of a namespace (all with `None`), oldest first.
-    pub fn list_events(&self, namespace: Option<&str>) -> Result<Vec<EventRecord>> {
+    pub fn list_events(&self, namespace: Option<&str>) -> Result<Vec<StoredEvent>> {
         self.query_events(
-            "SELECT namespace, kind, name, uid, type, reason, message, time FROM events WHERE ?1 IS NULL OR namespace = ?1 ORDER BY id",
+            &format!("{EVENT_SQL} WHERE ?1 IS NULL OR namespace = ?1 ORDER BY id"),
             params![namespace],
         )
     }
@@ -510,6 +577,8 @@ pub struct Batch<'a> {
     dir: PathBuf,
     /// The last resourceVersion handed out in this batch; stored once, at commit.
     version: Option<i64>,
+    /// The store's count of its own commits, counted up by [`Batch::commit`].
+    commits: &'a mut u64,
 }
 
 impl Batch<'_> {
@@ -535,6 +604,11 @@ impl Batch<'_> {
         };
         self.version = Some(last + 1);
         Ok((last + 1).to_string())
+    }
+
+    /// The last resourceVersion this batch handed out (0: none yet).
+    pub fn version(&self) -> i64 {
+        self.version.unwrap_or(0)
     }
 
     /// Runs one statement, prepared once per connection.
@@ -568,7 +642,20 @@ impl Batch<'_> {
                 })
             }
             r => r.map(|_| ()).map_err(self.err()),
-        }
+        }?;
+        // Its namespace exists from now on, as if created with it (namespaces are not
+        // deleted).
+        let (ns, created, version) = (
+            job.namespace().to_string(),
+            job.metadata.creation_timestamp.map_or(0, |t| t.as_millis()),
+            job.metadata.resource_version.clone(),
+        );
+        self.exec(
+            "INSERT INTO namespaces (name, created, version) VALUES (?1, ?2, ?3) ON CONFLICT (name) DO NOTHING",
+            params![ns, created, version],
+        )
+        .map_err(self.err())?;
+        Ok(())
     }
 
     /// Keeps the last state of an object being deleted, at a resourceVersion of its own, so
@@ -599,12 +686,47 @@ impl Batch<'_> {
         Ok(())
     }
 
+    /// Keeps tombstones of the pods of Job `job_uid`, which go with it: each deletion gets a
+    /// resourceVersion of its own (in one statement; only the last [`TOMBSTONES_KEPT`] are
+    /// kept, as ever).
+    fn bury_pods_of(&mut self, job_uid: &str) -> Result<()> {
+        let count: i64 = self
+            .tx
+            .query_row(
+                "SELECT count(*) FROM pods WHERE job_uid = ?1",
+                params![job_uid],
+                |r| r.get(0),
+            )
+            .map_err(self.err())?;
+        if count == 0 {
+            return Ok(());
+        }
+        let base: i64 = self.next_version()?.parse().unwrap_or(0) - 1;
+        self.version = Some(base + count);
+        let newest = base + count;
+        let e = self.err();
+        self.exec(
+            "INSERT INTO tombstones (version, kind, namespace, object)
+             SELECT v, 'Pod', namespace, json_set(object, '$.metadata.resourceVersion', CAST(v AS TEXT))
+             FROM (SELECT ?2 + row_number() OVER (ORDER BY rowid) AS v, namespace, object FROM pods WHERE job_uid = ?1)
+             WHERE v > ?3",
+            params![job_uid, base, newest - TOMBSTONES_KEPT],
+        )
+        .map_err(&e)?;
+        self.exec(
+            "DELETE FROM tombstones WHERE version <= ?1",
+            params![newest - TOMBSTONES_KEPT],
+        )
+        .map_err(&e)?;
+        Ok(())
+    }
+
     /// Records a namespace; refuses a name already recorded.
     pub fn create_namespace(&mut self, name: &str, created: Time) -> Result<()> {
-        self.next_version()?;
+        let version = self.next_version()?;
         match self.exec(
-            "INSERT INTO namespaces (name, created) VALUES (?1, ?2)",
-            params![name, created.as_millis()],
+            "INSERT INTO namespaces (name, created, version) VALUES (?1, ?2, ?3)",
+            params![name, created.as_millis(), version],
         ) {
             Err(rusqlite::Error::SqliteFailure(e, _))
                 if e.code == rusqlite::ErrorCode::ConstraintViolation =>
@@ -712,11 +834,13 @@ impl Batch<'_> {
         Ok(())
     }
 
+    /// Stores an event, with a resourceVersion of its own (watches of events see it).
     pub fn add_event(&mut self, e: &EventRecord) -> Result<()> {
+        let version = self.next_version()?;
         self
             .exec(
-                "INSERT INTO events (namespace, kind, name, uid, type, reason, message, time) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                params![e.namespace, e.kind, e.name, e.uid, e.type_, e.reason, e.message, e.time.to_string()],
+                "INSERT INTO events (namespace, kind, name, uid, type, reason, message, time, version) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![e.namespace, e.kind, e.name, e.uid, e.type_, e.reason, e.message, e.time.to_string(), version],
             )
             .map_err(self.err())?;
         Ok(())
@@ -733,15 +857,15 @@ impl Batch<'_> {
     }
 
     /// Asks for Job `namespace/name` to be deleted with `propagation` (`Background`,
-    /// `Foreground`, `Orphan`): sets `metadata.deletionTimestamp`. Returns the Job's uid and
-    /// owner, or `None` when there is no such Job.
+    /// `Foreground`, `Orphan`): sets `metadata.deletionTimestamp`. Returns the Job's control
+    /// marks and the Job as marked, or `None` when there is no such Job.
     pub fn mark_job_deleting(
         &mut self,
         namespace: &str,
         name: &str,
         propagation: &str,
         now: Time,
-    ) -> Result<Option<JobState>> {
+    ) -> Result<Option<(JobState, Job)>> {
         let Some(outcome) = self.change_job(namespace, name, |j| {
             let mut j = j.clone();
             j.metadata.deletion_timestamp.get_or_insert(now);
@@ -764,12 +888,13 @@ impl Batch<'_> {
                 r.get(0)
             })
             .map_err(self.err())?;
-        Ok(Some(JobState {
+        let state = JobState {
             generation: job.metadata.generation.unwrap_or(1),
             uid,
             deleting: Some(propagation.to_string()),
             owner,
-        }))
+        };
+        Ok(Some((state, job)))
     }
 
     /// Asks for pod `namespace/name` to be deleted. Returns its Job's uid, or `None` when
@@ -816,6 +941,7 @@ impl Batch<'_> {
         let version = if orphan {
             Some(self.next_version()?)
         } else {
+            self.bury_pods_of(job_uid)?;
             None
         };
         let e = self.err();
@@ -902,7 +1028,9 @@ impl Batch<'_> {
         }
         self.tx
             .commit()
-            .map_err(|e| sqlite_error(&dir.join("state.db"), e))
+            .map_err(|e| sqlite_error(&dir.join("state.db"), e))?;
+        *self.commits += 1;
+        Ok(())
     }
 }
 
@@ -918,3 +1046,6 @@ pub fn remove_logs(state_dir: &Path, pods: &[Pod]) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -39,7 +39,7 @@ CREATE INDEX pods_to_delete ON pods (delete_requested) WHERE delete_requested = 
 CREATE TABLE events (
   id INTEGER PRIMARY KEY, namespace TEXT NOT NULL, kind TEXT NOT NULL, name TEXT NOT NULL,
   uid TEXT NOT NULL, type TEXT NOT NULL, reason TEXT NOT NULL, message TEXT NOT NULL,
-  time TEXT NOT NULL);
+  time TEXT NOT NULL, version INTEGER);
 CREATE INDEX events_by_object ON events (uid);
 ";
 
@@ -49,7 +49,7 @@ CREATE TABLE IF NOT EXISTS queue_items (
   job_uid TEXT NOT NULL, id INTEGER NOT NULL, item TEXT NOT NULL,
   state TEXT NOT NULL, pod TEXT, attempts INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (job_uid, id));
-CREATE TABLE IF NOT EXISTS namespaces (name TEXT PRIMARY KEY, created INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS namespaces (name TEXT PRIMARY KEY, created INTEGER NOT NULL, version INTEGER);
 CREATE TABLE IF NOT EXISTS tombstones (
   version INTEGER PRIMARY KEY, kind TEXT NOT NULL, namespace TEXT NOT NULL, object TEXT NOT NULL);
 ";
@@ -207,7 +207,63 @@ pub fn connect(dir: &Path) -> Result<Connection> {
         created??;
     }
     conn.execute_batch(ADDED).map_err(err)?;
+    for (table, column) in ADDED_COLUMNS {
+        add_column(&conn, table, column).map_err(err)?;
+    }
+    let recorded: Option<String> = conn
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'namespacesRecorded'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(err)?;
+    if recorded.is_none() {
+        conn.execute_batch(RECORD_NAMESPACES).map_err(err)?;
+    }
     Ok(conn)
+}
+
+/// Stores written before Jobs recorded their namespace get a row for each namespace a Job
+/// lives in (created with its oldest Job), once.
+const RECORD_NAMESPACES: &str = "
+BEGIN IMMEDIATE;
+INSERT INTO namespaces (name, created, version)
+  SELECT namespace,
+         coalesce(min(CAST(round((julianday(json_extract(object, '$.metadata.creationTimestamp')) - 2440587.5) * 86400000) AS INTEGER)), 0),
+         0
+  FROM jobs
+  WHERE NOT EXISTS (SELECT 1 FROM meta WHERE key = 'namespacesRecorded')
+  GROUP BY namespace
+  ON CONFLICT (name) DO NOTHING;
+INSERT INTO meta (key, value) VALUES ('namespacesRecorded', '1') ON CONFLICT (key) DO NOTHING;
+COMMIT;
+";
+
+/// Columns added after their table was first made, as `(table, "name TYPE")`; added to
+/// stores that lack them (their rows read the column as NULL).
+const ADDED_COLUMNS: [(&str, &str); 2] = [
+    // The resourceVersion an event or a namespace was given when it was stored.
+    ("events", "version INTEGER"),
+    ("namespaces", "version INTEGER"),
+];
+
+/// Adds `column` to `table` unless the table has it already.
+fn add_column(conn: &Connection, table: &str, column: &str) -> rusqlite::Result<()> {
+    let name = column.split_whitespace().next().unwrap_or(column);
+    let present: i64 = conn.query_row(
+        "SELECT count(*) FROM pragma_table_info(?1) WHERE name = ?2",
+        [table, name],
+        |r| r.get(0),
+    )?;
+    if present > 0 {
+        return Ok(());
+    }
+    match conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column}")) {
+        // Another process opening the store added it meanwhile.
+        Err(rusqlite::Error::SqliteFailure(_, Some(m))) if m.contains("duplicate column") => Ok(()),
+        r => r,
+    }
 }
 
 /// `Ok(true)` for an empty database, `Ok(false)` for one of ours, `Err(why)` for any other.

@@ -1,0 +1,198 @@
+//! Unit tests of the store on a temporary directory: the change token every poller uses,
+//! resourceVersions of events and namespaces, and the tombstones watches resume from.
+
+use super::*;
+
+struct Dir(PathBuf);
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn dir() -> Dir {
+    Dir(std::env::temp_dir().join(format!("wasmjob-store-{}", uuid::Uuid::new_v4())))
+}
+
+fn job(name: &str, namespace: &str) -> JobRecord {
+    let yaml = format!(
+        "apiVersion: batch/v1\nkind: Job\nmetadata: {{name: {name}, namespace: {namespace}}}\nspec:\n  template:\n    spec:\n      restartPolicy: Never\n      containers: [{{name: c, image: x.wasm}}]\n"
+    );
+    let mut job = wasmjob_spec::load_jobs(&yaml, "test")
+        .unwrap()
+        .remove(0)
+        .job;
+    wasmjob_spec::defaults::assign_identity(
+        &mut job,
+        &uuid::Uuid::new_v4().to_string(),
+        Time::from_millis(1_700_000_000_000),
+    );
+    JobRecord {
+        job,
+        backoff: Default::default(),
+        base_dir: PathBuf::from("/"),
+    }
+}
+
+fn pod_of(job: &Job, name: &str) -> Pod {
+    let mut pod = Pod::default();
+    pod.metadata.name = Some(name.into());
+    pod.metadata.namespace = Some(job.namespace().into());
+    pod.metadata.uid = Some(uuid::Uuid::new_v4().to_string());
+    pod
+}
+
+fn event(about: &str) -> EventRecord {
+    EventRecord {
+        namespace: "default".into(),
+        kind: "Job".into(),
+        name: about.into(),
+        uid: "u".into(),
+        type_: "Normal".into(),
+        reason: "SuccessfulCreate".into(),
+        message: "Created pod".into(),
+        time: Time::from_millis(1_700_000_000_000),
+    }
+}
+
+/// Issue 16: SQLite's `data_version` does not move for a connection's own commits, so a
+/// watch on the API's connection missed the API's own writes. `changes` sees every commit.
+#[test]
+fn the_change_token_moves_for_own_commits_and_for_other_connections() {
+    let d = dir();
+    let mut mine = Store::open(&d.0).unwrap();
+    let mut other = Store::open(&d.0).unwrap();
+    let before = mine.changes().unwrap();
+    let elsewhere = mine.changed_elsewhere().unwrap();
+    let mut batch = mine.batch().unwrap();
+    batch.create_job(&mut job("a", "default"), None).unwrap();
+    batch.commit().unwrap();
+    let after_own = mine.changes().unwrap();
+    assert_ne!(before, after_own, "an own commit is a change");
+    assert_eq!(
+        mine.changed_elsewhere().unwrap(),
+        elsewhere,
+        "data_version alone misses it"
+    );
+    assert_eq!(mine.changes().unwrap(), after_own, "no commit, no change");
+    let mut batch = other.batch().unwrap();
+    batch.create_job(&mut job("b", "default"), None).unwrap();
+    batch.commit().unwrap();
+    assert_ne!(
+        mine.changes().unwrap(),
+        after_own,
+        "another connection's commit"
+    );
+    // A batch that is dropped (rolled back) changes nothing.
+    let now = mine.changes().unwrap();
+    let mut batch = mine.batch().unwrap();
+    batch.create_job(&mut job("c", "default"), None).unwrap();
+    drop(batch);
+    assert_eq!(mine.changes().unwrap(), now);
+    assert!(mine.get_job("default", "c").unwrap().is_none());
+}
+
+#[test]
+fn events_and_namespaces_get_resource_versions() {
+    let d = dir();
+    let mut store = Store::open(&d.0).unwrap();
+    let mut batch = store.batch().unwrap();
+    let mut a = job("a", "team");
+    batch.create_job(&mut a, None).unwrap();
+    batch.add_event(&event("a")).unwrap();
+    batch.add_event(&event("a")).unwrap();
+    batch.commit().unwrap();
+    let events = store.list_events(None).unwrap();
+    let versions: Vec<i64> = events.iter().map(|e| e.version).collect();
+    assert_eq!(versions, [2, 3], "after the Job's 1, one each, in order");
+    assert_eq!(store.resource_version().unwrap(), 3);
+    let namespaces = store.namespaces().unwrap();
+    assert_eq!(namespaces.len(), 1);
+    assert_eq!(namespaces[0].name, "team");
+    assert_eq!(namespaces[0].version, 1, "recorded with its first Job");
+    // A second Job in it does not record it again.
+    let mut batch = store.batch().unwrap();
+    batch.create_job(&mut job("b", "team"), None).unwrap();
+    batch.commit().unwrap();
+    assert_eq!(store.namespaces().unwrap(), namespaces);
+}
+
+/// Stores written before this change: their Jobs' namespaces are recorded once when opened,
+/// and the columns added read as version 0.
+#[test]
+fn an_older_store_gets_its_namespaces_and_new_columns() {
+    let d = dir();
+    {
+        let mut store = Store::open(&d.0).unwrap();
+        let mut batch = store.batch().unwrap();
+        batch.create_job(&mut job("a", "old"), None).unwrap();
+        batch.add_event(&event("a")).unwrap();
+        batch.commit().unwrap();
+    }
+    // Make it look old: no namespace rows, no marker, no version columns.
+    let conn = rusqlite::Connection::open(d.0.join("state.db")).unwrap();
+    conn.execute_batch(
+        "DELETE FROM namespaces; DELETE FROM meta WHERE key = 'namespacesRecorded';
+         ALTER TABLE events DROP COLUMN version; ALTER TABLE namespaces DROP COLUMN version;",
+    )
+    .unwrap();
+    drop(conn);
+    let store = Store::open(&d.0).unwrap();
+    let namespaces = store.namespaces().unwrap();
+    assert_eq!(namespaces.len(), 1);
+    assert_eq!(namespaces[0].name, "old");
+    assert_eq!(namespaces[0].created, Time::from_millis(1_700_000_000_000));
+    assert_eq!(namespaces[0].version, 0);
+    let events = store.list_events(None).unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].version, 0);
+    assert!(events[0].id > 0);
+}
+
+/// Issue 16: a watch resumed from a list's resourceVersion must hear of pods that went with
+/// their Job, each at a resourceVersion of its own.
+#[test]
+fn pods_deleted_with_their_job_leave_tombstones() {
+    let d = dir();
+    let mut store = Store::open(&d.0).unwrap();
+    let mut batch = store.batch().unwrap();
+    let mut a = job("a", "default");
+    batch.create_job(&mut a, None).unwrap();
+    for name in ["a-1", "a-2", "a-3"] {
+        batch
+            .put_pod(&mut pod_of(&a.job, name), a.job.metadata.uid())
+            .unwrap();
+    }
+    batch.commit().unwrap();
+    let listed = store.resource_version().unwrap();
+    assert_eq!(listed, 4);
+    let mut batch = store.batch().unwrap();
+    batch.delete_job(a.job.metadata.uid(), false).unwrap();
+    batch.commit().unwrap();
+    let pods = store.deleted_since("Pod", None, listed).unwrap();
+    let got: Vec<(String, String)> = pods
+        .iter()
+        .map(|p| {
+            (
+                p["metadata"]["name"].as_str().unwrap().to_string(),
+                p["metadata"]["resourceVersion"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("a-1".to_string(), "6".to_string()),
+            ("a-2".to_string(), "7".to_string()),
+            ("a-3".to_string(), "8".to_string()),
+        ],
+        "the Job's tombstone took 5"
+    );
+    assert_eq!(store.resource_version().unwrap(), 8);
+    assert_eq!(store.deleted_since("Job", None, listed).unwrap().len(), 1);
+    assert!(store.list_pods(None).unwrap().is_empty());
+}
