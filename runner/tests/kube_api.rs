@@ -534,3 +534,120 @@ fn sigterm_stops_serve_promptly_with_a_watch_open() {
     let _ = watcher.kill();
     let _ = watcher.wait();
 }
+
+/// Issue 16: writes made through the API itself (`kubectl label`, `annotate`, `patch` of a
+/// finished Job) reach an open `kubectl get -w` at once, and `kubectl wait` on a label
+/// returns as soon as it is set.
+#[test]
+fn writes_through_the_api_reach_open_watches_at_once() {
+    let Some(_) = kubectl() else { return };
+    let env = Env::new();
+    let (_serve, kc) = setup(&env);
+    let columns = "custom-columns=RV:.metadata.resourceVersion,READY:.metadata.labels.ready,NOTE:.metadata.annotations.note,DEADLINE:.spec.activeDeadlineSeconds";
+    let mut watch = Streaming::start(&env, &kc, &["get", "job", "trio", "-w", "-o", columns]);
+    watch.expect("the header", Duration::from_secs(30), |l| {
+        l.starts_with("RV")
+    });
+    watch.expect("the Job as listed", Duration::from_secs(10), |l| {
+        l.split_whitespace().nth(1) == Some("<none>")
+    });
+    // Within one poll (100 ms) on a quiet machine; a loaded CI machine gets 5 s.
+    let soon = Duration::from_secs(5);
+    let r = kube(&env, &kc, &["label", "job", "trio", "ready=yes"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    watch.expect("the label", soon, |l| {
+        l.split_whitespace().nth(1) == Some("yes")
+    });
+    let r = kube(&env, &kc, &["annotate", "job", "trio", "note=checked"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    watch.expect("the annotation", soon, |l| {
+        l.split_whitespace().nth(2) == Some("checked")
+    });
+    let r = kube(
+        &env,
+        &kc,
+        &[
+            "patch",
+            "job",
+            "trio",
+            "-p",
+            r#"{"spec":{"activeDeadlineSeconds":600}}"#,
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    watch.expect("the patched spec", soon, |l| {
+        l.split_whitespace().nth(3) == Some("600")
+    });
+    let r = kube(
+        &env,
+        &kc,
+        &[
+            "wait",
+            "--for=jsonpath={.metadata.labels.ready}=yes",
+            "job/trio",
+            "--timeout=30s",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stdout.trim(), "job.batch/trio condition met");
+    assert!(r.elapsed < soon, "kubectl wait took {:?}", r.elapsed);
+    // A label set while kubectl wait watches ends it too.
+    let mut waiter = Streaming::start(
+        &env,
+        &kc,
+        &[
+            "wait",
+            "--for=jsonpath={.metadata.labels.stage}=two",
+            "job/trio",
+            "--timeout=30s",
+        ],
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    let labelled = std::time::Instant::now();
+    let r = kube(&env, &kc, &["label", "job", "trio", "stage=two"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(waiter.wait(Duration::from_secs(30)), 0, "{:?}", waiter.seen);
+    assert!(
+        labelled.elapsed() < soon,
+        "kubectl wait returned {:?} after the label",
+        labelled.elapsed()
+    );
+}
+
+/// Issue 16: `kubectl events --for job/x -w` and `kubectl get events -w` stream the events of
+/// a Job created after they started.
+#[test]
+fn kubectl_streams_new_events() {
+    let Some(_) = kubectl() else { return };
+    let env = Env::new();
+    let (_serve, kc) = serve_with_api(&env);
+    let mut events_for = Streaming::start(&env, &kc, &["events", "--for", "job/later", "-w"]);
+    let mut get_events = Streaming::start(&env, &kc, &["get", "events", "-w"]);
+    // Neither prints anything before the first event: give their watches time to open.
+    std::thread::sleep(Duration::from_secs(3));
+    let file = env.manifest("later.yaml", &JOB.replace("name: trio", "name: later"));
+    let r = kube(&env, &kc, &["apply", "-f", file.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let limit = Duration::from_secs(30);
+    for stream in [&mut events_for, &mut get_events] {
+        stream.expect("the Job's first pod", limit, |l| {
+            l.contains("SuccessfulCreate") && l.contains("Created pod: later-")
+        });
+        stream.expect("the Job's completion", limit, |l| {
+            l.contains("Completed") && l.contains("Job completed")
+        });
+    }
+    assert!(
+        events_for.seen.iter().all(|l| !l.contains("trio")),
+        "{:?}",
+        events_for.seen
+    );
+    assert!(
+        get_events
+            .seen
+            .iter()
+            .all(|l| !l.contains("unable to decode")),
+        "{:?}",
+        get_events.seen
+    );
+}

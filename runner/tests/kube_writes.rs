@@ -702,3 +702,63 @@ fn pod_names_are_taken_out_of_messages() {
     );
     assert_eq!(without_pod_names("policy-abc", "policy"), "policy-abc");
 }
+
+/// Issue 16: `kubectl diff` (a server-side dry run of apply's patch) and `kubectl patch
+/// --dry-run=server` show what the write would store — the new generation included — as
+/// against a cluster, and store nothing.
+#[test]
+fn kubectl_diff_shows_the_generation_change_a_spec_change_makes() {
+    let Some(_) = kubectl() else { return };
+    let env = Env::new();
+    let (_serve, kc) = serve_with_api(&env);
+    let file = env.manifest("held.yaml", HELD);
+    ok(&kube(&env, &kc, &["apply", "-f", file.to_str().unwrap()]));
+    let changed = env.manifest(
+        "held-changed.yaml",
+        &HELD.replace("parallelism: 2", "parallelism: 3"),
+    );
+    let r = kube(&env, &kc, &["diff", "-f", changed.to_str().unwrap()]);
+    assert_eq!(
+        r.code, 1,
+        "kubectl diff exits 1 when there are differences: {}",
+        r.stderr
+    );
+    let lines: Vec<&str> = r.stdout.lines().map(str::trim).collect();
+    for wanted in [
+        "-  generation: 1",
+        "+  generation: 2",
+        "-  parallelism: 2",
+        "+  parallelism: 3",
+    ] {
+        assert!(
+            lines.contains(&wanted.trim()) || r.stdout.contains(wanted),
+            "{wanted}:\n{}",
+            r.stdout
+        );
+    }
+    // The same file: no differences, exit 0.
+    let r = kube(&env, &kc, &["diff", "-f", file.to_str().unwrap()]);
+    assert_eq!((r.code, r.stdout.as_str()), (0, ""), "{}", r.stderr);
+    let patch = |dry_run: &str| {
+        let mut args = vec![
+            "patch",
+            "job",
+            "held",
+            "-p",
+            r#"{"spec":{"parallelism":4}}"#,
+            "-o",
+            "jsonpath={.metadata.generation} {.spec.parallelism}",
+        ];
+        args.extend((!dry_run.is_empty()).then_some(dry_run));
+        ok(&kube(&env, &kc, &args)).to_string()
+    };
+    assert_eq!(patch("--dry-run=server"), "2 4");
+    let job = stored(&env, "held");
+    assert_eq!(job["metadata"]["generation"], 1, "nothing was stored");
+    assert_eq!(job["spec"]["parallelism"], 2);
+    assert_eq!(
+        patch(""),
+        "2 4",
+        "the real patch stores what the dry run showed"
+    );
+}

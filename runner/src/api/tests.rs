@@ -587,3 +587,51 @@ async fn malformed_requests_get_a_status() {
         "nothing was deleted"
     );
 }
+
+/// A watch of pods resumed from a list's resourceVersion hears of the pods that went with
+/// their Job since (kubectl delete lists, then watches).
+#[tokio::test]
+async fn a_resumed_watch_hears_of_pods_deleted_with_their_job() {
+    let api = Api::new();
+    let job = api.create_job("x").await;
+    api.add_pods(&job, 2);
+    let listed = api.get("/api/v1/namespaces/default/pods").await.json();
+    let rv = listed["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(listed["items"].as_array().unwrap().len(), 2);
+    let a = api
+        .send(
+            Method::DELETE,
+            "/apis/batch/v1/namespaces/default/jobs/x?propagationPolicy=Background",
+            None,
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    let watched = api
+        .get(&format!(
+            "/api/v1/namespaces/default/pods?watch=1&resourceVersion={rv}&timeoutSeconds=0&labelSelector=batch.kubernetes.io/job-name%3Dx"
+        ))
+        .await;
+    let events: Vec<(String, String)> = watched
+        .events()
+        .iter()
+        .map(|e| {
+            (
+                e["type"].as_str().unwrap().to_string(),
+                e["object"]["metadata"]["name"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        events,
+        [
+            ("DELETED".to_string(), "x-0".to_string()),
+            ("DELETED".to_string(), "x-1".to_string())
+        ]
+    );
+}

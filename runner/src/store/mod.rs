@@ -267,7 +267,8 @@ impl Store {
 
     /// The last states of the objects of `kind` (`Job`, `Pod`) deleted after resourceVersion
     /// `since` (in `namespace`, or all), oldest first, each with the resourceVersion of its
-    /// deletion.
+    /// deletion. Pods that went with their Job are told by their metadata (name, namespace,
+    /// uid, labels) only.
     pub fn deleted_since(
         &self,
         kind: &str,
@@ -277,19 +278,56 @@ impl Store {
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT object FROM tombstones WHERE kind = ?1 AND version > ?2 AND (?3 IS NULL OR namespace = ?3) ORDER BY version",
+                "SELECT version, kind, namespace, object FROM tombstones WHERE (kind = ?1 OR (?1 = 'Pod' AND kind = 'Pods')) AND version > ?2 AND (?3 IS NULL OR namespace = ?3) ORDER BY version",
             )
             .map_err(self.sql_err())?;
         let rows = stmt
-            .query_map(params![kind, since, namespace], |r| r.get::<_, String>(0))
+            .query_map(params![kind, since, namespace], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                ))
+            })
             .map_err(self.sql_err())?;
-        let texts = rows
+        let rows = rows
             .collect::<rusqlite::Result<Vec<_>>>()
             .map_err(self.sql_err())?;
-        texts
-            .iter()
-            .map(|t| self.parse("deleted object", t))
-            .collect()
+        let mut found: Vec<(i64, serde_json::Value)> = Vec::new();
+        for (version, kind, ns, text) in rows {
+            let object: serde_json::Value = self.parse("deleted object", &text)?;
+            if kind != "Pods" {
+                found.push((version, object));
+                continue;
+            }
+            let first = object["first"].as_i64().unwrap_or(version);
+            let empty = Vec::new();
+            let pods = object["pods"].as_array().unwrap_or(&empty);
+            for (i, pod) in pods.iter().enumerate() {
+                let v = first + i as i64;
+                if v <= since {
+                    continue;
+                }
+                let mut labels = object["labels"].clone();
+                if let (Some(all), Some(own)) = (labels.as_object_mut(), pod[2].as_object()) {
+                    all.extend(own.clone());
+                }
+                found.push((
+                    v,
+                    serde_json::json!({
+                        "apiVersion": "v1",
+                        "kind": "Pod",
+                        "metadata": {
+                            "name": pod[0], "namespace": ns, "uid": pod[1],
+                            "resourceVersion": v.to_string(), "labels": labels,
+                        },
+                    }),
+                ));
+            }
+        }
+        found.sort_by_key(|(v, _)| *v);
+        Ok(found.into_iter().map(|(_, o)| o).collect())
     }
 
     /// Starts a batch of writes; nothing is visible until [`Batch::commit`].
@@ -687,30 +725,57 @@ impl Batch<'_> {
     }
 
     /// Keeps tombstones of the pods of Job `job_uid`, which go with it: each deletion gets a
-    /// resourceVersion of its own (in one statement; only the last [`TOMBSTONES_KEPT`] are
-    /// kept, as ever).
+    /// resourceVersion of its own, and all of them one row (kind `Pods`) of what a watch needs
+    /// to name each pod — name, uid, labels (those they share once) —, not their whole last
+    /// states: deleting a large Job gives its space back.
     fn bury_pods_of(&mut self, job_uid: &str) -> Result<()> {
-        let count: i64 = self
+        let e = self.err();
+        let mut stmt = self
             .tx
-            .query_row(
-                "SELECT count(*) FROM pods WHERE job_uid = ?1",
-                params![job_uid],
-                |r| r.get(0),
+            .prepare_cached(
+                "SELECT namespace, name, uid, coalesce(json_extract(object, '$.metadata.labels'), '{}') FROM pods WHERE job_uid = ?1 ORDER BY rowid",
             )
-            .map_err(self.err())?;
-        if count == 0 {
+            .map_err(&e)?;
+        let pods: Vec<(String, String, String, String)> = stmt
+            .query_map(params![job_uid], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })
+            .map_err(&e)?
+            .collect::<rusqlite::Result<_>>()
+            .map_err(&e)?;
+        drop(stmt);
+        drop(e);
+        let Some(namespace) = pods.first().map(|p| p.0.clone()) else {
             return Ok(());
-        }
-        let base: i64 = self.next_version()?.parse().unwrap_or(0) - 1;
-        self.version = Some(base + count);
-        let newest = base + count;
+        };
+        // Labels all the pods have are kept once; each pod keeps its own others.
+        type Labels = std::collections::BTreeMap<String, String>;
+        let labels: Vec<Labels> = pods
+            .iter()
+            .map(|p| serde_json::from_str(&p.3).unwrap_or_default())
+            .collect();
+        let mut common = labels[0].clone();
+        common.retain(|k, v| labels.iter().all(|l| l.get(k) == Some(v)));
+        let entries: Vec<serde_json::Value> = pods
+            .iter()
+            .zip(&labels)
+            .map(|((_, name, uid, _), own)| {
+                let extra: Labels = own
+                    .iter()
+                    .filter(|(k, _)| !common.contains_key(*k))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+                serde_json::json!([name, uid, extra])
+            })
+            .collect();
+        let first: i64 = self.next_version()?.parse().unwrap_or(0);
+        let newest = first + pods.len() as i64 - 1;
+        self.version = Some(newest);
+        let group = serde_json::json!({"first": first, "labels": common, "pods": entries});
         let e = self.err();
         self.exec(
-            "INSERT INTO tombstones (version, kind, namespace, object)
-             SELECT v, 'Pod', namespace, json_set(object, '$.metadata.resourceVersion', CAST(v AS TEXT))
-             FROM (SELECT ?2 + row_number() OVER (ORDER BY rowid) AS v, namespace, object FROM pods WHERE job_uid = ?1)
-             WHERE v > ?3",
-            params![job_uid, base, newest - TOMBSTONES_KEPT],
+            "INSERT INTO tombstones (version, kind, namespace, object) VALUES (?1, 'Pods', ?2, ?3)",
+            params![newest, namespace, group.to_string()],
         )
         .map_err(&e)?;
         self.exec(

@@ -159,10 +159,15 @@ fn pods_deleted_with_their_job_leave_tombstones() {
     let mut batch = store.batch().unwrap();
     let mut a = job("a", "default");
     batch.create_job(&mut a, None).unwrap();
-    for name in ["a-1", "a-2", "a-3"] {
-        batch
-            .put_pod(&mut pod_of(&a.job, name), a.job.metadata.uid())
-            .unwrap();
+    let mut uids = Vec::new();
+    for (i, name) in ["a-1", "a-2", "a-3"].into_iter().enumerate() {
+        let mut pod = pod_of(&a.job, name);
+        pod.metadata.labels = [("job-name", "a".to_string()), ("index", i.to_string())]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+        uids.push(pod.metadata.uid().to_string());
+        batch.put_pod(&mut pod, a.job.metadata.uid()).unwrap();
     }
     batch.commit().unwrap();
     let listed = store.resource_version().unwrap();
@@ -193,6 +198,20 @@ fn pods_deleted_with_their_job_leave_tombstones() {
         "the Job's tombstone took 5"
     );
     assert_eq!(store.resource_version().unwrap(), 8);
+    assert_eq!(pods[0]["metadata"]["uid"], uids[0].as_str());
+    assert_eq!(
+        pods[2]["metadata"]["labels"],
+        serde_json::json!({"job-name": "a", "index": "2"}),
+        "labels shared and their own"
+    );
+    // Resumed after the first pod's deletion: the other two.
+    assert_eq!(store.deleted_since("Pod", None, 6).unwrap().len(), 2);
+    assert!(
+        store
+            .deleted_since("Pod", Some("elsewhere"), 0)
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(store.deleted_since("Job", None, listed).unwrap().len(), 1);
     assert!(store.list_pods(None).unwrap().is_empty());
 }
