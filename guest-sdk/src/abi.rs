@@ -4,20 +4,11 @@
 
 use crate::HostError;
 
-/// Result codes of the `wasmjob_v1` functions.
-pub mod code {
-    pub const FAULT: i32 = -1;
-    pub const NO_QUEUE: i32 = -2;
-    pub const NOT_LEASED: i32 = -3;
-    pub const PUBLISH_FAILED: i32 = -4;
-    pub const TOO_SMALL: i32 = -5;
-}
-
-/// Longest work-queue item the host hands out.
-pub const MAX_ITEM_BYTES: usize = 64 * 1024;
+pub use wasmjob_abi::{MAX_ITEM_BYTES, code};
 
 #[cfg(target_arch = "wasm32")]
 mod imports {
+    // `wasmjob_abi::MODULE` (an attribute takes a literal only: a test holds the two together).
     #[link(wasm_import_module = "wasmjob_v1")]
     unsafe extern "C" {
         pub fn context(buf: *mut u8, cap: i32) -> i32;
@@ -125,4 +116,18 @@ pub(crate) fn queue_next() -> Result<Option<(u64, u32, String)>, HostError> {
 #[cfg(not(target_arch = "wasm32"))]
 pub(crate) fn queue_ack(_: u64) -> Result<(), HostError> {
     Err(HostError::NotUnderWasmjob)
+}
+
+#[cfg(test)]
+mod tests {
+    /// The import module and function names the guest links against are the ABI's.
+    #[test]
+    fn the_imports_are_the_abis() {
+        let source = include_str!("abi.rs");
+        let module = format!("wasm_import_module = \"{}\"", wasmjob_abi::MODULE);
+        assert!(source.contains(&module), "{module}");
+        for name in wasmjob_abi::imports::ALL {
+            assert!(source.contains(&format!("pub fn {name}(")), "{name}");
+        }
+    }
 }

@@ -45,20 +45,7 @@ pub use report::{fail, progress, status, termination_message};
 
 /// Exit codes that wasmjob reports for endings other than the task's own exit; a pod failure
 /// policy can match them with `onExitCodes`.
-pub mod exit_codes {
-    /// The module could not be loaded, linked or started.
-    pub const START_ERROR: i32 = 128;
-    /// The task trapped (a Rust panic or abort, out-of-bounds access, stack overflow).
-    pub const TRAP: i32 = 134;
-    /// The task went past `resources.limits.memory` (reason `OOMKilled`).
-    pub const OOM_KILLED: i32 = 137;
-    /// The pod's `activeDeadlineSeconds` passed (reason `DeadlineExceeded`).
-    pub const DEADLINE_EXCEEDED: i32 = 142;
-    /// The host stopped the task (Job finished or failed, deletion, shutdown).
-    pub const STOPPED: i32 = 143;
-    /// The fuel budget (`wasmjob.dev/fuel`) ran out (reason `FuelExhausted`).
-    pub const FUEL_EXHAUSTED: i32 = 152;
-}
+pub use wasmjob_abi::exit_codes;
 
 /// Why a host call failed.
 #[derive(Clone, Debug, PartialEq, Eq)]

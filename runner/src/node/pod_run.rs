@@ -4,12 +4,13 @@ use super::live::{Live, condition, now, set_condition};
 use super::outputs;
 use super::task_host::{ContainerHost, PodSetup, TaskInfo};
 use super::{NodeInner, PodHandle, StopCause, env, log_path, storage_limits, volumes};
-use crate::sandbox::{ContainerPlan, Exit, ExitCodes, LogWriter};
+use crate::sandbox::{ContainerPlan, Exit, LogWriter};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
+use wasmjob_abi::exit_codes;
 use wasmjob_spec::*;
 
 const POD_DEADLINE_MESSAGE: &str = "Pod was active on the node longer than the specified deadline";
@@ -362,15 +363,17 @@ fn terminated(
 ) -> ContainerState {
     let (code, reason, message) = match (exit, cause) {
         (Exit::Stopped, Some(StopCause::PodDeadline)) => (
-            ExitCodes::DEADLINE_EXCEEDED,
+            exit_codes::DEADLINE_EXCEEDED,
             "DeadlineExceeded".to_string(),
             Some(POD_DEADLINE_MESSAGE.to_string()),
         ),
-        (Exit::Stopped, Some(StopCause::Deleted(why) | StopCause::Evicted(why))) => {
-            (ExitCodes::STOPPED, "Stopped".to_string(), Some(why.clone()))
-        }
+        (Exit::Stopped, Some(StopCause::Deleted(why) | StopCause::Evicted(why))) => (
+            exit_codes::STOPPED,
+            "Stopped".to_string(),
+            Some(why.clone()),
+        ),
         (Exit::Stopped, Some(StopCause::Shutdown)) => (
-            ExitCodes::STOPPED,
+            exit_codes::STOPPED,
             "Stopped".to_string(),
             Some("stopped because wasmjob shut down".to_string()),
         ),

@@ -10,29 +10,9 @@ use super::run::State;
 use std::sync::Arc;
 use wasmtime::{Caller, Linker};
 
-/// The import module name.
-pub const MODULE: &str = "wasmjob_v1";
-
-/// Longest termination message kept (Kubernetes caps `terminationMessagePath` at 4096 bytes).
-pub const MAX_TERMINATION_MESSAGE: usize = 4096;
-/// Longest progress text kept.
-pub const MAX_PROGRESS_TEXT: usize = 256;
-/// Longest work-queue item accepted.
-pub const MAX_ITEM_BYTES: usize = 64 * 1024;
-
-/// Result codes of the `wasmjob_v1` functions (negative; success is 0 or a length).
-pub mod code {
-    /// A pointer or length lies outside the guest's memory, or it exports no `memory`.
-    pub const FAULT: i32 = -1;
-    /// The Job has no work queue.
-    pub const NO_QUEUE: i32 = -2;
-    /// The item is not leased to this pod (unknown, already acknowledged, or taken back).
-    pub const NOT_LEASED: i32 = -3;
-    /// The item's outputs could not be published; it stays leased.
-    pub const PUBLISH_FAILED: i32 = -4;
-    /// `queue_next` was given a buffer smaller than [`MAX_ITEM_BYTES`] (no lease is taken).
-    pub const TOO_SMALL: i32 = -5;
-}
+pub use wasmjob_abi::{
+    MAX_ITEM_BYTES, MAX_PROGRESS_TEXT, MAX_TERMINATION_MESSAGE, MODULE, code, imports,
+};
 
 /// An item handed to a task.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -81,7 +61,7 @@ pub fn add_to_linker(linker: &mut Linker<State>) -> wasmtime::Result<()> {
     // context(buf, cap) -> length of the whole text; written only when it fits.
     linker.func_wrap(
         MODULE,
-        "context",
+        imports::CONTEXT,
         |mut caller: Caller<'_, State>, buf: i32, cap: i32| -> i32 {
             let text = caller.data().host.context();
             let len = text.len() as i32;
@@ -97,7 +77,7 @@ pub fn add_to_linker(linker: &mut Linker<State>) -> wasmtime::Result<()> {
     // termination_message(ptr, len) -> 0
     linker.func_wrap(
         MODULE,
-        "termination_message",
+        imports::TERMINATION_MESSAGE,
         |mut caller: Caller<'_, State>, ptr: i32, len: i32| -> i32 {
             match read_text(&mut caller, ptr, len, MAX_TERMINATION_MESSAGE) {
                 Ok(text) => {
@@ -111,7 +91,7 @@ pub fn add_to_linker(linker: &mut Linker<State>) -> wasmtime::Result<()> {
     // progress(permille, ptr, len) -> 0; permille outside 0..=1000 means "no fraction".
     linker.func_wrap(
         MODULE,
-        "progress",
+        imports::PROGRESS,
         |mut caller: Caller<'_, State>, permille: i32, ptr: i32, len: i32| -> i32 {
             match read_text(&mut caller, ptr, len, MAX_PROGRESS_TEXT) {
                 Ok(text) => {
@@ -127,7 +107,7 @@ pub fn add_to_linker(linker: &mut Linker<State>) -> wasmtime::Result<()> {
     // text at buf), 0 (drained), or an error code.
     linker.func_wrap_async(
         MODULE,
-        "queue_next",
+        imports::QUEUE_NEXT,
         |mut caller: Caller<'_, State>, (buf, cap, info): (i32, i32, i32)| {
             Box::new(async move {
                 // Check the call before leasing, so that a bad call takes nothing.
@@ -156,7 +136,7 @@ pub fn add_to_linker(linker: &mut Linker<State>) -> wasmtime::Result<()> {
     // queue_ack(id) -> 0 or an error code.
     linker.func_wrap(
         MODULE,
-        "queue_ack",
+        imports::QUEUE_ACK,
         |caller: Caller<'_, State>, id: i64| -> i32 {
             match caller.data().host.ack_item(id as u64) {
                 Ok(()) => 0,

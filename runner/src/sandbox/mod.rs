@@ -18,7 +18,7 @@ pub use abi::TaskHost;
 pub use engines::Engines;
 pub use limits::{GuestMemory, raise_descriptor_limit};
 pub use log::{LogWriter, read_log};
-pub use outcome::{Exit, ExitCodes};
+pub use outcome::Exit;
 pub use run::{ContainerPlan, DEFAULT_SLOTS, Mount, Sandbox};
 
 /// Most instance slots a sandbox reserves: each takes 4 GiB of address space (never memory) per

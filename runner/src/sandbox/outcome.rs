@@ -1,24 +1,9 @@
-//! How a container run ended, and the exit code and reason each ending reports. These codes are
-//! part of the interface (pod failure policies match on them) and must not change.
+//! How a container run ended, and the exit code and reason each ending reports. The codes are
+//! the ABI's (`wasmjob_abi::exit_codes`): part of the interface, pod failure policies match on
+//! them.
 
-/// The exit codes reported for endings that are not a guest's own `proc_exit`.
-pub struct ExitCodes;
-
-impl ExitCodes {
-    /// The module could not be loaded, linked or started (like Kubernetes' `StartError`).
-    pub const START_ERROR: i32 = 128;
-    /// The guest trapped (a Rust panic or abort, `unreachable`, out-of-bounds access, stack
-    /// overflow, …): SIGABRT's 128+6.
-    pub const TRAP: i32 = 134;
-    /// Over the memory limit: 137 (128+SIGKILL), as Kubernetes reports `OOMKilled`.
-    pub const OOM_KILLED: i32 = 137;
-    /// The pod's `activeDeadlineSeconds` passed: 128+SIGALRM.
-    pub const DEADLINE_EXCEEDED: i32 = 142;
-    /// Stopped by the host (Job failed or finished, deadline, deletion, shutdown): 128+SIGTERM.
-    pub const STOPPED: i32 = 143;
-    /// The fuel budget ran out: 128+SIGXCPU, the CPU-time-limit signal.
-    pub const FUEL_EXHAUSTED: i32 = 152;
-}
+// The exit codes reported for endings that are not a guest's own `proc_exit`.
+use wasmjob_abi::exit_codes;
 
 /// The end of one container run, as the sandbox sees it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -41,11 +26,11 @@ impl Exit {
     pub fn exit_code(&self) -> i32 {
         match self {
             Exit::Code(c) => *c,
-            Exit::Trap(_) => ExitCodes::TRAP,
-            Exit::OutOfMemory(_) => ExitCodes::OOM_KILLED,
-            Exit::OutOfFuel { .. } => ExitCodes::FUEL_EXHAUSTED,
-            Exit::Stopped => ExitCodes::STOPPED,
-            Exit::StartError(_) => ExitCodes::START_ERROR,
+            Exit::Trap(_) => exit_codes::TRAP,
+            Exit::OutOfMemory(_) => exit_codes::OOM_KILLED,
+            Exit::OutOfFuel { .. } => exit_codes::FUEL_EXHAUSTED,
+            Exit::Stopped => exit_codes::STOPPED,
+            Exit::StartError(_) => exit_codes::START_ERROR,
         }
     }
 
@@ -82,12 +67,12 @@ mod tests {
 
     #[test]
     fn the_guest_sdk_publishes_the_same_codes() {
-        assert_eq!(guest::START_ERROR, ExitCodes::START_ERROR);
-        assert_eq!(guest::TRAP, ExitCodes::TRAP);
-        assert_eq!(guest::OOM_KILLED, ExitCodes::OOM_KILLED);
-        assert_eq!(guest::DEADLINE_EXCEEDED, ExitCodes::DEADLINE_EXCEEDED);
-        assert_eq!(guest::STOPPED, ExitCodes::STOPPED);
-        assert_eq!(guest::FUEL_EXHAUSTED, ExitCodes::FUEL_EXHAUSTED);
+        assert_eq!(guest::START_ERROR, exit_codes::START_ERROR);
+        assert_eq!(guest::TRAP, exit_codes::TRAP);
+        assert_eq!(guest::OOM_KILLED, exit_codes::OOM_KILLED);
+        assert_eq!(guest::DEADLINE_EXCEEDED, exit_codes::DEADLINE_EXCEEDED);
+        assert_eq!(guest::STOPPED, exit_codes::STOPPED);
+        assert_eq!(guest::FUEL_EXHAUSTED, exit_codes::FUEL_EXHAUSTED);
     }
 
     #[test]
