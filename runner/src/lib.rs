@@ -6,7 +6,8 @@
 
 pub mod api;
 pub mod cli;
-pub mod controller;
+/// The pure Job controller (its own crate, `wasmjob-controller`).
+pub use wasmjob_controller as controller;
 pub mod embed;
 pub mod lease;
 pub mod manager;

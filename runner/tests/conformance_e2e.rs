@@ -16,7 +16,7 @@
 
 mod common;
 #[allow(dead_code)]
-#[path = "conformance/format.rs"]
+#[path = "../../controller/tests/conformance/format.rs"]
 mod format;
 
 use common::{Env, PROBE_WASM};

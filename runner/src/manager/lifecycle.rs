@@ -147,7 +147,7 @@ impl Manager {
         batch.commit()?;
         for name in restart {
             if let Some(pod) = entry.pods.get(&name) {
-                let info = super::pods::task_info(&entry.record.job, pod);
+                let info = super::task_info(&entry.record.job, pod);
                 let handle = self.node.start(
                     pod.clone(),
                     entry.record.base_dir.clone(),

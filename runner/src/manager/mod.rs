@@ -3,24 +3,27 @@
 //! whose pods changed or whose timer is due, applies each decision — store first, in one batch,
 //! then effects (start and stop pods) — and folds pod status reports back in. The life of Jobs
 //! (taking them over, deletion, TTL) is in `lifecycle`.
-//! Must not: decide Job semantics (that is `controller`).
+//! Must not: decide Job semantics (that is `wasmjob-controller`, whose `apply` also makes the
+//! decision's changes to the Job and its pods).
 
 mod lifecycle;
 mod pod_set;
-pub mod pods;
 mod recovery;
 
-use crate::controller::{ControllerConfig, Decision, StopReason, reconcile_pods};
+use crate::controller::{
+    self, ControllerConfig, Decision, Identities, JobPods, StopReason, apply, reconcile_pods,
+};
 use crate::node::{Node, PodHandle, PodReport, PodUpdate, StopCause};
 use crate::queue::WorkQueue;
 use crate::store::{EventRecord, JobRecord, Store, StoreError};
+use pod_set::PodSet;
 use std::collections::{BTreeSet, HashMap};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
-use wasmjob_spec::{COND_FAILED, COND_FAILURE_TARGET, Job, Pod, TRACKING_FINALIZER, Time};
+use wasmjob_spec::{COND_FAILED, COND_FAILURE_TARGET, Job, Pod, Time};
 
 /// How often the manager looks for changes made by other processes (new Jobs, patches,
 /// deletions).
@@ -420,6 +423,22 @@ impl Manager {
                 continue;
             }
             changed.push(uid.clone());
+            let ns = e.record.job.namespace().to_string();
+            let mut pods = EntryPods {
+                pods: &mut e.pods,
+                owners: &mut self.pod_owner,
+                dirty: &mut self.dirty_pods,
+                namespace: &ns,
+                uid: &uid,
+            };
+            let applied = apply(
+                &mut e.record.job,
+                &mut e.record.backoff,
+                &mut pods,
+                d,
+                &mut RandomIdentities,
+                now,
+            );
             let job = &e.record.job;
             let event = |type_: &str, reason: &str, message: String| EventRecord {
                 namespace: job.namespace().to_string(),
@@ -431,72 +450,20 @@ impl Manager {
                 message,
                 time: now,
             };
-            for name in &d.counted {
-                if let Some(p) = e.pods.get_mut(name) {
-                    p.metadata.finalizers.retain(|f| f != TRACKING_FINALIZER);
-                    self.dirty_pods
-                        .insert((p.metadata.namespace().to_string(), name.clone()));
+            for (name, reason) in &applied.stop {
+                if let Some(h) = e.handles.get(name) {
+                    stops.push((h.clone(), StopCause::Deleted(stop_message(job, *reason))));
                 }
             }
-            for s in &d.stop {
-                if let Some(p) = e.pods.get_mut(&s.name) {
-                    p.metadata.deletion_timestamp.get_or_insert(now);
-                    p.metadata.deletion_grace_period_seconds =
-                        Some(p.spec.termination_grace_period_seconds.unwrap_or(30));
-                    self.dirty_pods
-                        .insert((p.metadata.namespace().to_string(), s.name.clone()));
-                    events.push(event(
-                        "Normal",
-                        "SuccessfulDelete",
-                        format!("Deleted pod: {}", s.name),
-                    ));
-                }
-                if let Some(h) = e.handles.get(&s.name) {
-                    let why = match s.reason {
-                        StopReason::JobFailed => {
-                            // Name why (a deadline, the back-off limit, a failure policy).
-                            let reason = d
-                                .status
-                                .true_condition(COND_FAILED)
-                                .or_else(|| d.status.true_condition(COND_FAILURE_TARGET))
-                                .and_then(|c| c.reason.as_deref());
-                            match reason {
-                                Some(r) => format!("the Job failed ({r})"),
-                                None => "the Job failed".to_string(),
-                            }
-                        }
-                        StopReason::JobSucceeded => "the Job met its success criteria".into(),
-                        StopReason::ScaleDown => "the Job needs fewer pods".into(),
-                    };
-                    stops.push((
-                        h.clone(),
-                        StopCause::Deleted(format!("stopped by the Job controller: {why}")),
-                    ));
+            for name in &applied.created {
+                if let Some(pod) = e.pods.get(name) {
+                    starts.push((uid.clone(), pod.clone()));
                 }
             }
-            for c in &d.create {
-                let owners = &self.pod_owner;
-                let ns = job.namespace().to_string();
-                let pod = pods::new_pod(job, c, &uuid::Uuid::new_v4().to_string(), now, &|n| {
-                    owners.contains_key(&(ns.clone(), n.to_string()))
-                });
-                let name = pod.metadata.name().to_string();
-                events.push(event(
-                    "Normal",
-                    "SuccessfulCreate",
-                    format!("Created pod: {name}"),
-                ));
-                self.pod_owner
-                    .insert((ns.clone(), name.clone()), uid.clone());
-                self.dirty_pods.insert((ns, name.clone()));
-                starts.push((uid.clone(), pod.clone()));
-                e.pods.insert(pod);
-            }
-            for ev in &d.events {
+            for ev in &applied.events {
                 events.push(event(ev.type_, &ev.reason, ev.message.clone()));
             }
-            if !job.is_finished()
-                && d.status.is_finished()
+            if applied.finished
                 && let Some(q) = &e.queue
             {
                 let left = q.counts();
@@ -512,13 +479,8 @@ impl Manager {
                     ));
                 }
             }
-            if d.requeue_after == Some(Duration::ZERO) {
+            if applied.requeue_after == Some(Duration::ZERO) {
                 self.dirty_jobs.insert(uid.clone());
-            }
-            e.record.job.status = Some(d.status);
-            e.record.backoff = d.backoff;
-            for name in &d.counted {
-                e.pods.settle(name);
             }
             if e.record.job.is_finished() || !e.deleted_pods.is_empty() {
                 self.to_collect.insert(uid.clone());
@@ -558,7 +520,7 @@ impl Manager {
         for (uid, pod) in starts {
             if let Some(e) = self.jobs.get_mut(&uid) {
                 let name = pod.metadata.name().to_string();
-                let info = pods::task_info(&e.record.job, &pod);
+                let info = task_info(&e.record.job, &pod);
                 let handle = self
                     .node
                     .start(pod, e.record.base_dir.clone(), info, e.queue.clone());
@@ -566,6 +528,86 @@ impl Manager {
             }
         }
         Ok(true)
+    }
+}
+
+/// A Job's pods as [`apply`] changes them: every change is marked for the next batch, and a
+/// new pod's name is taken in its namespace.
+struct EntryPods<'a> {
+    pods: &'a mut PodSet,
+    owners: &'a mut HashMap<(String, String), String>,
+    dirty: &'a mut BTreeSet<(String, String)>,
+    namespace: &'a str,
+    uid: &'a str,
+}
+
+impl JobPods for EntryPods<'_> {
+    fn pod_mut(&mut self, name: &str) -> Option<&mut Pod> {
+        let pod = self.pods.get_mut(name)?;
+        self.dirty
+            .insert((self.namespace.to_string(), name.to_string()));
+        Some(pod)
+    }
+    fn name_taken(&self, name: &str) -> bool {
+        self.owners
+            .contains_key(&(self.namespace.to_string(), name.to_string()))
+    }
+    fn add(&mut self, pod: Pod) {
+        let key = (self.namespace.to_string(), pod.metadata.name().to_string());
+        self.owners.insert(key.clone(), self.uid.to_string());
+        self.dirty.insert(key);
+        self.pods.insert(pod);
+    }
+    fn changed(&mut self, name: &str) {
+        self.pods.settle(name);
+    }
+}
+
+/// New pods' uids (v4 UUIDs) and name suffixes, at random.
+pub struct RandomIdentities;
+
+impl Identities for RandomIdentities {
+    fn uid(&mut self) -> String {
+        uuid::Uuid::new_v4().to_string()
+    }
+    fn name_suffix(&mut self) -> String {
+        controller::pods::name_suffix(|n| fastrand::usize(..n))
+    }
+}
+
+/// What a pod the Job controller stops is told: why, naming the rule that failed the Job (a
+/// deadline, the back-off limit, a failure policy).
+fn stop_message(job: &Job, reason: StopReason) -> String {
+    let why = match reason {
+        StopReason::JobFailed => {
+            let status = job.status();
+            let reason = status
+                .true_condition(COND_FAILED)
+                .or_else(|| status.true_condition(COND_FAILURE_TARGET))
+                .and_then(|c| c.reason.as_deref());
+            match reason {
+                Some(r) => format!("the Job failed ({r})"),
+                None => "the Job failed".to_string(),
+            }
+        }
+        StopReason::JobSucceeded => "the Job met its success criteria".into(),
+        StopReason::ScaleDown => "the Job needs fewer pods".into(),
+    };
+    format!("stopped by the Job controller: {why}")
+}
+
+/// What the pod's tasks learn of their Job when it starts (`wasmjob_v1.context`).
+pub fn task_info(job: &Job, pod: &Pod) -> crate::node::TaskInfo {
+    let failed_before = pod
+        .metadata
+        .annotations
+        .get(wasmjob_spec::INDEX_FAILURE_COUNT_ANNOTATION)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(job.status().failed);
+    crate::node::TaskInfo {
+        completions: job.spec.completions,
+        parallelism: job.spec.parallelism.unwrap_or(1),
+        failed_before,
     }
 }
 

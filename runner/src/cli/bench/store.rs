@@ -7,7 +7,8 @@
 use super::BenchArgs;
 use crate::cli::Failure;
 use crate::controller::PodToCreate;
-use crate::manager::pods::new_pod;
+use crate::controller::new_pod;
+use crate::manager::RandomIdentities;
 use crate::store::{JobRecord, Store};
 use std::path::Path;
 use std::time::Instant;
@@ -75,7 +76,7 @@ fn run(dir: &Path, args: &BenchArgs) -> Result<(), Failure> {
                     failure_count: None,
                     ignored_failure_count: None,
                 },
-                &format!("{uid}-{i}"),
+                &mut RandomIdentities,
                 now,
                 &|_| false,
             );

@@ -1,11 +1,16 @@
-//! controller: the Job controller as a pure function. Given a Job, its Pods, the back-off
-//! record and the current time, [`reconcile`] returns a [`Decision`]: pods to create, pods to
-//! stop, pods whose outcome is now counted, the new status, and when to look again.
+//! wasmjob-controller: the Job controller as a pure function. Given a Job, its Pods, the
+//! back-off record and the current time, [`reconcile`] returns a [`Decision`]: pods to create,
+//! pods to stop, pods whose outcome is now counted, the new status, and when to look again.
+//! [`apply`] applies a decision to the Job and its pods — the one application, which the
+//! manager and the conformance simulator (`tests/conformance.rs`) both use — and [`pods`]
+//! makes a Job's pods from its template.
 //!
 //! Every Kubernetes Job rule lives here and only here, one file per rule, with `reconcile.rs`
-//! holding only the order of decisions. Must not: do I/O, read a clock, or know wasmtime,
-//! tokio or the store.
+//! holding only the order of decisions. Must not: do I/O, read a clock (a `clippy.toml`
+//! `disallowed-methods` entry holds it), or know wasmtime, tokio or the store: it depends on
+//! `wasmjob-spec` and serde only.
 
+mod apply;
 mod backoff;
 mod classify;
 mod conditions;
@@ -16,11 +21,14 @@ mod reconcile;
 pub mod indexed;
 pub mod per_index_backoff;
 pub mod pod_failure_policy;
+pub mod pods;
 pub mod success_policy;
 pub mod ttl;
 
+pub use apply::{Applied, JobPods, apply};
 pub use backoff::{BackoffRecord, delay_for};
 pub use classify::PodClass;
+pub use pods::{Identities, new_pod};
 pub use reconcile::{reconcile, reconcile_pods};
 
 use std::time::Duration;

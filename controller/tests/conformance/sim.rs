@@ -1,16 +1,18 @@
 //! The simulator: one Job, its pods and a virtual clock. It calls the pure controller, applies
-//! each decision as the manager does (`runner/src/manager/mod.rs` `sync`: counted pods lose the
-//! tracking finalizer, stopped pods get a deletionTimestamp and grace period, new pods come from
-//! `wasmjob::manager::pods::new_pod`), moves pods along their scripted behaviour (Pending →
+//! each decision with the one `wasmjob_controller::apply` the manager uses too (counted pods
+//! lose the tracking finalizer, stopped pods get a deletionTimestamp and grace period, new pods
+//! come from the template), moves pods along their scripted behaviour (Pending →
 //! Running → Succeeded/Failed with terminated container statuses and `finishedAt`), honours
 //! `requeue_after`, and checks expectations and invariants.
 
 use super::format::*;
 use serde_json::Value;
 use std::time::Duration;
-use wasmjob::controller::indexed::IndexSet;
-use wasmjob::controller::{BackoffRecord, ControllerConfig, Decision, reconcile, reconcile_pods};
-use wasmjob::manager::pods::new_pod;
+use wasmjob_controller::indexed::IndexSet;
+use wasmjob_controller::{
+    BackoffRecord, ControllerConfig, Decision, Identities, JobPods, apply, reconcile,
+    reconcile_pods,
+};
 use wasmjob_spec::*;
 
 /// The Job's creation: 2026-01-01T00:00:00Z.
@@ -40,6 +42,77 @@ struct SimPod {
     stop: Option<(i64, i64, i32)>,
     /// Conditions to add when the pod ends because of a deletion.
     stop_conditions: Vec<PodCond>,
+}
+
+/// The simulated pods as `apply` changes them: a new pod gets the first scenario rule that
+/// matches its creation order, index and attempt.
+struct ScriptedPods<'s, 'a> {
+    pods: &'s mut Vec<SimPod>,
+    scenario: &'a Scenario,
+    created: &'s mut usize,
+    now: i64,
+}
+
+impl JobPods for ScriptedPods<'_, '_> {
+    fn pod_mut(&mut self, name: &str) -> Option<&mut Pod> {
+        self.pods
+            .iter_mut()
+            .find(|p| p.pod.metadata.name() == name)
+            .map(|p| &mut p.pod)
+    }
+    fn name_taken(&self, name: &str) -> bool {
+        self.pods.iter().any(|p| p.pod.metadata.name() == name)
+    }
+    fn add(&mut self, mut pod: Pod) {
+        pod.status.container_statuses = container_statuses(&pod);
+        let nth = *self.created;
+        let index = index_of(&pod);
+        let attempt = self
+            .pods
+            .iter()
+            .filter(|p| p.nth.is_some() && index_of(&p.pod) == index)
+            .count();
+        let rule = self
+            .scenario
+            .pods
+            .iter()
+            .find(|r| r.matches(nth, index, attempt))
+            .cloned()
+            .unwrap_or_default();
+        self.pods.push(SimPod {
+            pod,
+            rule,
+            nth: Some(nth),
+            created: self.now,
+            restarts_done: 0,
+            stop: None,
+            stop_conditions: Vec::new(),
+        });
+        *self.created += 1;
+    }
+}
+
+/// Pod uids `uid-<n>` in creation order, and name suffixes from a counter (deterministic,
+/// never the same twice: the counter's digits in the alphabet's base).
+struct Counted {
+    uids: usize,
+    names: usize,
+}
+
+impl Identities for Counted {
+    fn uid(&mut self) -> String {
+        self.uids += 1;
+        format!("uid-{}", self.uids - 1)
+    }
+    fn name_suffix(&mut self) -> String {
+        self.names += 1;
+        let mut rest = self.names * 7919;
+        wasmjob_controller::pods::name_suffix(|n| {
+            let digit = rest % n;
+            rest /= n;
+            digit
+        })
+    }
 }
 
 impl SimPod {
@@ -601,73 +674,39 @@ impl<'a> Sim<'a> {
 
     fn apply(&mut self, d: Decision) -> Result<(), String> {
         let now = self.now;
-        for name in &d.counted {
-            if let Some(p) = self.pods.iter_mut().find(|p| p.pod.metadata.name() == name) {
-                p.pod
-                    .metadata
-                    .finalizers
-                    .retain(|f| f != TRACKING_FINALIZER);
-            }
-        }
-        for s in &d.stop {
-            let grace = self.job.spec.template.spec.termination_grace_period_seconds;
-            if let Some(p) = self
-                .pods
-                .iter_mut()
-                .find(|p| p.pod.metadata.name() == s.name)
+        let mut ids = Counted {
+            uids: self.created,
+            names: self.created * 1000,
+        };
+        let mut pods = ScriptedPods {
+            pods: &mut self.pods,
+            scenario: self.scenario,
+            created: &mut self.created,
+            now,
+        };
+        let applied = apply(
+            &mut self.job,
+            &mut self.backoff,
+            &mut pods,
+            d,
+            &mut ids,
+            time(now),
+        );
+        for (name, _) in &applied.stop {
+            if let Some(p) = self.pods.iter_mut().find(|p| p.pod.metadata.name() == name)
+                && p.stop.is_none()
             {
-                p.pod.metadata.deletion_timestamp.get_or_insert(time(now));
-                p.pod.metadata.deletion_grace_period_seconds = Some(grace.unwrap_or(30));
-                if p.stop.is_none() {
-                    let delay = p
-                        .rule
-                        .termination_delay
-                        .unwrap_or(DEFAULT_TERMINATION_DELAY)
-                        .0;
-                    let code = p.rule.stop_exit_code.unwrap_or(STOPPED_EXIT_CODE);
-                    p.stop = Some((now, delay, code));
-                }
+                let delay = p
+                    .rule
+                    .termination_delay
+                    .unwrap_or(DEFAULT_TERMINATION_DELAY)
+                    .0;
+                let code = p.rule.stop_exit_code.unwrap_or(STOPPED_EXIT_CODE);
+                p.stop = Some((now, delay, code));
             }
         }
-        for c in &d.create {
-            let names: Vec<String> = self
-                .pods
-                .iter()
-                .map(|p| p.pod.metadata.name().to_string())
-                .collect();
-            let nth = self.created;
-            let mut pod = new_pod(&self.job, c, &format!("uid-{nth}"), time(now), &|n| {
-                names.iter().any(|x| x == n)
-            });
-            pod.status.container_statuses = container_statuses(&pod);
-            let index = c.index;
-            let attempt = self
-                .pods
-                .iter()
-                .filter(|p| p.nth.is_some() && index_of(&p.pod) == index)
-                .count();
-            let rule = self
-                .scenario
-                .pods
-                .iter()
-                .find(|r| r.matches(nth, index, attempt))
-                .cloned()
-                .unwrap_or_default();
-            self.pods.push(SimPod {
-                pod,
-                rule,
-                nth: Some(nth),
-                created: now,
-                restarts_done: 0,
-                stop: None,
-                stop_conditions: Vec::new(),
-            });
-            self.created += 1;
-        }
-        self.job.status = Some(d.status);
-        self.backoff = d.backoff;
-        self.wake = d.requeue_after.map(|r| now + r.as_millis() as i64);
-        if d.requeue_after == Some(Duration::ZERO) {
+        self.wake = applied.requeue_after.map(|r| now + r.as_millis() as i64);
+        if applied.requeue_after == Some(Duration::ZERO) {
             self.dirty = true;
         }
         Ok(())

@@ -1,18 +1,44 @@
-//! Making a Job's pods from its template, as the upstream controller does (§8.2): generated
-//! name `<job>-<5 random>`, the template's labels and annotations, the Job as controlling
-//! owner, the tracking finalizer, and phase Pending.
+//! Making a Job's pods from its template, as the upstream controller does
+//! (`pkg/controller/controller_utils.go`, `GetPodFromTemplate`, and `job_controller.go`,
+//! `manageJob`, which adds the completion index): generated name `<job>-<5 random>`, the
+//! template's labels and annotations, the Job as controlling owner, the tracking finalizer,
+//! and phase Pending. The randomness of names and uids is the caller's ([`Identities`]).
 
-use crate::controller::PodToCreate;
-use rand_name::suffix;
+use crate::PodToCreate;
 use wasmjob_spec::*;
+
+/// Where new pods' uids and name suffixes come from: the caller's randomness (the controller
+/// has none of its own, as it has no clock).
+pub trait Identities {
+    /// A new uid (a UUID on a cluster).
+    fn uid(&mut self) -> String;
+    /// Five characters of [`NAME_SUFFIX_ALPHABET`], at random.
+    fn name_suffix(&mut self) -> String;
+}
+
+/// Kubernetes' `utilrand` alphabet for generated names (`k8s.io/apimachinery/pkg/util/rand`):
+/// no vowels (no words), no confusable characters.
+pub const NAME_SUFFIX_ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+
+/// A name suffix of five characters, each chosen by `pick(n)` (a number below `n`).
+pub fn name_suffix(mut pick: impl FnMut(usize) -> usize) -> String {
+    (0..5)
+        .map(|_| {
+            NAME_SUFFIX_ALPHABET[pick(NAME_SUFFIX_ALPHABET.len()) % NAME_SUFFIX_ALPHABET.len()]
+                as char
+        })
+        .collect()
+}
 
 /// Pod names are `<prefix><5 chars>`, the prefix cut so that the name fits 63 characters.
 const MAX_PREFIX: usize = 58;
 
+/// The pod `want` asks for, made from `job`'s template at `now`; its name is one `taken`
+/// says is free.
 pub fn new_pod(
     job: &Job,
     want: &PodToCreate,
-    uid: &str,
+    ids: &mut dyn Identities,
     now: Time,
     taken: &dyn Fn(&str) -> bool,
 ) -> Pod {
@@ -31,7 +57,7 @@ pub fn new_pod(
         );
     }
     let name = loop {
-        let candidate = format!("{prefix}{}", suffix());
+        let candidate = format!("{prefix}{}", ids.name_suffix());
         if !taken(&candidate) {
             break candidate;
         }
@@ -40,7 +66,7 @@ pub fn new_pod(
         name: Some(name),
         generate_name: Some(prefix),
         namespace: Some(job.namespace().to_string()),
-        uid: Some(uid.to_string()),
+        uid: Some(ids.uid()),
         creation_timestamp: Some(now),
         labels: template.metadata.labels.clone(),
         annotations: template.metadata.annotations.clone(),
@@ -101,31 +127,5 @@ pub fn new_pod(
             phase: Some(PHASE_PENDING.into()),
             ..Default::default()
         },
-    }
-}
-
-/// What the pod's tasks learn of their Job when it starts (`wasmjob_v1.context`).
-pub fn task_info(job: &Job, pod: &Pod) -> crate::node::TaskInfo {
-    let failed_before = pod
-        .metadata
-        .annotations
-        .get(INDEX_FAILURE_COUNT_ANNOTATION)
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(job.status().failed);
-    crate::node::TaskInfo {
-        completions: job.spec.completions,
-        parallelism: job.spec.parallelism.unwrap_or(1),
-        failed_before,
-    }
-}
-
-mod rand_name {
-    /// Kubernetes' `utilrand` alphabet: no vowels (no words), no confusable characters.
-    const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
-
-    pub fn suffix() -> String {
-        (0..5)
-            .map(|_| ALPHABET[fastrand::usize(..ALPHABET.len())] as char)
-            .collect()
     }
 }
