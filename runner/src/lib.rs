@@ -9,6 +9,7 @@ pub mod cli;
 /// The pure Job controller (its own crate, `wasmjob-controller`).
 pub use wasmjob_controller as controller;
 pub mod embed;
+pub mod field_selector;
 pub mod lease;
 pub mod manager;
 pub mod node;

@@ -651,3 +651,103 @@ fn kubectl_streams_new_events() {
         get_events.seen
     );
 }
+
+/// Issue 17: `wasmjob get --field-selector` and kubectl through the API select the same pods
+/// and Jobs, for every field the API server supports on them (one implementation, the API
+/// server's rules), and refuse the same unsupported field with the same words.
+#[test]
+fn the_cli_and_kubectl_select_the_same_objects_by_field() {
+    use wasmjob::field_selector::Resource;
+    let Some(_) = kubectl() else { return };
+    let env = Env::new();
+    let (_serve, kc) = setup(&env);
+    // A second Job whose pod fails, so that values differ.
+    let failing = env.manifest(
+        "failing.yaml",
+        &JOB.replace("name: trio", "name: failing")
+            .replace("completions: 3", "completions: 1")
+            .replace("parallelism: 3", "parallelism: 1\n  backoffLimit: 0")
+            .replace(
+                "restartPolicy: Never",
+                "restartPolicy: OnFailure\n      nodeName: elsewhere",
+            )
+            .replace("args: [print, hello]", "args: [exit, '3']"),
+    );
+    let r = env.wasmjob(&["apply", "-f", failing.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = env.wasmjob(&[
+        "wait",
+        "--for=condition=failed",
+        "job/failing",
+        "--timeout",
+        "60s",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let names = |text: &str| -> Vec<String> {
+        let mut all: Vec<String> = text.lines().map(str::to_string).collect();
+        all.sort();
+        all
+    };
+    for (resource, plural) in [(Resource::Pods, "pods"), (Resource::Jobs, "jobs")] {
+        let listed = env.wasmjob(&["get", plural, "-o", "json"]).json();
+        let first = &listed["items"][0];
+        for field in resource.fields() {
+            let value = resource.value(first, field);
+            for selector in [format!("{field}={value}"), format!("{field}!={value}")] {
+                let ours =
+                    env.wasmjob(&["get", plural, "--field-selector", &selector, "-o", "name"]);
+                let theirs = kube(
+                    &env,
+                    &kc,
+                    &["get", plural, "--field-selector", &selector, "-o", "name"],
+                );
+                assert_eq!(ours.code, 0, "{selector}: {}", ours.stderr);
+                assert_eq!(theirs.code, 0, "{selector}: {}", theirs.stderr);
+                assert_eq!(
+                    names(&ours.stdout),
+                    names(&theirs.stdout),
+                    "{plural} {selector}"
+                );
+            }
+        }
+    }
+    // Some selectors select something and some nothing: the comparison above means something.
+    let failed = env.wasmjob(&[
+        "get",
+        "pods",
+        "--field-selector",
+        "status.phase=Failed",
+        "-o",
+        "name",
+    ]);
+    assert_eq!(failed.stdout.lines().count(), 1, "{}", failed.stdout);
+    for (plural, selector, words) in [
+        (
+            "pods",
+            "status.hostIP=x",
+            "field label not supported: status.hostIP",
+        ),
+        (
+            "jobs",
+            "status.phase=x",
+            "field label \"status.phase\" not supported for Job",
+        ),
+    ] {
+        let ours = env.wasmjob(&["get", plural, "--field-selector", selector]);
+        let theirs = kube(&env, &kc, &["get", plural, "--field-selector", selector]);
+        assert_eq!((ours.code, theirs.code), (2, 1));
+        assert_eq!(
+            ours.stderr.trim(),
+            format!("Error from server (BadRequest): {words}")
+        );
+        // kubectl names the list it could not make first, as against a cluster.
+        assert!(
+            theirs
+                .stderr
+                .starts_with("Error from server (BadRequest): Unable to find")
+                && theirs.stderr.trim().ends_with(&format!(": {words}")),
+            "{}",
+            theirs.stderr
+        );
+    }
+}

@@ -7,6 +7,7 @@
 //! Must not: write to the store or know about HTTP.
 
 use crate::cli::printers;
+use crate::field_selector::Resource;
 use crate::store::{Store, StoreError};
 use serde_json::{Map, Value, json};
 use wasmjob_spec::{ObjectMeta, Time};
@@ -26,6 +27,8 @@ pub(super) trait Kind:
     /// (`jobs.batch`, `pods`).
     const GROUP: &'static str;
     const RESOURCE: &'static str;
+    /// What its field selectors may name.
+    const FIELDS: Resource;
     /// The objects in `namespace` (all when `None`; cluster-scoped kinds ignore it), in the
     /// order of their [`Kind::key`]s.
     fn load(store: &Store, namespace: Option<&str>) -> Result<Vec<Self>, StoreError>
@@ -62,6 +65,7 @@ fn by_key<T: Kind>(mut all: Vec<T>) -> Vec<T> {
 impl Kind for wasmjob_spec::Job {
     const COLUMNS: &'static [Column] = &JOB_COLUMNS;
     const KIND: &'static str = "Job";
+    const FIELDS: Resource = Resource::Jobs;
     const LIST_KIND: &'static str = "JobList";
     const API_VERSION: &'static str = "batch/v1";
     const GROUP: &'static str = "batch";
@@ -97,6 +101,7 @@ impl Kind for wasmjob_spec::Job {
 impl Kind for wasmjob_spec::Pod {
     const COLUMNS: &'static [Column] = &POD_COLUMNS;
     const KIND: &'static str = "Pod";
+    const FIELDS: Resource = Resource::Pods;
     const LIST_KIND: &'static str = "PodList";
     const API_VERSION: &'static str = "v1";
     const GROUP: &'static str = "";
@@ -138,6 +143,7 @@ pub(super) struct Event {
 impl Kind for Event {
     const COLUMNS: &'static [Column] = &EVENT_COLUMNS;
     const KIND: &'static str = "Event";
+    const FIELDS: Resource = Resource::Events;
     const LIST_KIND: &'static str = "EventList";
     const API_VERSION: &'static str = "v1";
     const GROUP: &'static str = "";
@@ -216,6 +222,7 @@ impl Namespace {
 impl Kind for Namespace {
     const COLUMNS: &'static [Column] = &NAMESPACE_COLUMNS;
     const KIND: &'static str = "Namespace";
+    const FIELDS: Resource = Resource::Namespaces;
     const LIST_KIND: &'static str = "NamespaceList";
     const API_VERSION: &'static str = "v1";
     const GROUP: &'static str = "";

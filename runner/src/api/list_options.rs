@@ -11,6 +11,7 @@
 
 use super::kinds::Kind;
 use super::status::ApiError;
+use crate::field_selector::{FieldSelector, Resource};
 use crate::selector::Selector;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -314,38 +315,19 @@ fn read_token(token: &str) -> Result<String, ApiError> {
         .ok_or_else(|| bad("the token has no start"))
 }
 
-/// The objects a list keeps: a label selector, and field selector terms (`path=value`,
-/// `path==value`, `path!=value`) on any dotted field path of the object, such as
-/// `metadata.name` or `involvedObject.uid`.
+/// The objects a list keeps: its label selector, and its field selector with the API
+/// server's rules for the kind ([`crate::field_selector`]).
 pub struct Filter {
     labels: Selector,
-    fields: Vec<(String, String, bool)>,
+    fields: FieldSelector,
 }
 
 impl Filter {
-    pub fn parse(q: &ListOptions) -> Result<Filter, ApiError> {
+    pub fn parse(q: &ListOptions, resource: Resource) -> Result<Filter, ApiError> {
         let labels = Selector::parse(q.label_selector.as_deref().unwrap_or(""))
             .map_err(|e| ApiError::bad_request(format!("unable to parse requirement: {e}")))?;
-        let mut fields = Vec::new();
-        for term in q
-            .field_selector
-            .as_deref()
-            .unwrap_or("")
-            .split(',')
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-        {
-            let (path, value, equal) = if let Some((p, v)) = term.split_once("!=") {
-                (p, v, false)
-            } else if let Some((p, v)) = term.split_once("==").or_else(|| term.split_once('=')) {
-                (p, v, true)
-            } else {
-                return Err(ApiError::bad_request(format!(
-                    "invalid field selector: {term:?}"
-                )));
-            };
-            fields.push((path.trim().to_string(), value.trim().to_string(), equal));
-        }
+        let fields = FieldSelector::parse(q.field_selector.as_deref().unwrap_or(""), resource)
+            .map_err(|e| ApiError::bad_request(e.0))?;
         Ok(Filter { labels, fields })
     }
 
@@ -356,24 +338,7 @@ impl Filter {
         labels: &std::collections::BTreeMap<String, String>,
         object: impl FnOnce() -> Value,
     ) -> bool {
-        if !self.labels.matches(labels) {
-            return false;
-        }
-        if self.fields.is_empty() {
-            return true;
-        }
-        let object = object();
-        self.fields.iter().all(|(path, wanted, equal)| {
-            let found = path
-                .split('.')
-                .try_fold(&object, |v, key| v.get(key))
-                .map(|v| match v {
-                    Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                })
-                .unwrap_or_default();
-            (found == *wanted) == *equal
-        })
+        self.labels.matches(labels) && (self.fields.is_empty() || self.fields.matches(&object()))
     }
 }
 
@@ -388,13 +353,13 @@ mod tests {
     }
 
     #[test]
-    fn field_selectors_match_dotted_paths() {
+    fn lists_keep_what_both_selectors_keep() {
         let q = ListOptions {
             label_selector: Some("app=x".into()),
-            field_selector: Some("metadata.name=pi, involvedObject.kind==Job,type!=Warning".into()),
+            field_selector: Some("metadata.name=pi,involvedObject.kind==Job,type!=Warning".into()),
             ..Default::default()
         };
-        let f = Filter::parse(&q).unwrap();
+        let f = Filter::parse(&q, Resource::Events).unwrap();
         let mut labels = std::collections::BTreeMap::new();
         labels.insert("app".to_string(), "x".to_string());
         let object = json!({"metadata": {"name": "pi"}, "involvedObject": {"kind": "Job"}, "type": "Normal"});
@@ -405,11 +370,13 @@ mod tests {
             !f.keeps(&Default::default(), || object.clone()),
             "the label selector counts too"
         );
-        let bad = ListOptions {
-            field_selector: Some("no-operator".into()),
-            ..Default::default()
-        };
-        assert!(Filter::parse(&bad).is_err());
+        for bad in ["no-operator", "involvedObject.color=red"] {
+            let q = ListOptions {
+                field_selector: Some(bad.into()),
+                ..Default::default()
+            };
+            assert!(Filter::parse(&q, Resource::Events).is_err(), "{bad}");
+        }
     }
 
     #[test]

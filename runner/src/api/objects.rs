@@ -117,7 +117,7 @@ async fn listing<T: Kind>(
     q: ListOptions,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let filter = Arc::new(Filter::parse(&q)?);
+    let filter = Arc::new(Filter::parse(&q, T::FIELDS)?);
     if q.watch {
         let seen = {
             let filter = filter.clone();

@@ -4,6 +4,7 @@
 
 use super::Failure;
 use super::printers::{self, Output};
+use crate::field_selector::{FieldSelector, Resource};
 use crate::selector::Selector;
 use crate::store::{Store, StoredEvent};
 use serde_json::{Value, json};
@@ -51,69 +52,6 @@ struct Item {
     row: Vec<String>,
 }
 
-/// A field selector: (path, wanted, equal?).
-struct FieldSelector(Vec<(String, String, bool)>);
-
-impl FieldSelector {
-    fn parse(text: &str, kind: Kind) -> Result<FieldSelector, Failure> {
-        let mut terms = Vec::new();
-        for term in text.split(',').map(str::trim).filter(|t| !t.is_empty()) {
-            let (path, value, eq) = if let Some((p, v)) = term.split_once("!=") {
-                (p, v, false)
-            } else if let Some((p, v)) = term.split_once("==") {
-                (p, v, true)
-            } else if let Some((p, v)) = term.split_once('=') {
-                (p, v, true)
-            } else {
-                return Err(Failure::input(format!(
-                    "error: invalid field selector {term:?}: expected FIELD=VALUE or FIELD!=VALUE"
-                )));
-            };
-            let supported: &[&str] = match kind {
-                Kind::Jobs => &["metadata.name", "metadata.namespace", "status.successful"],
-                Kind::Pods => &["metadata.name", "metadata.namespace", "status.phase"],
-                Kind::Events => &[
-                    "metadata.namespace",
-                    "involvedObject.kind",
-                    "involvedObject.name",
-                    "involvedObject.uid",
-                    "reason",
-                    "type",
-                ],
-            };
-            if !supported.contains(&path.trim()) {
-                return Err(Failure::input(format!(
-                    "Error from server (BadRequest): field label not supported: {}",
-                    path.trim()
-                )));
-            }
-            terms.push((path.trim().to_string(), value.trim().to_string(), eq));
-        }
-        Ok(FieldSelector(terms))
-    }
-
-    fn matches(&self, value: &Value, kind: Kind) -> bool {
-        self.0.iter().all(|(path, want, eq)| {
-            let path = if kind == Kind::Jobs && path == "status.successful" {
-                "status.succeeded"
-            } else {
-                path
-            };
-            let mut v = value;
-            for part in path.split('.') {
-                v = &v[part];
-            }
-            let got = match v {
-                Value::String(s) => s.clone(),
-                Value::Null if path == "status.succeeded" => "0".into(),
-                Value::Null => String::new(),
-                other => other.to_string(),
-            };
-            (got == *want) == *eq
-        })
-    }
-}
-
 pub fn get(args: GetArgs, state_dir: &Path, namespace: Option<&str>) -> Result<(), Failure> {
     let kind = match args.resource.as_str() {
         "jobs" | "job" | "job.batch" | "jobs.batch" => Kind::Jobs,
@@ -127,7 +65,13 @@ pub fn get(args: GetArgs, state_dir: &Path, namespace: Option<&str>) -> Result<(
     };
     let selector = Selector::parse(args.selector.as_deref().unwrap_or(""))
         .map_err(|e| Failure::input(format!("error: {e}")))?;
-    let fields = FieldSelector::parse(args.field_selector.as_deref().unwrap_or(""), kind)?;
+    let resource = match kind {
+        Kind::Jobs => Resource::Jobs,
+        Kind::Pods => Resource::Pods,
+        Kind::Events => Resource::Events,
+    };
+    let fields = FieldSelector::parse(args.field_selector.as_deref().unwrap_or(""), resource)
+        .map_err(|e| Failure::input(format!("Error from server (BadRequest): {e}")))?;
     let ns = if args.all_namespaces {
         None
     } else {
@@ -140,7 +84,7 @@ pub fn get(args: GetArgs, state_dir: &Path, namespace: Option<&str>) -> Result<(
         items.retain(|i| {
             (args.names.is_empty() || args.names.contains(&i.name))
                 && selector.matches(&labels_of(&i.value))
-                && fields.matches(&i.value, kind)
+                && fields.matches(&i.value)
         });
         Ok((header, items))
     };
