@@ -116,6 +116,7 @@ pub fn router(store: Store, config: ApiConfig) -> Router {
             state.clone(),
             auth::require_token,
         ))
+        .layer(axum::middleware::map_response(status::as_status))
         .with_state(state)
 }
 

@@ -242,11 +242,67 @@ impl From<crate::store::StoreError> for ApiError {
     }
 }
 
-/// So is a CLI operation the API reuses (deletion).
+/// A CLI operation the API reuses (deletion): bad input is the client's (400), anything else
+/// the server's.
 impl From<crate::cli::Failure> for ApiError {
     fn from(f: crate::cli::Failure) -> Self {
-        ApiError::internal(f.message)
+        if f.code == 2 {
+            ApiError::bad_request(f.message)
+        } else {
+            ApiError::internal(f.message)
+        }
     }
+}
+
+/// The Kubernetes reason of an HTTP status, for errors that did not come as an [`ApiError`].
+fn reason_of(code: StatusCode) -> &'static str {
+    match code.as_u16() {
+        400 => "BadRequest",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "NotFound",
+        405 => "MethodNotAllowed",
+        406 => "NotAcceptable",
+        409 => "Conflict",
+        410 => "Expired",
+        413 => "RequestEntityTooLarge",
+        415 => "UnsupportedMediaType",
+        422 => "Invalid",
+        429 => "TooManyRequests",
+        504 => "Timeout",
+        500..=599 => "InternalError",
+        _ => "",
+    }
+}
+
+/// The one boundary where every error becomes a `Status`: an error answer that is not one
+/// already — axum's own rejections of a path, a query, or a body past its limit, which answer
+/// plain text — is made one, with its words and the reason of its code.
+pub async fn as_status(response: Response) -> Response {
+    let code = response.status();
+    let is_json = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("application/json"));
+    if !(code.is_client_error() || code.is_server_error()) || is_json {
+        return response;
+    }
+    let text = axum::body::to_bytes(response.into_body(), 64 * 1024)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+        .unwrap_or_default();
+    ApiError {
+        code,
+        reason: reason_of(code),
+        message: if text.is_empty() {
+            code.canonical_reason().unwrap_or("error").to_string()
+        } else {
+            text
+        },
+        details: None,
+    }
+    .into_response()
 }
 
 impl IntoResponse for ApiError {

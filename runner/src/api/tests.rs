@@ -635,3 +635,35 @@ async fn a_resumed_watch_hears_of_pods_deleted_with_their_job() {
         ]
     );
 }
+
+/// Issue 17: a malformed body, path or size gets a `Status` with the API server's code, never
+/// axum's plain text or a 500.
+#[tokio::test]
+async fn malformed_bodies_paths_and_sizes_get_a_status() {
+    let api = Api::new();
+    api.create_job("x").await;
+    let jobs = "/apis/batch/v1/namespaces/default/jobs";
+    let huge = format!("{{\"kind\":\"Job\",\"pad\":\"{}\"}}", "x".repeat(3 << 20));
+    for (method, path, body, code, reason) in [
+        (Method::POST, jobs.to_string(), Some(("application/json", "{not json".to_string())), 400, "BadRequest"),
+        (Method::POST, jobs.to_string(), Some(("application/json", r#"{"kind":"Job","apiVersion":"batch/v1","metadata":{"name":"y"},"spec":{"parallelism":-1,"template":{"spec":{"restartPolicy":"Never","containers":[{"name":"c","image":"task.wasm"}]}}}}"#.to_string())), 422, "Invalid"),
+        (Method::POST, jobs.to_string(), Some(("text/plain", "hello".to_string())), 415, "UnsupportedMediaType"),
+        (Method::POST, jobs.to_string(), Some(("application/json", huge)), 413, "RequestEntityTooLarge"),
+        (Method::PATCH, format!("{jobs}/x"), Some(("application/bogus-patch", "{}".to_string())), 415, "UnsupportedMediaType"),
+        (Method::PATCH, format!("{jobs}/x"), Some(("application/json-patch+json", "{}".to_string())), 400, "BadRequest"),
+        (Method::GET, "/api/v1/namespaces/%FF%FE/pods".to_string(), None, 400, "BadRequest"),
+        (Method::GET, "/apis/batch/v1/namespaces/default/jobs/x/nonsense".to_string(), None, 404, "NotFound"),
+        (Method::PUT, "/api/v1/namespaces/default/pods/x".to_string(), Some(("application/json", "{}".to_string())), 405, "MethodNotAllowed"),
+    ] {
+        let a = api.send(method.clone(), &path, body).await;
+        let shown = &path[..path.len().min(80)];
+        assert_eq!(a.status.as_u16(), code, "{method} {shown}: {}", &a.body[..a.body.len().min(300)]);
+        let status = a.json();
+        assert_eq!(status["kind"], "Status", "{method} {shown}");
+        assert_eq!(status["code"], code, "{method} {shown}");
+        assert_eq!(status["reason"], reason, "{method} {shown}: {status}");
+        assert!(status["message"].as_str().is_some_and(|m| !m.is_empty()), "{status}");
+    }
+    let stored = api.store().list_jobs(None).unwrap();
+    assert_eq!(stored.len(), 1, "nothing was created");
+}
