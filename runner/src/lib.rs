@@ -14,6 +14,7 @@ pub mod lease;
 pub mod manager;
 pub mod node;
 pub mod queue;
-pub mod sandbox;
+/// Everything wasmtime (its own crate, `wasmjob-sandbox`).
+pub use wasmjob_sandbox as sandbox;
 pub mod selector;
 pub mod store;

@@ -154,7 +154,7 @@ impl Drop for Engines {
 
 #[cfg(test)]
 mod tests {
-    use crate::sandbox::Sandbox;
+    use crate::Sandbox;
 
     /// A later process (here: a second sandbox) finds the module compiled on disk.
     #[tokio::test]

@@ -1,4 +1,4 @@
-//! sandbox: everything wasmtime. One container run = one fresh instance of a WASI preview 1
+//! wasmjob-sandbox: everything wasmtime. One container run = one fresh instance of a WASI preview 1
 //! command module, with a memory cap, an optional fuel budget, epoch-driven time slicing so
 //! that a stop request ends it promptly, only the directories it is given, and its output
 //! captured into a size-capped log.
