@@ -120,14 +120,13 @@ impl Settings {
         if let Some(max) = self.guest_memory {
             sandbox.guest_memory().set_max(max);
         }
-        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         let mut node_config = NodeConfig::new(store.dir().to_path_buf());
         node_config.max_pods = self.max_pods;
         node_config.log_limit = self.log_limit;
         node_config.memory_budget = self.memory_budget;
         node_config.restart_backoff_base = self.backoff_base;
         node_config.restart_backoff_max = self.backoff_max / 2;
-        let node = Node::new(sandbox, node_config, tx);
+        let node = Node::start(sandbox, node_config);
         let controller = ControllerConfig {
             backoff_base: self.backoff_base,
             backoff_max: self.backoff_max,
@@ -136,7 +135,6 @@ impl Settings {
         Manager::new(
             store,
             node,
-            rx,
             controller,
             Box::new(SystemClock),
             owner.to_string(),

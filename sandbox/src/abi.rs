@@ -53,7 +53,7 @@ pub trait TaskHost: Send + Sync {
     /// Leases the next item; waits while every remaining item is leased to other pods.
     async fn next_item(&self) -> NextItem;
     /// Acknowledges an item leased to this pod, publishing what the pod staged for it.
-    fn ack_item(&self, id: u64) -> Result<(), AckError>;
+    async fn ack_item(&self, id: u64) -> Result<(), AckError>;
 }
 
 /// Defines the `wasmjob_v1` functions in `linker`.
@@ -134,16 +134,19 @@ pub fn add_to_linker(linker: &mut Linker<State>) -> wasmtime::Result<()> {
         },
     )?;
     // queue_ack(id) -> 0 or an error code.
-    linker.func_wrap(
+    linker.func_wrap_async(
         MODULE,
         imports::QUEUE_ACK,
-        |caller: Caller<'_, State>, id: i64| -> i32 {
-            match caller.data().host.ack_item(id as u64) {
-                Ok(()) => 0,
-                Err(AckError::NoQueue) => code::NO_QUEUE,
-                Err(AckError::NotLeased) => code::NOT_LEASED,
-                Err(AckError::Publish(_)) => code::PUBLISH_FAILED,
-            }
+        |caller: Caller<'_, State>, (id,): (i64,)| {
+            Box::new(async move {
+                let host: Arc<dyn TaskHost> = caller.data().host.clone();
+                Ok(match host.ack_item(id as u64).await {
+                    Ok(()) => 0,
+                    Err(AckError::NoQueue) => code::NO_QUEUE,
+                    Err(AckError::NotLeased) => code::NOT_LEASED,
+                    Err(AckError::Publish(_)) => code::PUBLISH_FAILED,
+                })
+            })
         },
     )?;
     Ok(())

@@ -145,18 +145,13 @@ impl Manager {
             entry.pods.insert(pod);
         }
         batch.commit()?;
+        let mut assignments = Vec::new();
         for name in restart {
-            if let Some(pod) = entry.pods.get(&name) {
-                let info = super::task_info(&entry.record.job, pod);
-                let handle = self.node.start(
-                    pod.clone(),
-                    entry.record.base_dir.clone(),
-                    info,
-                    entry.queue.clone(),
-                );
-                entry.handles.insert(name, handle);
+            if let Some(pod) = entry.pods.get(&name).cloned() {
+                assignments.push(Manager::assignment(&mut entry, uid, pod));
             }
         }
+        self.assign(assignments);
         self.jobs.insert(uid.to_string(), entry);
         self.dirty_jobs.insert(uid.to_string());
         self.to_collect.insert(uid.to_string());
@@ -173,11 +168,17 @@ impl Manager {
         }
         e.deleting = Some(propagation.to_string());
         e.wake_at = None;
-        if propagation != "Orphan" {
-            for h in e.handles.values() {
-                h.stop(StopCause::Deleted("stopped: its Job was deleted".into()));
-            }
-        }
+        let stops: Vec<String> = if propagation != "Orphan" {
+            e.running.values().cloned().collect()
+        } else {
+            Vec::new()
+        };
+        self.stop_pods(stops.into_iter().map(|pod_uid| {
+            (
+                pod_uid,
+                StopCause::Deleted("stopped: its Job was deleted".into()),
+            )
+        }));
         self.to_collect.insert(uid.to_string());
     }
 
@@ -197,9 +198,10 @@ impl Manager {
             self.dirty_pods
                 .insert((p.metadata.namespace().to_string(), name.to_string()));
         }
-        if let Some(h) = e.handles.get(name) {
-            h.stop(StopCause::Deleted("deleted by a user".into()));
-        }
+        let stop = e.running.get(name).cloned();
+        self.stop_pods(
+            stop.map(|pod_uid| (pod_uid, StopCause::Deleted("deleted by a user".into()))),
+        );
         self.dirty_jobs.insert(job_uid.to_string());
         self.to_collect.insert(job_uid.to_string());
     }
@@ -214,7 +216,7 @@ impl Manager {
             };
             match e.deleting.clone().as_deref() {
                 Some(ORPHANED) => {
-                    if e.handles.is_empty() {
+                    if e.running.is_empty() {
                         self.forget(&uid, false);
                     }
                 }
@@ -227,12 +229,12 @@ impl Manager {
                     batch.delete_job(&uid, true)?;
                     batch.commit()?;
                     e.deleting = Some(ORPHANED.into());
-                    if e.handles.is_empty() {
+                    if e.running.is_empty() {
                         self.forget(&uid, false);
                     }
                 }
                 Some(_) => {
-                    if e.handles.is_empty() {
+                    if e.running.is_empty() {
                         self.remove_job(&uid)?;
                     }
                 }
@@ -256,7 +258,7 @@ impl Manager {
             .deleted_pods
             .iter()
             .filter(|n| {
-                !e.handles.contains_key(*n)
+                !e.running.contains_key(*n)
                     && e.pods.get(n).is_none_or(|p| !super::pod_set::in_flight(p))
             })
             .cloned()
@@ -288,7 +290,7 @@ impl Manager {
         let Some(e) = self.jobs.get_mut(uid) else {
             return Ok(());
         };
-        if !e.handles.is_empty() {
+        if !e.running.is_empty() {
             return Ok(());
         }
         match ttl::due(&e.record.job, now) {
@@ -308,7 +310,7 @@ impl Manager {
         let due: Vec<String> = self
             .jobs
             .iter()
-            .filter(|(_, e)| e.handles.is_empty() && ttl::due(&e.record.job, now) == Some(Ok(())))
+            .filter(|(_, e)| e.running.is_empty() && ttl::due(&e.record.job, now) == Some(Ok(())))
             .map(|(uid, _)| uid.clone())
             .collect();
         for uid in &due {
@@ -336,10 +338,13 @@ impl Manager {
         let Some(e) = self.jobs.remove(uid) else {
             return;
         };
-        for h in e.handles.values() {
-            if stop {
-                h.stop(StopCause::Deleted("stopped: its Job was deleted".into()));
-            }
+        if stop {
+            self.stop_pods(e.running.values().map(|pod_uid| {
+                (
+                    pod_uid.clone(),
+                    StopCause::Deleted("stopped: its Job was deleted".into()),
+                )
+            }));
         }
         for p in e.pods.iter() {
             let key = (

@@ -13,7 +13,10 @@ mod recovery;
 use crate::controller::{
     self, ControllerConfig, Decision, Identities, JobPods, StopReason, apply, reconcile_pods,
 };
-use crate::node::{Node, PodHandle, PodReport, PodUpdate, StopCause};
+use crate::node::{
+    Assignment, FromNode, NodeLink, QueueAnswer, QueueCall, QueueOp, StatusReport, Stop, StopCause,
+    ToNode,
+};
 use crate::queue::WorkQueue;
 use crate::store::{EventRecord, JobRecord, Store, StoreError};
 use pod_set::PodSet;
@@ -55,7 +58,8 @@ pub enum ManagerError {
 struct Entry {
     record: JobRecord,
     pods: pod_set::PodSet,
-    handles: HashMap<String, PodHandle>,
+    /// The pods running on the node, by name, with their uids.
+    running: HashMap<String, String>,
     wake_at: Option<Instant>,
     /// Deletion asked for, with its propagation policy; the Job is no longer reconciled.
     deleting: Option<String>,
@@ -70,7 +74,7 @@ impl Entry {
         Entry {
             record,
             pods: pod_set::PodSet::default(),
-            handles: HashMap::new(),
+            running: HashMap::new(),
             wake_at: None,
             deleting: None,
             deleted_pods: BTreeSet::new(),
@@ -105,10 +109,11 @@ pub enum Scope {
 
 pub struct Manager {
     store: Store,
-    node: Node,
+    /// The seam to the node: assignments and stops go out, reports and queue calls come in.
+    orders: mpsc::UnboundedSender<ToNode>,
+    reports: mpsc::UnboundedReceiver<FromNode>,
     clock: Box<dyn Clock>,
     config: ControllerConfig,
-    updates: mpsc::UnboundedReceiver<PodReport>,
     /// The lease id recorded as owner of the Jobs this manager runs.
     owner: String,
     scope: Scope,
@@ -136,8 +141,7 @@ impl Manager {
     /// A manager that records `owner` (its lease id) on the Jobs it runs.
     pub fn new(
         store: Store,
-        node: Node,
-        updates: mpsc::UnboundedReceiver<PodReport>,
+        node: NodeLink,
         config: ControllerConfig,
         clock: Box<dyn Clock>,
         owner: String,
@@ -146,10 +150,10 @@ impl Manager {
         let (queue_changes_tx, queue_changes) = mpsc::unbounded_channel();
         Manager {
             store,
-            node,
+            orders: node.orders,
+            reports: node.reports,
             clock,
             config,
-            updates,
             owner,
             scope,
             jobs: HashMap::new(),
@@ -266,7 +270,7 @@ impl Manager {
                 let done = uids.iter().all(|u| {
                     self.jobs
                         .get(u)
-                        .is_none_or(|e| e.record.job.is_finished() && e.handles.is_empty())
+                        .is_none_or(|e| e.record.job.is_finished() && e.running.is_empty())
                 });
                 if done {
                     return Ok(());
@@ -274,12 +278,12 @@ impl Manager {
             }
             let wake = self.jobs.values().filter_map(|e| e.wake_at).min();
             tokio::select! {
-                update = self.updates.recv() => {
-                    if let Some(u) = update {
-                        self.apply_report(u);
+                message = self.reports.recv() => {
+                    if let Some(m) = message {
+                        self.take(m);
                     }
-                    while let Ok(u) = self.updates.try_recv() {
-                        self.apply_report(u);
+                    while let Ok(m) = self.reports.try_recv() {
+                        self.take(m);
                     }
                 }
                 _ = sleep_until(wake) => {
@@ -309,14 +313,15 @@ impl Manager {
 
     /// Stops every running pod and waits for their final reports.
     async fn shutdown(&mut self) -> Result<(), ManagerError> {
-        for e in self.jobs.values() {
-            for h in e.handles.values() {
-                h.stop(StopCause::Shutdown);
-            }
-        }
-        while self.jobs.values().any(|e| !e.handles.is_empty()) {
-            match tokio::time::timeout(Duration::from_secs(10), self.updates.recv()).await {
-                Ok(Some(u)) => self.apply_report(u),
+        let all: Vec<String> = self
+            .jobs
+            .values()
+            .flat_map(|e| e.running.values().cloned())
+            .collect();
+        self.stop_pods(all.into_iter().map(|uid| (uid, StopCause::Shutdown)));
+        while self.jobs.values().any(|e| !e.running.is_empty()) {
+            match tokio::time::timeout(Duration::from_secs(10), self.reports.recv()).await {
+                Ok(Some(m)) => self.take(m),
                 _ => break,
             }
         }
@@ -324,13 +329,85 @@ impl Manager {
         Ok(())
     }
 
-    fn apply_report(&mut self, report: PodReport) {
-        if let Some(u) = report.take() {
-            self.apply_update(u);
+    /// Sends the node one batch of stops (by pod uid).
+    fn stop_pods(&self, stops: impl IntoIterator<Item = (String, StopCause)>) {
+        let stops: Vec<Stop> = stops
+            .into_iter()
+            .map(|(pod_uid, cause)| Stop { pod_uid, cause })
+            .collect();
+        if !stops.is_empty() {
+            let _ = self.orders.send(ToNode::Stop(stops));
         }
     }
 
-    fn apply_update(&mut self, u: PodUpdate) {
+    /// Sends the node one batch of pods to run.
+    fn assign(&self, pods: Vec<Assignment>) {
+        if !pods.is_empty() {
+            let _ = self.orders.send(ToNode::Assign(pods));
+        }
+    }
+
+    /// The assignment of Job `uid`'s `pod`, which is recorded as running.
+    fn assignment(entry: &mut Entry, uid: &str, pod: Pod) -> Assignment {
+        entry.running.insert(
+            pod.metadata.name().to_string(),
+            pod.metadata.uid().to_string(),
+        );
+        Assignment {
+            info: task_info(&entry.record.job, &pod),
+            pod,
+            job_uid: uid.to_string(),
+            base_dir: entry.record.base_dir.clone(),
+            queue: entry.queue.is_some(),
+        }
+    }
+
+    /// Folds in one message from the node.
+    fn take(&mut self, message: FromNode) {
+        match message {
+            FromNode::Reports(reports) => {
+                for r in reports {
+                    self.apply_update(r);
+                }
+            }
+            FromNode::Queue(call) => self.answer_queue(call),
+        }
+    }
+
+    /// Answers a pod's work-queue call from its Job's queue (a lease that must wait for an
+    /// item waits in a task of its own).
+    fn answer_queue(&mut self, call: QueueCall) {
+        let QueueCall {
+            job_uid,
+            pod,
+            op,
+            reply,
+        } = call;
+        let Some(q) = self.jobs.get(&job_uid).and_then(|e| e.queue.clone()) else {
+            let none = match op {
+                QueueOp::Lease => QueueAnswer::Item(crate::sandbox::abi::NextItem::NoQueue),
+                _ => QueueAnswer::Yes(false),
+            };
+            let _ = reply.send(none);
+            return;
+        };
+        match op {
+            QueueOp::Lease => {
+                tokio::spawn(async move {
+                    let item = q.lease(&pod).await;
+                    let _ = reply.send(QueueAnswer::Item(item));
+                });
+            }
+            QueueOp::IsLeased(id) => {
+                let _ = reply.send(QueueAnswer::Yes(q.is_leased_to(&pod, id)));
+            }
+            QueueOp::Ack(id) => {
+                let _ = reply.send(QueueAnswer::Yes(q.ack(&pod, id)));
+            }
+        }
+    }
+
+    fn apply_update(&mut self, u: StatusReport) {
         self.stats.pod_updates += 1;
         let key = (u.namespace, u.name);
         let Some(uid) = self.pod_owner.get(&key) else {
@@ -365,7 +442,7 @@ impl Manager {
                 // Stored in the same batch as the pod's end.
                 self.dirty_queues.insert(uid.clone());
             }
-            entry.handles.remove(&key.1);
+            entry.running.remove(&key.1);
             if entry.deleting.is_some() || entry.deleted_pods.contains(&key.1) {
                 self.to_collect.insert(uid.clone());
             }
@@ -396,7 +473,7 @@ impl Manager {
         }
         let now = self.clock.now();
         let mut starts: Vec<(String, Pod)> = Vec::new();
-        let mut stops: Vec<(PodHandle, StopCause)> = Vec::new();
+        let mut stops: Vec<(String, StopCause)> = Vec::new();
         let mut decisions: Vec<(String, Decision)> = Vec::new();
         for uid in std::mem::take(&mut self.dirty_jobs) {
             let Some(e) = self.jobs.get(&uid) else {
@@ -451,8 +528,11 @@ impl Manager {
                 time: now,
             };
             for (name, reason) in &applied.stop {
-                if let Some(h) = e.handles.get(name) {
-                    stops.push((h.clone(), StopCause::Deleted(stop_message(job, *reason))));
+                if let Some(pod_uid) = e.running.get(name) {
+                    stops.push((
+                        pod_uid.clone(),
+                        StopCause::Deleted(stop_message(job, *reason)),
+                    ));
                 }
             }
             for name in &applied.created {
@@ -490,9 +570,7 @@ impl Manager {
         // crash the pods still stored as running are failed as lost, and the next sync decides
         // the same), and 10,000 pods stopped by a deadline should not wait for 10,000 writes.
         // Starts wait for the batch: a pod runs only once it is stored.
-        for (h, cause) in stops {
-            h.stop(cause);
-        }
+        self.stop_pods(stops);
         // One transaction: pods, job statuses and events land together.
         let mut batch = self.store.batch()?;
         put_dirty_pods(
@@ -517,16 +595,13 @@ impl Manager {
         put_dirty_queues(&mut batch, &mut self.dirty_queues, &self.jobs)?;
         batch.commit()?;
         self.pod_events.clear();
+        let mut assignments = Vec::new();
         for (uid, pod) in starts {
             if let Some(e) = self.jobs.get_mut(&uid) {
-                let name = pod.metadata.name().to_string();
-                let info = task_info(&e.record.job, &pod);
-                let handle = self
-                    .node
-                    .start(pod, e.record.base_dir.clone(), info, e.queue.clone());
-                e.handles.insert(name, handle);
+                assignments.push(Manager::assignment(e, &uid, pod));
             }
         }
+        self.assign(assignments);
         Ok(true)
     }
 }

@@ -2,11 +2,12 @@
 //! containers report, and their progress reports, throttled so that a task reporting in a tight
 //! loop costs the store a few writes a second.
 //!
-//! Changes are not sent one by one: a change queues the pod for the manager once, and the
-//! manager reads the status as it is when it gets to it ([`super::PodReport`]). A pod that goes
-//! through several states before the manager looks costs one report, not one per state.
+//! Changes are not sent one by one: a change queues the pod for the node's reporter once, and
+//! the reporter reads the status as it is when it gets to it ([`super::StatusReport`]). A pod
+//! that goes through several states before the reporter looks costs one report, not one per
+//! state.
 
-use super::{NodeInner, PodReport, PodUpdate};
+use super::{NodeInner, StatusReport};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
@@ -27,6 +28,7 @@ struct ProgressReports {
 /// Shared, reportable state of a running pod.
 pub(super) struct Live {
     pub inner: Arc<NodeInner>,
+    pub uid: String,
     pub namespace: String,
     pub name: String,
     pub status: Mutex<PodStatus>,
@@ -73,12 +75,12 @@ impl Live {
         if !self.queued.swap(true, Ordering::SeqCst)
             && let Some(me) = self.me.upgrade()
         {
-            let _ = self.inner.updates.send(PodReport(me));
+            let _ = self.inner.news.send(me);
         }
     }
 
     /// The pod's status as it is now, for the manager; `None` once the final one was read.
-    pub fn take(&self) -> Option<PodUpdate> {
+    pub fn take(&self) -> Option<StatusReport> {
         // Unqueued first: a change made after this point queues a new report.
         self.queued.store(false, Ordering::SeqCst);
         let (status, finished) = {
@@ -88,7 +90,8 @@ impl Live {
         if finished && self.delivered_final.swap(true, Ordering::SeqCst) {
             return None;
         }
-        Some(PodUpdate {
+        Some(StatusReport {
+            pod_uid: self.uid.clone(),
             namespace: self.namespace.clone(),
             name: self.name.clone(),
             status,
@@ -169,6 +172,7 @@ impl Live {
     pub fn new(inner: Arc<NodeInner>, pod: &Pod, status: PodStatus) -> Arc<Live> {
         Arc::new_cyclic(|me| Live {
             inner,
+            uid: pod.metadata.uid().to_string(),
             namespace: pod.metadata.namespace().to_string(),
             name: pod.metadata.name().to_string(),
             status: Mutex::new(status),
@@ -280,20 +284,23 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 mod tests {
     use super::*;
 
-    fn live(tx: tokio::sync::mpsc::UnboundedSender<PodReport>) -> Arc<Live> {
+    fn live(tx: tokio::sync::mpsc::UnboundedSender<Arc<Live>>) -> Arc<Live> {
         let config = super::super::NodeConfig::new(std::env::temp_dir());
+        let (out, _) = tokio::sync::mpsc::unbounded_channel();
         let inner = Arc::new(NodeInner {
             sandbox: Arc::new(crate::sandbox::Sandbox::configured(None, 1).unwrap()),
             admission: super::super::admission::Admission::new(1, None),
             config,
-            updates: tx,
+            news: tx,
+            out,
+            running: Default::default(),
         });
         let mut pod = Pod::default();
         pod.metadata.name = Some("p".into());
         Live::new(inner, &pod, PodStatus::default())
     }
 
-    /// However the manager's reads interleave with the pod's changes, the report that says
+    /// However the reporter's reads interleave with the pod's changes, the report that says
     /// "finished" carries the final status, exactly once.
     #[test]
     fn the_final_report_carries_the_final_status_once() {

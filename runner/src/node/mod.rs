@@ -2,12 +2,15 @@
 //! runs init containers in order and then its containers side by side, restarts failed
 //! containers in place under restartPolicy OnFailure (crash-loop back-off, restart count,
 //! last state), enforces the pod's `activeDeadlineSeconds` and its `emptyDir` size limits
-//! (eviction), writes each run's log, and reports every status change. Must not: decide Job
-//! semantics (that is `controller`).
+//! (eviction), writes each run's log, and reports every status change. It talks to the
+//! control side through messages only ([`messages`]): assignments and stops in, status
+//! reports and work-queue calls out. Must not: decide Job semantics (that is the controller),
+//! or know the store.
 
 mod admission;
 pub mod env;
 mod live;
+pub mod messages;
 pub mod outputs;
 mod pod_run;
 mod storage_limits;
@@ -17,11 +20,15 @@ pub use task_host::TaskInfo;
 pub mod volumes;
 
 use crate::sandbox::Sandbox;
+pub use messages::{
+    Assignment, FromNode, QueueAnswer, QueueCall, QueueOp, StatusReport, Stop, ToNode,
+};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
-use wasmjob_spec::{Pod, PodStatus};
+use wasmjob_spec::Pod;
 
 /// Settings of the node. Defaults are the kubelet's where it has one.
 #[derive(Clone, Debug)]
@@ -68,32 +75,9 @@ pub enum StopCause {
     Evicted(String),
 }
 
-/// A pod with news for the manager. Reading it ([`PodReport::take`]) gives the pod's status as
-/// it is then: changes made while the report waited arrive together.
-pub struct PodReport(Arc<live::Live>);
-
-impl PodReport {
-    /// The pod's current status; `None` when its final status was already taken.
-    pub fn take(&self) -> Option<PodUpdate> {
-        self.0.take()
-    }
-}
-
-/// A status report from a running pod.
-#[derive(Clone, Debug)]
-pub struct PodUpdate {
-    pub namespace: String,
-    pub name: String,
-    pub status: PodStatus,
-    /// The pod is terminal; no further update follows.
-    pub finished: bool,
-    /// Warnings to record as events of the pod.
-    pub warnings: Vec<String>,
-}
-
-/// Control over one started pod.
+/// Control over one started pod, inside the node.
 #[derive(Clone)]
-pub struct PodHandle {
+pub(crate) struct PodHandle {
     stop: Arc<watch::Sender<Option<StopCause>>>,
 }
 
@@ -111,53 +95,97 @@ impl PodHandle {
     }
 }
 
-pub struct Node {
-    inner: Arc<NodeInner>,
+/// A node: runs the pods it is assigned, stops those it is told to, and reports.
+pub struct Node;
+
+/// The control side's end of the seam to a node ([`messages`]).
+pub struct NodeLink {
+    pub orders: mpsc::UnboundedSender<ToNode>,
+    pub reports: mpsc::UnboundedReceiver<FromNode>,
 }
 
 struct NodeInner {
     sandbox: Arc<Sandbox>,
     config: NodeConfig,
     admission: Arc<admission::Admission>,
-    updates: mpsc::UnboundedSender<PodReport>,
+    /// Pods with news for the reporter.
+    news: mpsc::UnboundedSender<Arc<live::Live>>,
+    /// Where reports and queue calls go.
+    out: mpsc::UnboundedSender<FromNode>,
+    /// The pods running, by uid.
+    running: Mutex<HashMap<String, PodHandle>>,
 }
 
 impl Node {
-    pub fn new(
-        sandbox: Arc<Sandbox>,
-        config: NodeConfig,
-        updates: mpsc::UnboundedSender<PodReport>,
-    ) -> Node {
+    /// Starts a node in this process; the link carries its messages both ways (an in-process
+    /// channel). The node runs until the orders' sender is dropped and its pods have ended.
+    pub fn start(sandbox: Arc<Sandbox>, config: NodeConfig) -> NodeLink {
+        let (orders, mut orders_rx) = mpsc::unbounded_channel::<ToNode>();
+        let (out, reports) = mpsc::unbounded_channel::<FromNode>();
+        let (news, mut news_rx) = mpsc::unbounded_channel::<Arc<live::Live>>();
         let admission = admission::Admission::new(config.max_pods, config.memory_budget);
-        Node {
-            inner: Arc::new(NodeInner {
-                sandbox,
-                config,
-                admission,
-                updates,
-            }),
-        }
-    }
-
-    /// Starts running `pod` in the background; module paths and hostPaths resolve against
-    /// `base_dir`; `info` is what its tasks learn of their Job.
-    /// `queue` is the Job's work queue, if it has one.
-    pub fn start(
-        &self,
-        pod: Pod,
-        base_dir: PathBuf,
-        info: TaskInfo,
-        queue: Option<Arc<crate::queue::WorkQueue>>,
-    ) -> PodHandle {
-        let (tx, rx) = watch::channel(None);
-        let handle = PodHandle { stop: Arc::new(tx) };
-        let inner = self.inner.clone();
-        let stopper = handle.clone();
-        tokio::spawn(async move {
-            pod_run::run_pod(inner, pod, base_dir, info, queue, rx, stopper).await
+        let inner = Arc::new(NodeInner {
+            sandbox,
+            config,
+            admission,
+            news,
+            out: out.clone(),
+            running: Mutex::new(HashMap::new()),
         });
-        handle
+        // The reporter: each pod with news once per batch, its status as it is then.
+        tokio::spawn(async move {
+            while let Some(first) = news_rx.recv().await {
+                let mut batch: Vec<StatusReport> = first.take().into_iter().collect();
+                while let Ok(next) = news_rx.try_recv() {
+                    batch.extend(next.take());
+                }
+                if !batch.is_empty() && out.send(FromNode::Reports(batch)).is_err() {
+                    return;
+                }
+            }
+        });
+        tokio::spawn(async move {
+            while let Some(order) = orders_rx.recv().await {
+                match order {
+                    ToNode::Assign(pods) => {
+                        for a in pods {
+                            run(&inner, a);
+                        }
+                    }
+                    ToNode::Stop(stops) => {
+                        let running = lock(&inner.running);
+                        for s in stops {
+                            if let Some(h) = running.get(&s.pod_uid) {
+                                h.stop(s.cause);
+                            }
+                        }
+                    }
+                }
+            }
+        });
+        NodeLink { orders, reports }
     }
+}
+
+/// Starts running an assigned pod in the background.
+fn run(inner: &Arc<NodeInner>, a: Assignment) {
+    let (tx, rx) = watch::channel(None);
+    let handle = PodHandle { stop: Arc::new(tx) };
+    let uid = a.pod.metadata.uid().to_string();
+    lock(&inner.running).insert(uid.clone(), handle.clone());
+    let queue = a.queue.then(|| task_host::QueueClient {
+        job_uid: a.job_uid.clone(),
+        calls: inner.out.clone(),
+    });
+    let inner = inner.clone();
+    tokio::spawn(async move {
+        pod_run::run_pod(inner.clone(), a.pod, a.base_dir, a.info, queue, rx, handle).await;
+        lock(&inner.running).remove(&uid);
+    });
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// A module of a Job's pod template that cannot run.

@@ -61,7 +61,7 @@ pub(super) async fn run_pod(
     pod: Pod,
     base_dir: PathBuf,
     info: TaskInfo,
-    queue: Option<Arc<crate::queue::WorkQueue>>,
+    queue: Option<super::task_host::QueueClient>,
     mut stop: watch::Receiver<Option<StopCause>>,
     handle: PodHandle,
 ) {

@@ -2,8 +2,8 @@
 //! its termination message and progress (into the pod's status), and its work-queue calls.
 
 use super::live::Live;
+use super::messages::{FromNode, QueueAnswer, QueueCall, QueueOp};
 use super::outputs::{self, OutputVolume};
-use crate::queue::WorkQueue;
 use crate::sandbox::abi::{AckError, NextItem, TaskHost};
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -24,7 +24,44 @@ pub struct TaskInfo {
 pub(super) struct PodSetup {
     pub info: TaskInfo,
     pub outputs: Vec<OutputVolume>,
-    pub queue: Option<Arc<WorkQueue>>,
+    pub queue: Option<QueueClient>,
+}
+
+/// A pod's way to its Job's work queue, which the control side keeps: each call is a
+/// [`QueueCall`] message, answered.
+pub(crate) struct QueueClient {
+    pub job_uid: String,
+    pub calls: tokio::sync::mpsc::UnboundedSender<FromNode>,
+}
+
+impl QueueClient {
+    /// Asks `op` for `pod`; `None` when the control side is gone.
+    async fn call(&self, pod: &str, op: QueueOp) -> Option<QueueAnswer> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let call = QueueCall {
+            job_uid: self.job_uid.clone(),
+            pod: pod.to_string(),
+            op,
+            reply,
+        };
+        self.calls.send(FromNode::Queue(call)).ok()?;
+        answer.await.ok()
+    }
+
+    async fn lease(&self, pod: &str) -> NextItem {
+        match self.call(pod, QueueOp::Lease).await {
+            Some(QueueAnswer::Item(item)) => item,
+            _ => NextItem::NoQueue,
+        }
+    }
+
+    async fn is_leased_to(&self, pod: &str, id: u64) -> bool {
+        self.call(pod, QueueOp::IsLeased(id)).await == Some(QueueAnswer::Yes(true))
+    }
+
+    async fn ack(&self, pod: &str, id: u64) -> bool {
+        self.call(pod, QueueOp::Ack(id)).await == Some(QueueAnswer::Yes(true))
+    }
 }
 
 pub(super) struct ContainerHost {
@@ -112,10 +149,10 @@ impl TaskHost for ContainerHost {
     }
 
     /// Publishes what the pod staged as the item's outputs, then marks the item done.
-    fn ack_item(&self, id: u64) -> Result<(), AckError> {
+    async fn ack_item(&self, id: u64) -> Result<(), AckError> {
         let q = self.setup.queue.as_ref().ok_or(AckError::NoQueue)?;
         let pod = &self.live.name;
-        if !q.is_leased_to(pod, id) {
+        if !q.is_leased_to(pod, id).await {
             return Err(AckError::NotLeased);
         }
         if let Err(msg) =
@@ -124,7 +161,7 @@ impl TaskHost for ContainerHost {
             self.live.note(msg.clone());
             return Err(AckError::Publish(msg));
         }
-        if q.ack(pod, id) {
+        if q.ack(pod, id).await {
             Ok(())
         } else {
             Err(AckError::NotLeased)
