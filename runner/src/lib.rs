@@ -12,7 +12,8 @@ pub mod embed;
 pub mod field_selector;
 pub mod lease;
 pub mod manager;
-pub mod node;
+/// The kubelet's part, behind its seam of messages (its own crate, `wasmjob-node`).
+pub use wasmjob_node as node;
 pub mod queue;
 /// Everything wasmtime (its own crate, `wasmjob-sandbox`).
 pub use wasmjob_sandbox as sandbox;

@@ -288,7 +288,7 @@ mod tests {
         let config = super::super::NodeConfig::new(std::env::temp_dir());
         let (out, _) = tokio::sync::mpsc::unbounded_channel();
         let inner = Arc::new(NodeInner {
-            sandbox: Arc::new(crate::sandbox::Sandbox::configured(None, 1).unwrap()),
+            sandbox: Arc::new(wasmjob_sandbox::Sandbox::configured(None, 1).unwrap()),
             admission: super::super::admission::Admission::new(1, None),
             config,
             news: tx,

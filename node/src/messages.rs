@@ -9,8 +9,8 @@
 //! Must not: hold anything but data (and, for a queue call, where to send its answer).
 
 use super::{StopCause, TaskInfo};
-use crate::sandbox::abi::NextItem;
 use std::path::PathBuf;
+use wasmjob_sandbox::abi::NextItem;
 use wasmjob_spec::{Pod, PodStatus};
 
 /// A pod for a node to run.

@@ -5,9 +5,9 @@
 //! subdirectory that must stay inside its volume, `readOnly` is enforced by WASI.
 
 use super::outputs::{self, OutputVolume};
-use crate::sandbox::Mount;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use wasmjob_sandbox::Mount;
 use wasmjob_spec::{Container, Pod};
 
 /// Creates or finds every volume of the pod; returns its host directory by name.

@@ -1,4 +1,4 @@
-//! node: the kubelet's part. Runs one Pod: waits for capacity (Pending), prepares its volumes,
+//! wasmjob-node: the kubelet's part. Runs one Pod: waits for capacity (Pending), prepares its volumes,
 //! runs init containers in order and then its containers side by side, restarts failed
 //! containers in place under restartPolicy OnFailure (crash-loop back-off, restart count,
 //! last state), enforces the pod's `activeDeadlineSeconds` and its `emptyDir` size limits
@@ -19,7 +19,6 @@ pub use pod_run::module_path;
 pub use task_host::TaskInfo;
 pub mod volumes;
 
-use crate::sandbox::Sandbox;
 pub use messages::{
     Assignment, FromNode, QueueAnswer, QueueCall, QueueOp, StatusReport, Stop, ToNode,
 };
@@ -28,6 +27,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
+use wasmjob_sandbox::Sandbox;
 use wasmjob_spec::Pod;
 
 /// Settings of the node. Defaults are the kubelet's where it has one.

@@ -4,9 +4,9 @@
 use super::live::Live;
 use super::messages::{FromNode, QueueAnswer, QueueCall, QueueOp};
 use super::outputs::{self, OutputVolume};
-use crate::sandbox::abi::{AckError, NextItem, TaskHost};
 use std::fmt::Write as _;
 use std::sync::Arc;
+use wasmjob_sandbox::abi::{AckError, NextItem, TaskHost};
 use wasmjob_spec::{COMPLETION_INDEX_ANNOTATION, Container, Pod};
 
 /// What a pod's tasks learn about their Job, fixed when the pod starts.

@@ -4,13 +4,13 @@ use super::live::{Live, condition, now, set_condition};
 use super::outputs;
 use super::task_host::{ContainerHost, PodSetup, TaskInfo};
 use super::{NodeInner, PodHandle, StopCause, env, log_path, storage_limits, volumes};
-use crate::sandbox::{ContainerPlan, Exit, LogWriter};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 use wasmjob_abi::exit_codes;
+use wasmjob_sandbox::{ContainerPlan, Exit, LogWriter};
 use wasmjob_spec::*;
 
 const POD_DEADLINE_MESSAGE: &str = "Pod was active on the node longer than the specified deadline";
