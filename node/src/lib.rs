@@ -33,8 +33,10 @@ use wasmjob_spec::Pod;
 /// Settings of the node. Defaults are the kubelet's where it has one.
 #[derive(Clone, Debug)]
 pub struct NodeConfig {
-    /// Root of the state directory; logs and emptyDir volumes live below it.
-    pub state_dir: PathBuf,
+    /// Where each container run's log is written (one file per run).
+    pub logs_dir: PathBuf,
+    /// Where pods' scratch space lives (`emptyDir` volumes, a folder per pod uid).
+    pub pods_dir: PathBuf,
     /// Pods running at once; further pods wait as Pending.
     pub max_pods: usize,
     /// Bytes of guest memory limits that may be reserved at once (`None`: no budget); pods
@@ -49,9 +51,10 @@ pub struct NodeConfig {
 }
 
 impl NodeConfig {
-    pub fn new(state_dir: PathBuf) -> NodeConfig {
+    pub fn new(logs_dir: PathBuf, pods_dir: PathBuf) -> NodeConfig {
         NodeConfig {
-            state_dir,
+            logs_dir,
+            pods_dir,
             max_pods: 1000,
             memory_budget: None,
             log_limit: 10 << 20,
@@ -227,11 +230,11 @@ pub async fn prepare_modules(
     Ok(())
 }
 
-/// Where the log of one run of a container is kept: one file per run, directly in `logs/`
+/// Where the log of one run of a container is kept: one file per run, directly in `logs_dir`
 /// (`<ns>_<pod>_<uid>_<container>_<restart>.log`; none of the names may contain `_`), so that
 /// starting a pod creates one file and no folders.
-pub fn log_path(state_dir: &Path, pod: &Pod, container: &str, restart: i32) -> PathBuf {
-    state_dir.join("logs").join(format!(
+pub fn log_path(logs_dir: &Path, pod: &Pod, container: &str, restart: i32) -> PathBuf {
+    logs_dir.join(format!(
         "{}_{}_{}_{container}_{restart}.log",
         pod.metadata.namespace(),
         pod.metadata.name(),
@@ -239,13 +242,13 @@ pub fn log_path(state_dir: &Path, pod: &Pod, container: &str, restart: i32) -> P
     ))
 }
 
-/// The uid of the pod a file of `logs/` belongs to.
+/// The uid of the pod a file of the logs folder belongs to.
 pub fn log_file_pod_uid(file_name: &str) -> Option<&str> {
     file_name.split('_').nth(2)
 }
 
 /// Every log file `pod` may have: each container's runs up to its restart count.
-pub fn pod_log_paths(state_dir: &Path, pod: &Pod) -> Vec<PathBuf> {
+pub fn pod_log_paths(logs_dir: &Path, pod: &Pod) -> Vec<PathBuf> {
     let statuses = pod
         .status
         .init_container_statuses
@@ -264,6 +267,48 @@ pub fn pod_log_paths(state_dir: &Path, pod: &Pod) -> Vec<PathBuf> {
     }
     restarts
         .into_iter()
-        .flat_map(|(c, n)| (0..=n.clamp(0, 10_000)).map(move |r| log_path(state_dir, pod, c, r)))
+        .flat_map(|(c, n)| (0..=n.clamp(0, 10_000)).map(move |r| log_path(logs_dir, pod, c, r)))
         .collect()
+}
+
+/// Removes the log files of `pods`.
+pub fn remove_logs(logs_dir: &Path, pods: &[Pod]) {
+    for pod in pods {
+        for path in pod_log_paths(logs_dir, pod) {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+/// Removes the log files and scratch folders of pods `known` does not know — left behind
+/// when a controller died between forgetting pods and removing their files. Returns how many
+/// entries went.
+pub fn remove_leftovers(logs_dir: &Path, pods_dir: &Path, known: impl Fn(&str) -> bool) -> usize {
+    let mut removed = 0;
+    // Log files are `<namespace>_<pod>_<uid>_<container>_<restart>.log` (none of the names has
+    // a `_`); scratch folders `<uid>`.
+    for (dir, logs) in [(logs_dir, true), (pods_dir, false)] {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let uid = if logs {
+                log_file_pod_uid(&name).unwrap_or(&name)
+            } else {
+                &name
+            };
+            if known(uid) {
+                continue;
+            }
+            let gone = match e.file_type() {
+                Ok(t) if t.is_dir() => std::fs::remove_dir_all(e.path()),
+                _ => std::fs::remove_file(e.path()),
+            };
+            if gone.is_ok() {
+                removed += 1;
+            }
+        }
+    }
+    removed
 }

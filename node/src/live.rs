@@ -285,7 +285,7 @@ mod tests {
     use super::*;
 
     fn live(tx: tokio::sync::mpsc::UnboundedSender<Arc<Live>>) -> Arc<Live> {
-        let config = super::super::NodeConfig::new(std::env::temp_dir());
+        let config = super::super::NodeConfig::new(std::env::temp_dir(), std::env::temp_dir());
         let (out, _) = tokio::sync::mpsc::unbounded_channel();
         let inner = Arc::new(NodeInner {
             sandbox: Arc::new(wasmjob_sandbox::Sandbox::configured(None, 1).unwrap()),

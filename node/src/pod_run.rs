@@ -135,7 +135,7 @@ pub(super) async fn run_pod(
         });
     }
 
-    let pod_dir = inner.config.state_dir.join("pods").join(pod.metadata.uid());
+    let pod_dir = inner.config.pods_dir.join(pod.metadata.uid());
     let setup = Arc::new(PodSetup {
         info,
         outputs: outputs::of_pod(&pod, &base_dir),
@@ -266,7 +266,7 @@ async fn run_container(
             ));
         });
         let log = match LogWriter::create(
-            &log_path(&cfg.state_dir, pod, &c.name, restarts),
+            &log_path(&cfg.logs_dir, pod, &c.name, restarts),
             cfg.log_limit,
         ) {
             Ok(l) => l,

@@ -120,7 +120,8 @@ impl Settings {
         if let Some(max) = self.guest_memory {
             sandbox.guest_memory().set_max(max);
         }
-        let mut node_config = NodeConfig::new(store.dir().to_path_buf());
+        let dir = crate::store::StateDir::new(store.dir());
+        let mut node_config = NodeConfig::new(dir.logs(), dir.pods());
         node_config.max_pods = self.max_pods;
         node_config.log_limit = self.log_limit;
         node_config.memory_budget = self.memory_budget;
@@ -202,7 +203,8 @@ impl Finished {
             .find(|c| c.name == container)
             .map(|c| c.restart_count)
             .unwrap_or(0);
-        let path = crate::node::log_path(&self.state_dir, pod, container, restarts);
+        let logs = crate::store::StateDir::new(&self.state_dir).logs();
+        let path = crate::node::log_path(&logs, pod, container, restarts);
         let records = crate::sandbox::read_log(&path)?;
         let mut text = String::new();
         for r in &records {
@@ -217,7 +219,7 @@ impl Finished {
 
 fn sandbox(state_dir: &Path, pods: usize) -> Result<Sandbox, Error> {
     Sandbox::configured(
-        Some(&state_dir.join("modules")),
+        Some(&crate::store::StateDir::new(state_dir).modules()),
         crate::sandbox::slots_for(pods),
     )
     .map_err(|e| Error::Runtime(format!("{e:#}")))

@@ -10,7 +10,6 @@ pub mod cli;
 pub use wasmjob_controller as controller;
 pub mod embed;
 pub mod field_selector;
-pub mod lease;
 pub mod manager;
 /// The kubelet's part, behind its seam of messages (its own crate, `wasmjob-node`).
 pub use wasmjob_node as node;
@@ -18,4 +17,6 @@ pub mod queue;
 /// Everything wasmtime (its own crate, `wasmjob-sandbox`).
 pub use wasmjob_sandbox as sandbox;
 pub mod selector;
-pub mod store;
+/// Durable state, the state directory's layout and its lease (its own crate, `wasmjob-store`).
+pub use wasmjob_store as store;
+pub use wasmjob_store::lease;

@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 /// The folder of the API's files below the state directory.
 pub fn api_dir(state_dir: &Path) -> PathBuf {
-    state_dir.join("api")
+    crate::store::StateDir::new(state_dir).api()
 }
 
 /// Where the token is kept.

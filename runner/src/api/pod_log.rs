@@ -42,7 +42,8 @@ pub async fn pod_log(
         let container = container(&pod, q.container.as_deref())?;
         let restart = crate::cli::logs::run_of(&pod, &container, q.previous)
             .map_err(ApiError::bad_request)?;
-        let path = crate::node::log_path(store.dir(), &pod, &container, restart);
+        let logs = crate::store::StateDir::new(store.dir()).logs();
+        let path = crate::node::log_path(&logs, &pod, &container, restart);
         let source = Source {
             pod,
             container,

@@ -7,7 +7,8 @@ use super::Failure;
 use super::input::read_manifests;
 use super::resource::Kind;
 use crate::lease;
-use crate::store::{JobState, Store, remove_logs};
+use crate::node::remove_logs;
+use crate::store::{JobState, StateDir, Store};
 use std::path::Path;
 use std::time::{Duration, Instant};
 use wasmjob_spec::{PHASE_FAILED, PHASE_SUCCEEDED, TRACKING_FINALIZER, Time};
@@ -211,7 +212,7 @@ pub fn delete_job(
                 batch.delete_job(&uid, orphan)?;
                 batch.commit()?;
                 if !orphan {
-                    remove_logs(&dir, &pods);
+                    remove_logs(&StateDir::new(&dir).logs(), &pods);
                 }
                 store.reclaim_space()?;
                 return Ok(true);
@@ -258,7 +259,7 @@ pub fn delete_pod(
     if ended || job.is_none() {
         batch.delete_pod(pod.metadata.uid())?;
         batch.commit()?;
-        remove_logs(&dir, std::slice::from_ref(&pod));
+        remove_logs(&StateDir::new(&dir).logs(), std::slice::from_ref(&pod));
         return Ok(true);
     }
     batch.commit()?;

@@ -89,7 +89,8 @@ pub fn logs(args: LogsArgs, state_dir: &Path, namespace: Option<&str>) -> Result
     for pod in pods {
         for container in containers(&pod, &args)? {
             let restart = restart_of(&pod, &container, args.previous)?;
-            let path = crate::node::log_path(state_dir, &pod, &container, restart);
+            let logs = crate::store::StateDir::new(state_dir).logs();
+            let path = crate::node::log_path(&logs, &pod, &container, restart);
             sources.push(Source {
                 pod: pod.clone(),
                 container,

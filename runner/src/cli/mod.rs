@@ -159,8 +159,11 @@ fn dispatch(cli: Cli) -> Result<u8, Failure> {
 fn sandbox(state_dir: &std::path::Path, pods: usize) -> Result<crate::sandbox::Sandbox, Failure> {
     crate::store::check_dir(state_dir)?;
     let slots = crate::sandbox::slots_for(pods);
-    crate::sandbox::Sandbox::configured(Some(&state_dir.join("modules")), slots)
-        .map_err(|e| Failure::runtime(format!("error: {e:#}")))
+    crate::sandbox::Sandbox::configured(
+        Some(&crate::store::StateDir::new(state_dir).modules()),
+        slots,
+    )
+    .map_err(|e| Failure::runtime(format!("error: {e:#}")))
 }
 
 /// A multi-threaded tokio runtime for the commands that run pods or compile modules.

@@ -375,7 +375,7 @@ fn summarize(
                 .unwrap_or_default()
         )?;
         let lines = read_log(&crate::node::log_path(
-            state_dir,
+            &crate::store::StateDir::new(state_dir).logs(),
             pod,
             &cs.name,
             cs.restart_count,

@@ -7,7 +7,8 @@ use super::recovery::{Recovered, recover};
 use super::{Entry, Manager, ManagerError, Scope};
 use crate::controller::ttl;
 use crate::node::StopCause;
-use crate::store::remove_logs;
+use crate::node::remove_logs;
+use crate::store::StateDir;
 use std::collections::HashSet;
 use tokio::time::Instant;
 use wasmjob_spec::{Pod, TRACKING_FINALIZER};
@@ -67,33 +68,12 @@ impl Manager {
     /// controller died between deleting a Job's rows and its files. Call before any pod runs.
     pub fn sweep_leftovers(&self) -> Result<usize, ManagerError> {
         let known: HashSet<String> = self.store.pod_uids()?.into_iter().collect();
-        let dir = self.store.dir();
-        let mut removed = 0;
-        // Log files are `<namespace>_<pod>_<uid>_<container>_<restart>.log` (none of the names
-        // has a `_`); volume folders `<uid>`.
-        for folder in ["logs", "pods"] {
-            let Ok(entries) = std::fs::read_dir(dir.join(folder)) else {
-                continue;
-            };
-            for e in entries.flatten() {
-                let name = e.file_name().to_string_lossy().into_owned();
-                let uid = match folder {
-                    "logs" => crate::node::log_file_pod_uid(&name).unwrap_or(&name),
-                    _ => &name,
-                };
-                if known.contains(uid) {
-                    continue;
-                }
-                let gone = match e.file_type() {
-                    Ok(t) if t.is_dir() => std::fs::remove_dir_all(e.path()),
-                    _ => std::fs::remove_file(e.path()),
-                };
-                if gone.is_ok() {
-                    removed += 1;
-                }
-            }
-        }
-        Ok(removed)
+        let dir = StateDir::new(self.store.dir());
+        Ok(crate::node::remove_leftovers(
+            &dir.logs(),
+            &dir.pods(),
+            |uid| known.contains(uid),
+        ))
     }
 
     /// A Job whose stored generation moved on (`wasmjob patch`, `apply`) gets its new spec
@@ -281,7 +261,7 @@ impl Manager {
             self.pod_owner.remove(&key);
         }
         batch.commit()?;
-        remove_logs(self.store.dir(), &removed);
+        remove_logs(&StateDir::new(self.store.dir()).logs(), &removed);
         Ok(())
     }
 
@@ -326,7 +306,7 @@ impl Manager {
         batch.commit()?;
         if let Some(e) = self.jobs.get(uid) {
             let pods: Vec<Pod> = e.pods.iter().cloned().collect();
-            remove_logs(self.store.dir(), &pods);
+            remove_logs(&StateDir::new(self.store.dir()).logs(), &pods);
         }
         self.store.reclaim_space()?;
         self.forget(uid, false);

@@ -1,13 +1,20 @@
-//! store: durable state in an embedded SQLite database (WAL mode, no server): Jobs with their
-//! back-off record and manifest folder, Pods, Events. Objects are stored as their JSON, with
-//! the columns the queries need beside them. Every change goes through a [`Batch`] that commits
-//! in one transaction (group commit: a reconcile's status, new pods and counted-pod markers land
-//! together or not at all). Container logs are files beside the database.
-//! Must not: decide anything about Jobs.
+//! wasmjob-store: durable state in an embedded SQLite database (WAL mode, no server): Jobs with
+//! their back-off record and manifest folder, Pods, Events, Namespaces, work-queue items and
+//! the tombstones watches resume from. Objects are stored as their JSON, with the columns the
+//! queries need beside them. Every change goes through a [`Batch`] that commits in one
+//! transaction (group commit: a reconcile's status, new pods and counted-pod markers land
+//! together or not at all). Also the state directory's layout ([`StateDir`], every path) and
+//! the [`lease`] of who controls it.
+//! Must not: decide anything about Jobs, or know wasmtime or the node (container logs are the
+//! node's files, in the folder [`StateDir::logs`] names).
 
-use crate::controller::BackoffRecord;
+pub mod lease;
+mod state_dir;
+pub use state_dir::StateDir;
+
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::{Path, PathBuf};
+use wasmjob_controller::BackoffRecord;
 use wasmjob_spec::{Job, Pod, Time};
 
 mod open;
@@ -173,7 +180,7 @@ pub struct JobState {
     pub generation: i64,
     /// Set by `wasmjob delete`: `Background`, `Foreground` or `Orphan`.
     pub deleting: Option<String>,
-    /// The controller running the Job (see [`crate::lease`]).
+    /// The controller running the Job (see [`lease`]).
     pub owner: Option<String>,
 }
 
@@ -209,12 +216,12 @@ impl Store {
     }
 
     fn sql_err(&self) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
-        move |e| sqlite_error(&self.dir.join("state.db"), e)
+        move |e| sqlite_error(&StateDir::new(&self.dir).db(), e)
     }
 
     fn parse<T: serde::de::DeserializeOwned>(&self, what: &str, text: &str) -> Result<T> {
         serde_json::from_str(text).map_err(|e| StoreError::Corrupt {
-            path: self.dir.join("state.db").display().to_string(),
+            path: StateDir::new(&self.dir).db().display().to_string(),
             what: what.to_string(),
             detail: e.to_string(),
         })
@@ -336,7 +343,7 @@ impl Store {
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(|e| sqlite_error(&dir.join("state.db"), e))?;
+            .map_err(|e| sqlite_error(&StateDir::new(&dir).db(), e))?;
         Ok(Batch {
             tx,
             dir,
@@ -621,7 +628,7 @@ pub struct Batch<'a> {
 
 impl Batch<'_> {
     fn err(&self) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
-        move |e| sqlite_error(&self.dir.join("state.db"), e)
+        move |e| sqlite_error(&StateDir::new(&self.dir).db(), e)
     }
 
     /// The next resourceVersion (a counter over every write, like etcd's revision).
@@ -704,7 +711,7 @@ impl Batch<'_> {
             .next_version()?
             .parse()
             .map_err(|_| StoreError::Corrupt {
-                path: self.dir.join("state.db").display().to_string(),
+                path: StateDir::new(&self.dir).db().display().to_string(),
                 what: "resourceVersion".into(),
                 detail: "not a number".into(),
             })?;
@@ -873,7 +880,7 @@ impl Batch<'_> {
             .map_err(self.err())?;
         text.map(|t| {
             serde_json::from_str(&t).map_err(|e| StoreError::Corrupt {
-                path: self.dir.join("state.db").display().to_string(),
+                path: StateDir::new(&self.dir).db().display().to_string(),
                 what: format!("job {uid}"),
                 detail: e.to_string(),
             })
@@ -1093,7 +1100,7 @@ impl Batch<'_> {
         }
         self.tx
             .commit()
-            .map_err(|e| sqlite_error(&dir.join("state.db"), e))?;
+            .map_err(|e| sqlite_error(&StateDir::new(&dir).db(), e))?;
         *self.commits += 1;
         Ok(())
     }
@@ -1101,15 +1108,6 @@ impl Batch<'_> {
 
 fn json<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| "null".to_string())
-}
-
-/// Removes the log files of `pods`.
-pub fn remove_logs(state_dir: &Path, pods: &[Pod]) {
-    for pod in pods {
-        for path in crate::node::pod_log_paths(state_dir, pod) {
-            let _ = std::fs::remove_file(path);
-        }
-    }
 }
 
 #[cfg(test)]

@@ -9,20 +9,6 @@ use std::path::Path;
 /// Written into `meta` of every store; a database without it belongs to someone else.
 pub const FORMAT: &str = "wasmjob-state/1";
 
-/// Entries a state directory may hold besides the database.
-const OWN_ENTRIES: &[&str] = &[
-    "state.db",
-    "state.db-wal",
-    "state.db-shm",
-    "state.db-journal",
-    "controller.lock",
-    "owners",
-    "logs",
-    "pods",
-    "modules",
-    "api",
-];
-
 const SCHEMA: &str = "
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE jobs (
@@ -87,14 +73,14 @@ pub fn check_dir(dir: &Path) -> Result<()> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return create_private(dir),
         Err(e) => return Err(io(dir)(e)),
     }
-    if dir.join("state.db").exists() {
+    if super::StateDir::new(dir).db().exists() {
         return Ok(());
     }
     let strangers: Vec<String> = std::fs::read_dir(dir)
         .map_err(io(dir))?
         .filter_map(|e| e.ok())
         .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| !OWN_ENTRIES.contains(&n.as_str()))
+        .filter(|n| !super::StateDir::own_entries().contains(&n.as_str()))
         .collect();
     if let Some(first) = strangers.first() {
         return Err(StoreError::Foreign {
@@ -111,7 +97,7 @@ pub fn check_dir(dir: &Path) -> Result<()> {
 /// Opens the database in `dir`, creating the schema when the database is new.
 pub fn connect(dir: &Path) -> Result<Connection> {
     check_dir(dir)?;
-    let db = dir.join("state.db");
+    let db = super::StateDir::new(dir).db();
     let err = |e| super::sqlite_error(&db, e);
     let foreign = |detail: &str| StoreError::Foreign {
         path: db.display().to_string(),

@@ -84,7 +84,7 @@ fn open_rw(path: &Path) -> Result<File, LeaseError> {
 
 /// Takes control of `dir` in `role`; fails when the roles clash.
 pub fn acquire(dir: &Path, role: Role) -> Result<Lease, LeaseError> {
-    let path = dir.join("controller.lock");
+    let path = super::StateDir::new(dir).lease();
     let mut controller = open_rw(&path)?;
     let locked = match role {
         Role::Serve => controller.try_lock(),
@@ -120,7 +120,7 @@ pub fn acquire(dir: &Path, role: Role) -> Result<Lease, LeaseError> {
         controller.set_len(0).map_err(io(&path))?;
         write!(controller, "{}", std::process::id()).map_err(io(&path))?;
     }
-    let owners = dir.join("owners");
+    let owners = super::StateDir::new(dir).owners();
     std::fs::create_dir_all(&owners).map_err(io(&owners))?;
     let id = format!(
         "{}-{}-{}",
@@ -151,7 +151,7 @@ pub fn acquire(dir: &Path, role: Role) -> Result<Lease, LeaseError> {
 
 /// Whether a `wasmjob serve` controls `dir` right now.
 pub fn served(dir: &Path) -> bool {
-    let Ok(f) = File::open(dir.join("controller.lock")) else {
+    let Ok(f) = File::open(super::StateDir::new(dir).lease()) else {
         return false;
     };
     matches!(f.try_lock_shared(), Err(TryLockError::WouldBlock))
@@ -159,7 +159,7 @@ pub fn served(dir: &Path) -> bool {
 
 /// Whether any controller (serve or run) is alive in `dir`.
 pub fn any_controller(dir: &Path) -> bool {
-    let Ok(f) = File::open(dir.join("controller.lock")) else {
+    let Ok(f) = File::open(super::StateDir::new(dir).lease()) else {
         return false;
     };
     matches!(f.try_lock(), Err(TryLockError::WouldBlock))
@@ -170,7 +170,11 @@ pub fn owner_alive(dir: &Path, id: &str) -> bool {
     if id.contains(['/', '\\']) || id.starts_with('.') {
         return false;
     }
-    let Ok(f) = File::open(dir.join("owners").join(format!("{id}.lock"))) else {
+    let Ok(f) = File::open(
+        super::StateDir::new(dir)
+            .owners()
+            .join(format!("{id}.lock")),
+    ) else {
         return false;
     };
     matches!(f.try_lock(), Err(TryLockError::WouldBlock))
@@ -178,7 +182,8 @@ pub fn owner_alive(dir: &Path, id: &str) -> bool {
 
 fn serve_pid(dir: &Path) -> String {
     let mut s = String::new();
-    let _ = File::open(dir.join("controller.lock")).and_then(|mut f| f.read_to_string(&mut s));
+    let _ =
+        File::open(super::StateDir::new(dir).lease()).and_then(|mut f| f.read_to_string(&mut s));
     if s.trim().is_empty() {
         "unknown".into()
     } else {
@@ -188,7 +193,7 @@ fn serve_pid(dir: &Path) -> String {
 
 /// What the live owners say of themselves ("wasmjob run (pid 42)").
 fn live_owners(dir: &Path) -> Vec<String> {
-    let Ok(entries) = std::fs::read_dir(dir.join("owners")) else {
+    let Ok(entries) = std::fs::read_dir(super::StateDir::new(dir).owners()) else {
         return vec!["pid unknown".into()];
     };
     let mut who: Vec<String> = entries
