@@ -71,7 +71,7 @@ pub fn classify<'a>(job: &Job, pods: &[&'a Pod]) -> PodClass<'a> {
     c
 }
 
-/// When a pod finished (upstream `getFinishedTime`, reference §9): the latest `finishedAt` of
+/// When a pod finished (upstream `getFinishedTime`, upstream backoff_utils.go): the latest `finishedAt` of
 /// its containers when every container terminated; else the last transition of its `Ready`
 /// condition to `False`; else the moment its deletion was asked for, `deletionTimestamp −
 /// deletionGracePeriodSeconds`; else its creation.

@@ -1,5 +1,5 @@
-//! Completion indexes of Indexed Jobs (upstream `indexed_job_utils.go`; reference §5 for the
-//! `completedIndexes`/`failedIndexes` text format, §13 for the indexed rules): the set of
+//! Completion indexes of Indexed Jobs (upstream `indexed_job_utils.go`; upstream batch/v1 types.go (JobStatus) for the
+//! `completedIndexes`/`failedIndexes` text format, upstream indexed_job_utils.go for the indexed rules): the set of
 //! indexes as ordered intervals, its compressed text form and a parser for it, the index a pod
 //! carries, and the lowest indexes still to run.
 //!
@@ -116,7 +116,7 @@ impl IndexSet {
         common
     }
 
-    /// Drops every index ≥ `completions` (elastic scale-down, §13: completed indexes beyond the
+    /// Drops every index ≥ `completions` (elastic scale-down, upstream indexed_job_utils.go: completed indexes beyond the
     /// new range drop out of `completedIndexes`).
     pub fn retain_below(&mut self, completions: i32) {
         let keep = self
@@ -204,7 +204,7 @@ impl FromIterator<i32> for IndexSet {
     }
 }
 
-/// Kubernetes' compressed format (§5): single numbers and pairs comma-separated, runs of three
+/// Kubernetes' compressed format (upstream batch/v1 types.go (JobStatus)): single numbers and pairs comma-separated, runs of three
 /// or more as `first-last`: {1,3,4,5,7} → `1,3-5,7`; {0,1} → `0,1`; empty → ``.
 impl fmt::Display for IndexSet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -236,7 +236,7 @@ pub fn pod_index(pod: &Pod) -> Option<i32> {
 }
 
 /// The `n` lowest indexes below `completions` that are in neither set (upstream
-/// `firstPendingIndexes`: creation picks the lowest pending indexes first, §13). Work is bounded
+/// `firstPendingIndexes`: creation picks the lowest pending indexes first, upstream indexed_job_utils.go). Work is bounded
 /// by the number of intervals and `n`.
 pub fn lowest_pending(
     completions: i32,
@@ -297,7 +297,7 @@ mod tests {
 
     #[test]
     fn display_compresses_runs_of_three_or_more() {
-        // Reference §5 examples, and upstream indexed_job_utils_test `TestCalculateSucceededIndexes`
+        // upstream batch/v1 types.go (JobStatus) examples, and upstream indexed_job_utils_test `TestCalculateSucceededIndexes`
         // expectations of `orderedIntervals.String()`.
         let cases: &[(&[i32], &str)] = &[
             (&[], ""),
@@ -345,7 +345,7 @@ mod tests {
 
     #[test]
     fn large_sets_stay_small() {
-        // Reference §13: up to 100,000 indexes; a full run is one interval.
+        // upstream indexed_job_utils.go: up to 100,000 indexes; a full run is one interval.
         let all: IndexSet = (0..100_000).collect();
         assert_eq!(all.len(), 100_000);
         assert_eq!(all.intervals.len(), 1);
@@ -381,7 +381,7 @@ mod tests {
 
     #[test]
     fn retain_below_drops_scaled_down_indexes() {
-        // Reference §13, elastic scaling: completed indexes ≥ the new completions drop out.
+        // upstream indexed_job_utils.go, elastic scaling: completed indexes ≥ the new completions drop out.
         let cases: &[(&str, i32, &str)] = &[
             ("0-9", 5, "0-4"),
             ("0-9", 10, "0-9"),
@@ -400,7 +400,7 @@ mod tests {
 
     #[test]
     fn parse_reads_what_display_writes() {
-        // What the controller writes (reference §5) and what succeededIndexes may hold (§17).
+        // What the controller writes (upstream batch/v1 types.go (JobStatus)) and what succeededIndexes may hold (upstream success_policy.go matchSuccessPolicy).
         let cases: &[(&str, i32, &str)] = &[
             ("", 10, ""),
             ("0", 10, "0"),
@@ -489,8 +489,8 @@ mod tests {
 
     #[test]
     fn pod_index_reads_annotation_then_label() {
-        // Upstream `getCompletionIndex` (strconv.Atoi, negative → unknown); reference §13:
-        // missing, garbled or negative indexes are not indexes. The label (PodIndexLabel, §21
+        // Upstream `getCompletionIndex` (strconv.Atoi, negative → unknown); upstream indexed_job_utils.go:
+        // missing, garbled or negative indexes are not indexes. The label (PodIndexLabel, upstream the Kubernetes changelog
         // 1.28+) is read only when the annotation is absent.
         let cases: &[(Option<&str>, Option<&str>, Option<i32>)] = &[
             (None, None, None),
@@ -519,7 +519,7 @@ mod tests {
 
     #[test]
     fn lowest_pending_skips_taken_indexes() {
-        // Upstream indexed_job_utils_test `TestFirstPendingIndexes`; reference §13 "creation
+        // Upstream indexed_job_utils_test `TestFirstPendingIndexes`; upstream indexed_job_utils.go "creation
         // picks the lowest pending indexes first".
         // (completions, completed, active or failed, n, want)
         let cases: &[(i32, &str, &str, usize, &[i32])] = &[

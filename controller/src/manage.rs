@@ -1,4 +1,4 @@
-//! `manageJob` (upstream §8): how many pods the Job wants active, which surplus pods to stop
+//! `manageJob` (upstream job_controller.go manageJob): how many pods the Job wants active, which surplus pods to stop
 //! (least progressed first; for Indexed Jobs also pods with a bad, out-of-range, completed,
 //! failed or duplicate index), and which pods to create — the lowest pending indexes first —
 //! unless the failure back-off (global, or per index) holds creation back; an index in its own
@@ -116,7 +116,7 @@ pub fn manage(
     let mut wait: Option<Duration> = None;
     // The `diff` lowest pending indexes, then those still in their own back-off are dropped (not
     // replaced by higher indexes): upstream `firstPendingIndexes`, then
-    // `getPodCreationInfoForIndependentIndexes` (reference §8.1).
+    // `getPodCreationInfoForIndependentIndexes` (upstream job_controller.go manageJob).
     for index in lowest_pending(completions, progress.completed, &busy, diff) {
         let previous = last_failed.get(&index);
         let mut new = PodToCreate {
@@ -189,9 +189,9 @@ fn split_indexed<'a>(
 /// The last failed pod of each index, whose annotations carry the index's failure counts and
 /// whose finish time starts its back-off (upstream `getPodsWithDelayedDeletionPerIndex`): failed
 /// as counting sees it — phase `Failed`, or being deleted and not `Succeeded` unless
-/// replacements wait for terminal pods (reference §1, §16) — and not counted yet (the last
+/// replacements wait for terminal pods (upstream batch/v1 types.go (Job), upstream job_controller.go (podReplacementPolicy)) — and not counted yet (the last
 /// failure of an index still to run keeps its tracking finalizer until the replacement exists,
-/// §14; pods the controller stopped for scale-down or suspend lost it and pass nothing on), with
+/// upstream indexed_job_utils.go (backoffLimitPerIndex); pods the controller stopped for scale-down or suspend lost it and pass nothing on), with
 /// the highest `failure + ignored failure` count, the latest finish time among equals.
 fn last_failed_by_index<'a>(job: &Job, pods: &[&'a Pod]) -> HashMap<i32, &'a Pod> {
     let wait_for_terminal = only_replace_failed(job);

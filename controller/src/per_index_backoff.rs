@@ -1,7 +1,7 @@
 //! Per-index failure counts and re-creation delay for Jobs with `backoffLimitPerIndex`
 //! (upstream `backoff_utils.go` `getRemainingTimePerIndex` and `indexed_job_utils.go`
-//! `getIndexFailureCount`/`getNewIndexFailureCounts`; reference §9 "Per-index variant" and
-//! §14): the counts travel on the pods as annotations, and an index's next pod waits
+//! `getIndexFailureCount`/`getNewIndexFailureCounts`; upstream backoff_utils.go "Per-index variant" and
+//! upstream indexed_job_utils.go (backoffLimitPerIndex)): the counts travel on the pods as annotations, and an index's next pod waits
 //! `min(base × 2^(n−1), max)` from its last failed pod's finish time, where
 //! `n = job-index-failure-count + job-index-ignored-failure-count + 1`.
 //!
@@ -42,7 +42,7 @@ pub fn remaining(last_failed: &Pod, config: &ControllerConfig, now: Time) -> Dur
 
 /// `(job-index-failure-count, job-index-ignored-failure-count)` for the pod replacing
 /// `last_failed`: one more counted failure, or one more ignored one when a pod failure policy
-/// `Ignore` rule matched it (§14; upstream `getNewIndexFailureCounts`).
+/// `Ignore` rule matched it (upstream indexed_job_utils.go (backoffLimitPerIndex); upstream `getNewIndexFailureCounts`).
 pub fn next_counts(last_failed: &Pod, ignored: bool) -> (i32, i32) {
     let (failed, ignored_count) = (
         failure_count(last_failed),
@@ -56,7 +56,7 @@ pub fn next_counts(last_failed: &Pod, ignored: bool) -> (i32, i32) {
 }
 
 /// Of the failed pods not yet counted, `(pod, index)`, those whose counting waits for their
-/// index's replacement (upstream `getPodsWithDelayedDeletionPerIndex`, reference §14
+/// index's replacement (upstream `getPodsWithDelayedDeletionPerIndex`, upstream indexed_job_utils.go (backoffLimitPerIndex)
 /// "status.failed rises only after the replacement is created"): for each index not in `busy`
 /// (completed, failed or with an active pod), the pod with the highest failure + ignored failure
 /// count, the latest finish time among equals.
@@ -177,7 +177,7 @@ mod tests {
                 20,
             ),
             (
-                "§9: first failure of an index (no annotations) waits the base",
+                "upstream backoff_utils.go: first failure of an index (no annotations) waits the base",
                 None,
                 None,
                 10,
@@ -186,7 +186,7 @@ mod tests {
                 10,
             ),
             (
-                "§14: the first pod of an index has count 0",
+                "upstream indexed_job_utils.go (backoffLimitPerIndex): the first pod of an index has count 0",
                 Some("0"),
                 Some("0"),
                 10,
@@ -195,7 +195,7 @@ mod tests {
                 7,
             ),
             (
-                "§9 doubling: n = 3 → 40 s, 15 s elapsed",
+                "upstream backoff_utils.go doubling: n = 3 → 40 s, 15 s elapsed",
                 Some("2"),
                 None,
                 10,
@@ -203,10 +203,26 @@ mod tests {
                 15,
                 25,
             ),
-            ("§9 delay over", Some("2"), None, 10, 600, 40, 0),
-            ("§9 long over", Some("2"), None, 10, 600, 4000, 0),
             (
-                "§9 cap: n = 8 → 1280 s > 600 s",
+                "upstream backoff_utils.go delay over",
+                Some("2"),
+                None,
+                10,
+                600,
+                40,
+                0,
+            ),
+            (
+                "upstream backoff_utils.go long over",
+                Some("2"),
+                None,
+                10,
+                600,
+                4000,
+                0,
+            ),
+            (
+                "upstream backoff_utils.go cap: n = 8 → 1280 s > 600 s",
                 Some("5"),
                 Some("2"),
                 10,
@@ -255,7 +271,7 @@ mod tests {
 
     #[test]
     fn remaining_measures_from_the_finish_time() {
-        // §9 finish time: latest finishedAt when every container terminated, else (here, without
+        // upstream backoff_utils.go finish time: latest finishedAt when every container terminated, else (here, without
         // a Ready=False condition) the deletion request, else creation (classify::finish_time).
         let config = ControllerConfig::default();
         let mut pod = failed_pod(Some("1"), None);
@@ -268,7 +284,7 @@ mod tests {
 
     #[test]
     fn next_counts_table() {
-        // §14: the replacement's failure count = previous + 1 when counted, the ignored count
+        // upstream indexed_job_utils.go (backoffLimitPerIndex): the replacement's failure count = previous + 1 when counted, the ignored count
         // + 1 when an Ignore rule matched; upstream `getNewIndexFailureCounts`.
         type Case = (
             &'static str,

@@ -1,4 +1,4 @@
-//! `podFailurePolicy` (upstream `pod_failure_policy.go` `matchPodFailurePolicy`; reference §15):
+//! `podFailurePolicy` (upstream `pod_failure_policy.go` `matchPodFailurePolicy`; upstream pod_failure_policy.go matchPodFailurePolicy):
 //! which rule, if any, a failed pod matches, and what it asks for — fail the Job, ignore the
 //! failure, count it, or fail the pod's index.
 //!
@@ -59,7 +59,7 @@ pub fn evaluate(policy: &PodFailurePolicy, pod: &Pod, namespace: &str) -> Option
 }
 
 /// The rules alone, whatever the pod's phase (upstream `matchPodFailurePolicy`): for pods a
-/// failing Job counts as failed while they are still running or being deleted (§7 step 10), an
+/// failing Job counts as failed while they are still running or being deleted (upstream job_controller.go syncJob step 10), an
 /// `Ignore` match (say on `DisruptionTarget`) keeps them uncounted.
 pub fn evaluate_rules(policy: &PodFailurePolicy, pod: &Pod, namespace: &str) -> Option<Verdict> {
     let pod_name = pod.metadata.name();
@@ -294,7 +294,7 @@ mod tests {
                 want: Some((FailIndex, 0, None)),
             },
             Case {
-                name: "upstream: second jobfail rule matched for exit codes (first match wins, §15)",
+                name: "upstream: second jobfail rule matched for exit codes (first match wins, upstream pod_failure_policy.go matchPodFailurePolicy)",
                 rules: vec![
                     ("Count", Codes(None, "In", &[1, 2, 3])),
                     ("FailJob", Codes(None, "In", &[4, 5, 6])),
@@ -309,7 +309,7 @@ mod tests {
                 )),
             },
             Case {
-                name: "§15 first match wins: an earlier Ignore shadows a later FailJob",
+                name: "upstream pod_failure_policy.go matchPodFailurePolicy first match wins: an earlier Ignore shadows a later FailJob",
                 rules: vec![
                     ("Ignore", Codes(None, "In", &[6])),
                     ("FailJob", Codes(None, "In", &[6])),
@@ -333,7 +333,7 @@ mod tests {
                 )),
             },
             Case {
-                name: "§15 unknown action, nothing else: no match",
+                name: "upstream pod_failure_policy.go matchPodFailurePolicy unknown action, nothing else: no match",
                 rules: vec![("failjob", Codes(None, "In", &[2]))],
                 pod: failed(&[("main", Some(2))]),
                 want: None,
@@ -354,7 +354,7 @@ mod tests {
                 )),
             },
             Case {
-                name: "§15 operators are case-sensitive: `in` is unknown",
+                name: "upstream pod_failure_policy.go matchPodFailurePolicy operators are case-sensitive: `in` is unknown",
                 rules: vec![("FailJob", Codes(None, "in", &[2]))],
                 pod: failed(&[("main", Some(2))]),
                 want: None,
@@ -383,25 +383,25 @@ mod tests {
                 )),
             },
             Case {
-                name: "§15 exit code 0 is never matched, even by In [0] (invalid, but data)",
+                name: "upstream pod_failure_policy.go matchPodFailurePolicy exit code 0 is never matched, even by In [0] (invalid, but data)",
                 rules: vec![("FailJob", Codes(None, "In", &[0]))],
                 pod: failed(&[("main", Some(0)), ("other", Some(0))]),
                 want: None,
             },
             Case {
-                name: "§15 NotIn: some examined non-zero code outside the set",
+                name: "upstream pod_failure_policy.go matchPodFailurePolicy NotIn: some examined non-zero code outside the set",
                 rules: vec![("Ignore", Codes(None, "NotIn", &[1, 2]))],
                 pod: failed(&[("a", Some(1)), ("b", Some(42))]),
                 want: Some((Ignore, 0, None)),
             },
             Case {
-                name: "§15 NotIn: every examined code in the set → no match",
+                name: "upstream pod_failure_policy.go matchPodFailurePolicy NotIn: every examined code in the set → no match",
                 rules: vec![("Ignore", Codes(None, "NotIn", &[1, 2]))],
                 pod: failed(&[("a", Some(1)), ("b", Some(2)), ("c", None)]),
                 want: None,
             },
             Case {
-                name: "§15 containers are examined before init containers",
+                name: "upstream pod_failure_policy.go matchPodFailurePolicy containers are examined before init containers",
                 rules: vec![("FailJob", Codes(None, "In", &[3, 4]))],
                 pod: pod(
                     PHASE_FAILED,
@@ -418,7 +418,7 @@ mod tests {
                 )),
             },
             Case {
-                name: "§15 init containers' exit codes are matched too",
+                name: "upstream pod_failure_policy.go matchPodFailurePolicy init containers' exit codes are matched too",
                 rules: vec![("FailJob", Codes(None, "In", &[3]))],
                 pod: pod(PHASE_FAILED, &[("main", None)], &[("setup", Some(3))], &[]),
                 want: Some((
@@ -430,7 +430,7 @@ mod tests {
                 )),
             },
             Case {
-                name: "§15 containerName restricts the check",
+                name: "upstream pod_failure_policy.go matchPodFailurePolicy containerName restricts the check",
                 rules: vec![("FailJob", Codes(Some("b"), "In", &[1, 2]))],
                 pod: failed(&[("a", Some(1)), ("b", Some(2))]),
                 want: Some((
@@ -442,13 +442,13 @@ mod tests {
                 )),
             },
             Case {
-                name: "§15 containerName naming a container that exited otherwise: no match",
+                name: "upstream pod_failure_policy.go matchPodFailurePolicy containerName naming a container that exited otherwise: no match",
                 rules: vec![("FailJob", Codes(Some("b"), "In", &[1]))],
                 pod: failed(&[("a", Some(1)), ("b", Some(2))]),
                 want: None,
             },
             Case {
-                name: "§15 containerName naming no container: no match",
+                name: "upstream pod_failure_policy.go matchPodFailurePolicy containerName naming no container: no match",
                 rules: vec![("Ignore", Codes(Some("ghost"), "NotIn", &[5]))],
                 pod: failed(&[("a", Some(1))]),
                 want: None,
@@ -493,13 +493,13 @@ mod tests {
                 want: Some((Ignore, 0, None)),
             },
             Case {
-                name: "§15 pattern status defaults to True: a False condition does not match",
+                name: "upstream pod_failure_policy.go matchPodFailurePolicy pattern status defaults to True: a False condition does not match",
                 rules: vec![("Ignore", Conds(&[(DT, None)]))],
                 pod: with_condition(DT, "False"),
                 want: None,
             },
             Case {
-                name: "§15 pattern status defaults to True",
+                name: "upstream pod_failure_policy.go matchPodFailurePolicy pattern status defaults to True",
                 rules: vec![("Count", Conds(&[("Other", None), (DT, None)]))],
                 pod: with_condition(DT, "True"),
                 want: Some((Count, 0, None)),
@@ -511,7 +511,7 @@ mod tests {
                 want: None,
             },
             Case {
-                name: "§15 the reported condition is the pod's first matching one",
+                name: "upstream pod_failure_policy.go matchPodFailurePolicy the reported condition is the pod's first matching one",
                 rules: vec![("FailJob", Conds(&[("B", None), ("A", None)]))],
                 pod: pod(PHASE_FAILED, &[], &[], &[("A", "True"), ("B", "True")]),
                 want: Some((
@@ -521,13 +521,13 @@ mod tests {
                 )),
             },
             Case {
-                name: "§15 only pods in phase Failed are matched: Running",
+                name: "upstream pod_failure_policy.go matchPodFailurePolicy only pods in phase Failed are matched: Running",
                 rules: vec![("FailJob", Codes(None, "In", &[1]))],
                 pod: pod(PHASE_RUNNING, &[("main", Some(1))], &[], &[]),
                 want: None,
             },
             Case {
-                name: "§15 only pods in phase Failed are matched: Succeeded with a condition",
+                name: "upstream pod_failure_policy.go matchPodFailurePolicy only pods in phase Failed are matched: Succeeded with a condition",
                 rules: vec![("FailJob", Conds(&[(DT, None)]))],
                 pod: pod(PHASE_SUCCEEDED, &[("main", Some(0))], &[], &[(DT, "True")]),
                 want: None,
@@ -564,7 +564,7 @@ mod tests {
 
     #[test]
     fn message_names_the_given_namespace() {
-        // Reference §6.1: `Container <c> for pod <ns>/<pod> …`.
+        // upstream batch/v1 types.go (condition types and reasons): `Container <c> for pod <ns>/<pod> …`.
         let p = policy(&[("FailJob", Req::Codes(None, "In", &[137]))]);
         let v = evaluate(&p, &failed(&[("worker", Some(137))]), "team-a").unwrap();
         assert_eq!(
@@ -577,7 +577,7 @@ mod tests {
 
     #[test]
     fn action_names() {
-        // Reference §15 action list; anything else is unknown.
+        // upstream pod_failure_policy.go matchPodFailurePolicy action list; anything else is unknown.
         let cases = [
             ("FailJob", Some(Action::FailJob)),
             ("Ignore", Some(Action::Ignore)),

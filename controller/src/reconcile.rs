@@ -1,4 +1,5 @@
-//! The order of decisions in one sync of a Job (upstream `syncJob`, §7 of the reference).
+//! The order of decisions in one sync of a Job (upstream `pkg/controller/job/job_controller.go`
+//! `syncJob`).
 //!
 //! 1. A finished Job (`Complete` or `Failed` is `True`) is left alone.
 //! 2. Classify pods: active, terminating, ready, newly finished (not yet counted). Newly failed
@@ -154,7 +155,7 @@ pub fn reconcile_pods(
 
     // With backoffLimitPerIndex the last failed pod of an index still to run is counted only
     // once its replacement exists (or the Job finishes), as upstream keeps its finalizer to pass
-    // the failure count on (§14).
+    // the failure count on (upstream indexed_job_utils.go (backoffLimitPerIndex)).
     let delayed: Vec<&Pod> = if per_index_limit.is_some() {
         let busy = completed
             .union(&failed_indexes)

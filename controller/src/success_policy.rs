@@ -1,5 +1,5 @@
 //! `successPolicy` of Indexed Jobs (upstream `success_policy.go` `matchSuccessPolicy`;
-//! reference §17): which rule, if any, the completed indexes satisfy, and the message of the
+//! upstream success_policy.go matchSuccessPolicy): which rule, if any, the completed indexes satisfy, and the message of the
 //! `SuccessCriteriaMet` condition it earns.
 //!
 //! Must not: decide when the policy is evaluated (`reconcile` skips it when a failure decision
@@ -39,7 +39,7 @@ pub fn evaluate(policy: &SuccessPolicy, completions: i32, completed: &IndexSet) 
 }
 
 /// Message of the `SuccessCriteriaMet`/`Complete` conditions with reason `SuccessPolicy`
-/// (reference §6.1).
+/// (upstream batch/v1 types.go (condition types and reasons)).
 pub fn message(rule: usize) -> String {
     format!("Matched rules at index {rule}")
 }
@@ -59,7 +59,7 @@ mod tests {
     #[test]
     fn rules_table() {
         // Names in quotes are upstream success_policy_test.go `TestMatchSuccessPolicy` cases
-        // (completions 10); the others come from reference §17.
+        // (completions 10); the others come from upstream success_policy.go matchSuccessPolicy.
         // (name, rules, completed indexes, completions, want)
         type Case = (
             &'static str,
@@ -141,7 +141,7 @@ mod tests {
                 None,
             ),
             (
-                "§17 only evaluated when an index succeeded: even count 0 waits",
+                "upstream success_policy.go matchSuccessPolicy only evaluated when an index succeeded: even count 0 waits",
                 vec![rule(None, Some(0))],
                 "",
                 10,
@@ -204,21 +204,21 @@ mod tests {
                 Some(0),
             ),
             (
-                "§17 both: count not reached within the listed indexes",
+                "upstream success_policy.go matchSuccessPolicy both: count not reached within the listed indexes",
                 vec![rule(Some("0-4"), Some(3))],
                 "0,1,5-9",
                 10,
                 None,
             ),
             (
-                "§17 garbage in one rule skips only that rule",
+                "upstream success_policy.go matchSuccessPolicy garbage in one rule skips only that rule",
                 vec![rule(Some("1,,2"), None), rule(None, Some(1))],
                 "7",
                 10,
                 Some(1),
             ),
             (
-                "§17 neither field (invalid) matches nothing",
+                "upstream success_policy.go matchSuccessPolicy neither field (invalid) matches nothing",
                 vec![rule(None, None)],
                 "0-9",
                 10,
@@ -248,7 +248,7 @@ mod tests {
 
     #[test]
     fn message_text() {
-        // Reference §6.1 and upstream `TestMatchSuccessPolicy` wantMessage.
+        // upstream batch/v1 types.go (condition types and reasons) and upstream `TestMatchSuccessPolicy` wantMessage.
         assert_eq!(message(0), "Matched rules at index 0");
         assert_eq!(message(19), "Matched rules at index 19");
     }

@@ -1,6 +1,6 @@
 //! Scenario tests of `reconcile` on a virtual clock: each case is data (a sentence, what
 //! differs from a default Job, the pods, and what the decision must be). Expectations come from
-//! the upstream Job controller's rules (reference §7–§11) and its `job_controller_test.go`.
+//! the upstream Job controller's rules (upstream job_controller.go syncJob–upstream job_controller.go deleteActivePods) and its `job_controller_test.go`.
 
 use super::*;
 use wasmjob_spec::*;

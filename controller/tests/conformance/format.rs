@@ -24,7 +24,7 @@
 //!   only the fields it names: `active`, `succeeded`, `failed`, `ready`, `terminating`,
 //!   `completedIndexes`, `failedIndexes` (`null` = absent), `conditions` (the whole list in
 //!   order; `Type/Reason` or `Type=False/Reason`, or a map with `type`, `status`, `reason`,
-//!   `message`, `at`; the reference's message is implied for standard reasons; `{pod N}` in a
+//!   `message`, `at`; the upstream controller's message is implied for standard reasons; `{pod N}` in a
 //!   message is the name of the N-th pod created), `startTime`/`completionTime` (`null` =
 //!   unset), `podsCreated`, `created` (creation times of the pods, in order), `indexes`
 //!   (their completion indexes), and `pods` (per pod: `phase`, `stopped`, `counted`,
@@ -322,7 +322,7 @@ impl<'de> Deserialize<'de> for CondSpec {
     }
 }
 
-/// Reference §6.1: the fixed message of each standard reason.
+/// upstream batch/v1 types.go (condition types and reasons): the fixed message of each standard reason.
 pub fn standard_message(reason: &str) -> Option<&'static str> {
     Some(match reason {
         "JobSuspended" => "Job suspended",

@@ -988,7 +988,7 @@ fn status_line(s: &JobStatus) -> String {
     format!("{out} [{}]", conds.join(", "))
 }
 
-/// Reference §5 and §6.3: what must hold after every sync.
+/// upstream batch/v1 types.go (JobStatus) and upstream batch validation.go ValidateJobStatusUpdate: what must hold after every sync.
 fn invariants(job: &Job, before: &JobStatus, after: &JobStatus) -> Result<(), String> {
     let has = |t: &str| {
         after
