@@ -667,3 +667,76 @@ async fn malformed_bodies_paths_and_sizes_get_a_status() {
     let stored = api.store().list_jobs(None).unwrap();
     assert_eq!(stored.len(), 1, "nothing was created");
 }
+
+/// Issue 17: the OpenAPI documents' paths are the router's — every operation they list is
+/// served (a refused one, marked 405, is refused), and every verb discovery lists has its
+/// operation there.
+#[tokio::test]
+async fn the_openapi_paths_are_the_routes() {
+    let api = Api::new();
+    let mut documented: Vec<(String, String)> = Vec::new();
+    for doc in ["/openapi/v3/api/v1", "/openapi/v3/apis/batch/v1"] {
+        let a = api.get(doc).await;
+        assert_eq!(a.status, StatusCode::OK, "{doc}");
+        let paths = a.json()["paths"].as_object().unwrap().clone();
+        for (path, item) in &paths {
+            let concrete = path
+                .replace("{namespace}", "default")
+                .replace("{name}", "no-such-object");
+            for (method, op) in item.as_object().unwrap() {
+                let Ok(m) = method.to_uppercase().parse::<Method>() else {
+                    continue;
+                };
+                if m == Method::OPTIONS || method == "parameters" {
+                    continue;
+                }
+                let body = match m {
+                    Method::GET | Method::DELETE => None,
+                    Method::PATCH => Some(("application/merge-patch+json", "{}".to_string())),
+                    _ => Some(("application/json", "{}".to_string())),
+                };
+                let a = api.send(m.clone(), &concrete, body).await;
+                let refused = op["responses"].get("405").is_some();
+                if refused {
+                    assert_eq!(a.status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
+                } else {
+                    assert!(
+                        served(&a),
+                        "{method} {path} is documented, not served: {}",
+                        a.body
+                    );
+                }
+                documented.push((method.clone(), path.clone()));
+            }
+        }
+    }
+    for r in RESOURCES {
+        let (collection, item) = paths(r);
+        let template = |p: &str| {
+            p.replace("/namespaces/default/", "/namespaces/{namespace}/")
+                .replace("no-such-object", "{name}")
+        };
+        let (collection, item) = (template(&collection), template(&item));
+        for verb in r.verbs {
+            let (method, path) = match *verb {
+                "list" | "watch" => ("get", collection.clone()),
+                "create" => ("post", collection.clone()),
+                "get" => ("get", item.clone()),
+                "update" => ("put", item.clone()),
+                "patch" => ("patch", item.clone()),
+                "delete" => ("delete", item.clone()),
+                other => panic!("verb {other}"),
+            };
+            let path = if r.name == "namespaces" && path.ends_with("/{name}") {
+                "/api/v1/namespaces/{name}".to_string()
+            } else {
+                path
+            };
+            assert!(
+                documented.contains(&(method.to_string(), path.clone())),
+                "{} {verb}: {method} {path} is not in the OpenAPI documents",
+                r.name
+            );
+        }
+    }
+}

@@ -405,19 +405,45 @@ fn delete_options() -> Schema {
             .values(&["Background", "Foreground", "Orphan"]),
         ),
         (
+            "orphanDependents",
+            boolean(
+                "Deprecated: `true` is `propagationPolicy: Orphan`, `false` `Background`; not \
+                 with `propagationPolicy`.",
+            ),
+        ),
+        (
             "gracePeriodSeconds",
             int64(
-                "Accepted and ignored: a stopped pod's instances are interrupted at once, so \
-                 there is nothing to wait for.",
+                "Read and without effect: a stopped pod's instances are interrupted at once, \
+                 so there is nothing to wait for.",
+            ),
+        ),
+        (
+            "preconditions",
+            object(
+                "The object must still be this one: a uid or resourceVersion that differs is \
+                 a Conflict, and nothing is deleted.",
+                vec![
+                    ("uid", string("The object's uid.")),
+                    ("resourceVersion", string("The object's resourceVersion.")),
+                ],
             ),
         ),
         (
             "dryRun",
-            strings("Accepted and ignored on deletion.").list_type("atomic"),
+            strings(
+                "`[All]`: answer what the deletion would make of the object (marked with its \
+                 `deletionTimestamp`) and delete nothing.",
+            )
+            .list_type("atomic"),
         ),
     ]);
-    object("The body of a DELETE, as kubectl sends it.", fields)
-        .kind(&in_every_group("DeleteOptions"))
+    object(
+        "The options of a DELETE: its body, or when it has none its query (every field but \
+         `preconditions`), as the API server reads them.",
+        fields,
+    )
+    .kind(&in_every_group("DeleteOptions"))
 }
 
 fn watch_event() -> Schema {
@@ -429,9 +455,11 @@ fn watch_event() -> Schema {
                 string(
                     "`ADDED`, `MODIFIED` or `DELETED`; or, when the watch asked for them \
                      (`allowWatchBookmarks`), `BOOKMARK`, whose object carries only the \
-                     resourceVersion up to which the client has seen every change.",
+                     resourceVersion up to which the client has seen every change; or \
+                     `ERROR`, whose object is a `Status` (410 `Expired`: the watch's \
+                     resourceVersion is too old, list again).",
                 )
-                .values(&["ADDED", "BOOKMARK", "DELETED", "MODIFIED"]),
+                .values(&["ADDED", "BOOKMARK", "DELETED", "ERROR", "MODIFIED"]),
             ),
             (
                 "object",

@@ -82,7 +82,8 @@ fn name_param(kind: &str) -> Value {
 }
 
 /// The query parameters that filter a list.
-fn selector_params() -> Vec<Value> {
+/// The query parameters of every list and watch (`ListOptions`).
+fn list_params() -> Vec<Value> {
     vec![
         query(
             "labelSelector",
@@ -92,27 +93,44 @@ fn selector_params() -> Vec<Value> {
         query(
             "fieldSelector",
             "string",
-            "Keep the objects whose fields match: terms `path=value`, `path==value` or \
-             `path!=value` on any dotted field path (`metadata.name`, `status.phase`, \
-             `involvedObject.uid`), separated by commas.",
+            "Keep the objects whose fields match: terms `field=value`, `field==value` or \
+             `field!=value`, separated by commas, on the fields the API server supports for \
+             the kind (Jobs: `metadata.name`, `metadata.namespace`, `status.successful`; \
+             pods: also `spec.nodeName`, `spec.restartPolicy`, `status.phase`, …; events: \
+             `involvedObject.*`, `reason`, `type`, `source`, …). Another field is a 400.",
         ),
         query(
             "limit",
             "integer",
-            "Accepted and ignored: a list is always answered whole, without `continue`.",
+            "At most this many objects; when more remain, the list's `continue` token and \
+             `remainingItemCount` say so.",
         ),
-    ]
-}
-
-/// The query parameters of a list that can also be watched.
-fn watch_params() -> Vec<Value> {
-    let mut all = selector_params();
-    all.extend([
+        query(
+            "continue",
+            "string",
+            "A list's `continue` token: the next page (from the store as it is now, not a \
+             snapshot of the first page).",
+        ),
+        query(
+            "resourceVersion",
+            "string",
+            "In a list: `0` or unset, the store as it is; another, a version the store must \
+             have reached (with `resourceVersionMatch`). In a watch: a list's \
+             resourceVersion, to be sent first what changed and what was deleted since.",
+        ),
+        query(
+            "resourceVersionMatch",
+            "string",
+            "`NotOlderThan` (a newer version than the store's is a 504) or `Exact` (only the \
+             current one can be served; an older one is 410). In a watch only with \
+             `sendInitialEvents`.",
+        ),
         query(
             "watch",
             "boolean",
             "Stream changes (`ADDED`, `MODIFIED`, `DELETED`, one JSON object a line) instead \
-             of listing. The store is checked for changes every 100 ms.",
+             of listing. The store is checked for changes every 100 ms; every commit is \
+             seen, whoever made it.",
         ),
         query(
             "allowWatchBookmarks",
@@ -120,19 +138,45 @@ fn watch_params() -> Vec<Value> {
             "In a watch, also send `BOOKMARK` events carrying the store's resourceVersion.",
         ),
         query(
-            "resourceVersion",
-            "string",
-            "In a watch: a list's resourceVersion, to be sent first what changed since (but \
-             not what was deleted since). In a list: accepted and ignored (a list is always \
-             read from the store as it is).",
+            "sendInitialEvents",
+            "boolean",
+            "In a watch (with `resourceVersionMatch=NotOlderThan`): `true` sends every object \
+             first as `ADDED`, then a bookmark annotated `k8s.io/initial-events-end`; `false` \
+             sends only what changes.",
         ),
         query(
             "timeoutSeconds",
             "integer",
             "End a watch after this many seconds.",
         ),
-    ]);
-    all
+    ]
+}
+
+/// The query parameters of a delete (`DeleteOptions`, read from the query when the request
+/// has no body).
+fn delete_params() -> Vec<Value> {
+    vec![
+        query(
+            "propagationPolicy",
+            "string",
+            "`Orphan` (the default for a Job), `Background` or `Foreground`.",
+        ),
+        query(
+            "orphanDependents",
+            "boolean",
+            "Deprecated: `true` is `Orphan`, `false` `Background`.",
+        ),
+        query(
+            "gracePeriodSeconds",
+            "integer",
+            "Read and without effect: pods stop at once.",
+        ),
+        query(
+            "dryRun",
+            "string",
+            "`All`: answer what the deletion would make of the object, delete nothing.",
+        ),
+    ]
 }
 
 /// The query parameters of a create, replace or patch.
@@ -216,44 +260,22 @@ fn operation(
     op
 }
 
-/// How a list may be narrowed.
-#[derive(Clone, Copy)]
-enum Listing {
-    /// Selectors, and watches (Jobs, Pods).
-    Watched,
-    /// Selectors only (Events).
-    Filtered,
-    /// Neither (Namespaces).
-    Whole,
-}
-
-fn list(r: &Resource, id: String, description: &str, listing: Listing) -> Value {
+fn list(r: &Resource, id: String, description: &str) -> Value {
     let mut content = json_content(r.list);
-    let parameters = match listing {
-        Listing::Watched => {
-            if let Value::Object(m) = &mut content {
-                m.insert(
-                    "application/json;stream=watch".into(),
-                    json!({"schema": reference(WATCH_EVENT)}),
-                );
-            }
-            watch_params()
-        }
-        Listing::Filtered => selector_params(),
-        Listing::Whole => Vec::new(),
-    };
-    let answer = match listing {
-        Listing::Watched => "The list, or with `watch` its changes.",
-        _ => "The list.",
-    };
+    if let Value::Object(m) = &mut content {
+        m.insert(
+            "application/json;stream=watch".into(),
+            json!({"schema": reference(WATCH_EVENT)}),
+        );
+    }
     operation(
         r,
         id,
         "list",
         description,
-        parameters,
+        list_params(),
         None,
-        ok("200", answer, content),
+        ok("200", "The list, or with `watch` its changes.", content),
     )
 }
 
@@ -335,7 +357,6 @@ pub fn batch() -> Map<String, Value> {
                     r,
                     "listBatchV1JobForAllNamespaces".into(),
                     "List or watch the Jobs of every namespace.",
-                    Listing::Watched,
                 ),
             )],
         ),
@@ -351,7 +372,6 @@ pub fn batch() -> Map<String, Value> {
                         r,
                         "listBatchV1NamespacedJob".into(),
                         "List or watch the Jobs of a namespace.",
-                        Listing::Watched,
                     ),
                 ),
                 (
@@ -419,7 +439,7 @@ pub fn batch() -> Map<String, Value> {
                         "Mark a Job for deletion. Its controller stops its pods and removes it \
                          (with them, unless the propagation is `Orphan`, the default for a \
                          Job).",
-                        Vec::new(),
+                        delete_params(),
                         Some(json!({"content": {"*/*": {"schema": reference(DELETE_OPTIONS)}}})),
                         ok(
                             "200",
@@ -462,7 +482,6 @@ pub fn core() -> Map<String, Value> {
                     pods,
                     "listCoreV1PodForAllNamespaces".into(),
                     "List or watch the pods of every namespace.",
-                    Listing::Watched,
                 ),
             )],
         ),
@@ -477,7 +496,6 @@ pub fn core() -> Map<String, Value> {
                     pods,
                     "listCoreV1NamespacedPod".into(),
                     "List or watch the pods of a namespace.",
-                    Listing::Watched,
                 ),
             )],
         ),
@@ -508,7 +526,7 @@ pub fn core() -> Map<String, Value> {
                         "Delete a pod. A running pod is stopped; its Job counts it (as failed) \
                          and replaces it as its podReplacementPolicy says, then the pod goes. \
                          A finished pod that was counted goes at once.",
-                        Vec::new(),
+                        delete_params(),
                         Some(json!({"content": {"*/*": {"schema": reference(DELETE_OPTIONS)}}})),
                         ok(
                             "200",
@@ -577,7 +595,6 @@ pub fn core() -> Map<String, Value> {
                     events,
                     "listCoreV1EventForAllNamespaces".into(),
                     "List the events of every namespace.",
-                    Listing::Filtered,
                 ),
             )],
         ),
@@ -593,8 +610,17 @@ pub fn core() -> Map<String, Value> {
                     "listCoreV1NamespacedEvent".into(),
                     "List the events of a namespace (`involvedObject.*` field selectors pick \
                      one object's, as `kubectl describe` does).",
-                    Listing::Filtered,
                 ),
+            )],
+        ),
+    );
+    paths.insert(
+        "/api/v1/namespaces/{namespace}/events/{name}".into(),
+        path_item(
+            vec![namespace_param(), name_param("event")],
+            vec![(
+                "get",
+                read(events, "readCoreV1NamespacedEvent".into(), "Read an event."),
             )],
         ),
     );
@@ -610,7 +636,6 @@ pub fn core() -> Map<String, Value> {
                     "listCoreV1Namespace".into(),
                     "List the namespaces: `default`, those created, and every namespace a \
                      Job lives in.",
-                    Listing::Whole,
                 ),
             ),
             (
