@@ -35,15 +35,12 @@
 //! directory's shared lease); a `wasmjob serve` controlling the directory makes `run` fail with
 //! [`Error::Lease`].
 
-use crate::controller::ControllerConfig;
 use crate::lease::{self, Role};
-use crate::manager::{Manager, ManagerError, Scope, SystemClock};
-use crate::node::{Node, NodeConfig};
+use crate::manager::{ManagerError, Scope};
 use crate::sandbox::Sandbox;
 use crate::store::{JobRecord, Store, StoreError};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 use wasmjob_spec::{COND_COMPLETE, COND_FAILED, Job, Pod, Time};
 
 /// Why a Job could not be run.
@@ -76,73 +73,7 @@ impl From<ManagerError> for Error {
     }
 }
 
-/// The controller's and node's settings; the defaults are Kubernetes'.
-#[derive(Clone, Debug)]
-pub struct Settings {
-    /// First delay before re-creating pods after a failure (doubles per failure); also paces
-    /// OnFailure restarts. Kubernetes: 10 s.
-    pub backoff_base: Duration,
-    /// Cap of that delay (OnFailure restarts: half of it). Kubernetes: 10 min.
-    pub backoff_max: Duration,
-    /// Pods running at once.
-    pub max_pods: usize,
-    /// Guest memory the pods' limits may reserve at once.
-    pub memory_budget: Option<u64>,
-    /// Linear memory all running guests may hold together; `None`: the machine's memory less
-    /// 1 GiB. A guest whose growth would pass it is OOMKilled.
-    pub guest_memory: Option<u64>,
-    /// Bytes of output kept per container run.
-    pub log_limit: u64,
-}
-
-impl Default for Settings {
-    fn default() -> Settings {
-        Settings {
-            backoff_base: Duration::from_secs(10),
-            backoff_max: Duration::from_secs(600),
-            max_pods: 1000,
-            memory_budget: None,
-            guest_memory: None,
-            log_limit: 10 << 20,
-        }
-    }
-}
-
-impl Settings {
-    /// A manager over a fresh node with these settings.
-    pub(crate) fn manager(
-        &self,
-        store: Store,
-        sandbox: Arc<Sandbox>,
-        owner: &str,
-        scope: Scope,
-    ) -> Manager {
-        if let Some(max) = self.guest_memory {
-            sandbox.guest_memory().set_max(max);
-        }
-        let dir = crate::store::StateDir::new(store.dir());
-        let mut node_config = NodeConfig::new(dir.logs(), dir.pods());
-        node_config.max_pods = self.max_pods;
-        node_config.log_limit = self.log_limit;
-        node_config.memory_budget = self.memory_budget;
-        node_config.restart_backoff_base = self.backoff_base;
-        node_config.restart_backoff_max = self.backoff_max / 2;
-        let node = Node::start(sandbox, node_config);
-        let controller = ControllerConfig {
-            backoff_base: self.backoff_base,
-            backoff_max: self.backoff_max,
-            ..Default::default()
-        };
-        Manager::new(
-            store,
-            node,
-            controller,
-            Box::new(SystemClock),
-            owner.to_string(),
-            scope,
-        )
-    }
-}
+pub use crate::settings::Settings;
 
 /// A Job ready to run: defaulted, validated, named.
 #[derive(Clone, Debug)]
@@ -269,7 +200,7 @@ impl Host {
                 if job.metadata.namespace.is_none() {
                     job.metadata.namespace = Some("default".into());
                 }
-                crate::cli::give_identity(&mut job, now);
+                crate::ops::manifest::give_identity(&mut job, now);
                 Submission {
                     job,
                     base_dir: base_dir.as_ref().to_path_buf(),

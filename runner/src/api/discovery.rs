@@ -1,8 +1,9 @@
 //! Discovery: `/version`, `/api`, `/apis`, `/api/v1` and `/apis/batch/v1`, which kubectl and
 //! the client libraries read (and cache) to map `jobs`, `job`, `pods`, `po` to their paths and
-//! to know what they may do with each. [`RESOURCES`] is the one list of what is served: the
-//! router's routes are tested against it, verb by verb, both ways.
+//! to know what they may do with each, from [`crate::resources::RESOURCES`], the one list of
+//! what is served (the router's routes are tested against it, verb by verb, both ways).
 
+use crate::resources::RESOURCES;
 use axum::Json;
 use serde_json::{Value, json};
 
@@ -36,88 +37,6 @@ pub async fn groups() -> Json<Value> {
         "groups": [{"name": "batch", "versions": [batch], "preferredVersion": batch}],
     }))
 }
-
-/// A resource as discovery lists it.
-pub struct Resource {
-    /// `v1` (the core group) or `batch/v1`.
-    pub group_version: &'static str,
-    /// The plural, or `plural/subresource`.
-    pub name: &'static str,
-    pub singular: &'static str,
-    pub kind: &'static str,
-    pub namespaced: bool,
-    /// Exactly the verbs served (the API server's words: `get`, `list`, `watch`, `create`,
-    /// `update`, `patch`, `delete`, `deletecollection`).
-    pub verbs: &'static [&'static str],
-    pub short_names: &'static [&'static str],
-    pub categories: &'static [&'static str],
-}
-
-/// Everything the API serves.
-pub const RESOURCES: &[Resource] = &[
-    Resource {
-        group_version: "v1",
-        name: "pods",
-        singular: "pod",
-        kind: "Pod",
-        namespaced: true,
-        verbs: &["delete", "get", "list", "watch"],
-        short_names: &["po"],
-        categories: &["all"],
-    },
-    Resource {
-        group_version: "v1",
-        name: "pods/log",
-        singular: "",
-        kind: "Pod",
-        namespaced: true,
-        verbs: &["get"],
-        short_names: &[],
-        categories: &[],
-    },
-    Resource {
-        group_version: "v1",
-        name: "namespaces",
-        singular: "namespace",
-        kind: "Namespace",
-        namespaced: false,
-        verbs: &["create", "get", "list", "watch"],
-        short_names: &["ns"],
-        categories: &[],
-    },
-    Resource {
-        group_version: "v1",
-        name: "events",
-        singular: "event",
-        kind: "Event",
-        namespaced: true,
-        verbs: &["get", "list", "watch"],
-        short_names: &["ev"],
-        categories: &[],
-    },
-    Resource {
-        group_version: "batch/v1",
-        name: "jobs",
-        singular: "job",
-        kind: "Job",
-        namespaced: true,
-        verbs: &[
-            "create", "delete", "get", "list", "patch", "update", "watch",
-        ],
-        short_names: &[],
-        categories: &["all"],
-    },
-    Resource {
-        group_version: "batch/v1",
-        name: "jobs/status",
-        singular: "",
-        kind: "Job",
-        namespaced: true,
-        verbs: &["get"],
-        short_names: &[],
-        categories: &[],
-    },
-];
 
 /// The `APIResourceList` of one group version.
 fn resource_list(group_version: &str) -> Json<Value> {

@@ -16,7 +16,7 @@ use super::list_options::ApiQuery;
 use super::objects::write;
 use super::patches::{self, PatchType};
 use super::status::ApiError;
-use crate::cli::input::Manifest;
+use crate::ops::manifest::Manifest;
 use crate::store::{JobRecord, StoreError};
 use axum::Json;
 use axum::body::Bytes;
@@ -164,14 +164,13 @@ pub async fn create_job(
     let dry_run = q.dry_run()?;
     let mut job = read_job(&body, &ns)?;
     check_modules(&state, &job).await?;
-    crate::cli::input::give_identity(&mut job, Time(jiff::Timestamp::now()));
+    crate::ops::manifest::give_identity(&mut job, Time(jiff::Timestamp::now()));
     let mut manifest = Manifest {
         job,
         base_dir: state.image_dir.clone(),
         items: None,
     };
-    crate::cli::items::attach_items(std::slice::from_mut(&mut manifest), None)
-        .map_err(|f| ApiError::bad_request(f.message.trim_start_matches("error: ").into()))?;
+    crate::ops::items::attach_items(std::slice::from_mut(&mut manifest), None)?;
     let Manifest {
         job,
         base_dir,
@@ -305,7 +304,7 @@ fn changed(old: &Job, change: &Change, ns: &str, name: &str) -> Result<Job, Opti
     }
     defaults::apply(&mut new);
     let now = Time(jiff::Timestamp::now());
-    crate::cli::apply::updated(old, new, now).map_err(|errors| Some(invalid(name, &errors)))
+    crate::ops::update::updated(old, new, now).map_err(|errors| Some(invalid(name, &errors)))
 }
 
 pub async fn replace_job(

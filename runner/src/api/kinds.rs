@@ -6,8 +6,8 @@
 //!
 //! Must not: write to the store or know about HTTP.
 
-use crate::cli::printers;
 use crate::field_selector::Resource;
+use crate::ops::rows as printers;
 use crate::store::{Store, StoreError};
 use serde_json::{Map, Value, json};
 use wasmjob_spec::{ObjectMeta, Time};
@@ -126,7 +126,7 @@ impl Kind for wasmjob_spec::Pod {
     }
 }
 
-/// A core/v1 Event, as `cli::get::event_object` shapes it.
+/// A core/v1 Event, as `crate::ops::events::event_object` shapes it.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(super) struct Event {
     metadata: ObjectMeta,
@@ -154,7 +154,7 @@ impl Kind for Event {
             .into_iter()
             .filter_map(|stored| {
                 let mut event: Event =
-                    serde_json::from_value(crate::cli::get::event_object(&stored)).ok()?;
+                    serde_json::from_value(crate::ops::events::event_object(&stored)).ok()?;
                 event.record = Some(stored.event);
                 event.order = (stored.version, stored.id);
                 Some(event)

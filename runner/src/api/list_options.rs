@@ -112,17 +112,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ListOptions {
 const NOT_OLDER_THAN: &str = "NotOlderThan";
 const EXACT: &str = "Exact";
 
-/// Where a watch starts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Start {
-    /// Every current object first, as `ADDED` (no resourceVersion, or `0`; or
-    /// `sendInitialEvents=true`).
-    Everything,
-    /// The changes after this resourceVersion (a list's).
-    After(i64),
-    /// Only what changes from now on (`sendInitialEvents=false` without a resourceVersion).
-    Now,
-}
+pub use crate::watch::Start;
 
 impl ListOptions {
     /// The API server's rules for the options of a list and of a watch.

@@ -6,7 +6,7 @@ use super::ApiState;
 use super::list_options::ApiQuery;
 use super::status::ApiError;
 use super::watch::POLL;
-use crate::cli::logs::{Reader, Source};
+use crate::ops::logs::{Reader, Source};
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
@@ -40,22 +40,11 @@ pub async fn pod_log(
             .map_err(|e| ApiError::internal(e.to_string()))?
             .ok_or_else(|| ApiError::not_found("", "pods", &name))?;
         let container = container(&pod, q.container.as_deref())?;
-        let restart = crate::cli::logs::run_of(&pod, &container, q.previous)
-            .map_err(ApiError::bad_request)?;
-        let logs = crate::store::StateDir::new(store.dir()).logs();
-        let path = crate::node::log_path(&logs, &pod, &container, restart);
-        let source = Source {
-            pod,
-            container,
-            restart,
-            path,
-        };
+        let source = Source::of(&store, pod, container, q.previous)?;
         let mut reader = Reader::plain(source, q.timestamps);
         let mut body = Vec::new();
         let tail = q.tail_lines.filter(|n| *n >= 0).map(|n| n as usize);
-        reader
-            .print_existing(&mut body, tail)
-            .map_err(|f| ApiError::internal(f.message))?;
+        reader.print_existing(&mut body, tail)?;
         Ok::<_, ApiError>((body, reader))
     })
     .await

@@ -242,14 +242,21 @@ impl From<crate::store::StoreError> for ApiError {
     }
 }
 
-/// A CLI operation the API reuses (deletion): bad input is the client's (400), anything else
-/// the server's.
-impl From<crate::cli::Failure> for ApiError {
-    fn from(f: crate::cli::Failure) -> Self {
-        if f.code == 2 {
-            ApiError::bad_request(f.message)
-        } else {
-            ApiError::internal(f.message)
+/// An operation shared with the CLI: bad input is the client's (400), a timeout 504, anything
+/// else the server's.
+impl From<crate::ops::OpError> for ApiError {
+    fn from(e: crate::ops::OpError) -> Self {
+        use crate::ops::OpError;
+        match e {
+            OpError::Invalid(m) => ApiError::bad_request(m),
+            OpError::Timeout(m) => ApiError {
+                code: StatusCode::GATEWAY_TIMEOUT,
+                reason: "Timeout",
+                message: m,
+                details: None,
+            },
+            OpError::Store(e) => e.into(),
+            e => ApiError::internal(e.to_string()),
         }
     }
 }

@@ -4,8 +4,8 @@
 //! malformed requests answered with `Status` objects. No controller runs: writes of "the
 //! controller" are made through a store connection of the test's own.
 
-use super::discovery::RESOURCES;
 use super::*;
+use crate::resources::RESOURCES;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use serde_json::{Value, json};
@@ -143,7 +143,7 @@ impl Api {
 }
 
 /// The routes of a resource: its collection (namespaced or not) and one item.
-fn paths(r: &super::discovery::Resource) -> (String, String) {
+fn paths(r: &crate::resources::Resource) -> (String, String) {
     let base = if r.group_version == "v1" {
         "/api/v1".to_string()
     } else {

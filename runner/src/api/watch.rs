@@ -4,7 +4,7 @@
 //!
 //! The store is looked at every [`POLL`] for commits (any connection's, the API's own
 //! included: [`crate::store::Store::changes`]); at each, the objects in the list's filter are
-//! compared with those seen so far by [`diff`], a pure step. Where the watch starts
+//! compared with those seen so far by [`crate::watch::diff`], the pure step `get -w` takes too. Where the watch starts
 //! ([`Start`]): with every current object as `ADDED` (no resourceVersion: "start at the most
 //! recent", or `sendInitialEvents=true`), with the changes after a list's resourceVersion
 //! (objects changed since come as `MODIFIED`, deleted ones as `DELETED` from the store's
@@ -18,7 +18,7 @@
 //! client goes.
 
 use super::ApiState;
-use super::list_options::Start;
+use crate::watch::{Start, Watched, diff};
 use axum::body::{Body, Bytes};
 use axum::response::Response;
 use serde_json::{Value, json};
@@ -41,6 +41,15 @@ pub struct Seen {
     pub table: Value,
 }
 
+impl Watched for Seen {
+    fn uid(&self) -> &str {
+        &self.uid
+    }
+    fn version(&self) -> i64 {
+        self.version.parse().unwrap_or(0)
+    }
+}
+
 /// What a watch lists at each look: the objects in its filter, and given a resourceVersion,
 /// those deleted after it (their last states, each with the resourceVersion of its deletion).
 pub type Lister = Arc<
@@ -59,64 +68,6 @@ pub struct Watch {
     pub bookmarks: Option<(&'static str, &'static str)>,
     /// `sendInitialEvents=true`: the first bookmark marks the end of the initial events.
     pub initial_events_end: bool,
-}
-
-/// One event of a watch.
-pub type Change = (&'static str, Seen);
-
-/// The events one look at the store makes, given the objects `seen` at the last look (which
-/// become `objects`): on the first look (`first`), what [`Start`] asks for; after it, new
-/// objects are `ADDED`, changed ones `MODIFIED`, and those gone from the list — deleted, or
-/// out of the filter now — `DELETED` (as their tombstone says when they were deleted, else as
-/// last seen). In resourceVersion order.
-pub fn diff(
-    seen: &mut HashMap<String, Seen>,
-    objects: Vec<Seen>,
-    deleted: Vec<Seen>,
-    first: Option<Start>,
-) -> Vec<Change> {
-    let mut events: Vec<Change> = Vec::new();
-    let mut current: HashMap<String, Seen> = HashMap::new();
-    for o in objects {
-        let kind = match (first, seen.get(&o.uid)) {
-            (Some(Start::Everything), _) => Some("ADDED"),
-            (Some(Start::After(since)), _) => (version(&o) > since).then_some("MODIFIED"),
-            (Some(Start::Now), _) => None,
-            (None, None) => Some("ADDED"),
-            (None, Some(old)) if old.version != o.version => Some("MODIFIED"),
-            (None, Some(_)) => None,
-        };
-        if let Some(k) = kind {
-            events.push((k, o.clone()));
-        }
-        current.insert(o.uid.clone(), o);
-    }
-    let mut tombstones: HashMap<String, Seen> = HashMap::new();
-    for d in deleted {
-        if !current.contains_key(&d.uid) {
-            tombstones.insert(d.uid.clone(), d);
-        }
-    }
-    match first {
-        // Resumed: what was deleted since the client's resourceVersion.
-        Some(Start::After(_)) => events.extend(tombstones.into_values().map(|d| ("DELETED", d))),
-        Some(_) => {}
-        None => {
-            for (uid, old) in seen.iter() {
-                if !current.contains_key(uid) {
-                    let last = tombstones.remove(uid).unwrap_or_else(|| old.clone());
-                    events.push(("DELETED", last));
-                }
-            }
-        }
-    }
-    events.sort_by_key(|(_, o)| version(o));
-    *seen = current;
-    events
-}
-
-fn version(o: &Seen) -> i64 {
-    o.version.parse().unwrap_or(0)
 }
 
 /// A `BOOKMARK` event: the resourceVersion the client has seen everything up to;
@@ -259,103 +210,6 @@ async fn send(tx: &tokio::sync::mpsc::Sender<Bytes>, events: Vec<Value>) -> Resu
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn object(uid: &str, version: i64) -> Seen {
-        Seen {
-            uid: uid.into(),
-            version: version.to_string(),
-            object: json!({"metadata": {"uid": uid, "resourceVersion": version.to_string()}}),
-            table: json!({"kind": "Table", "uid": uid}),
-        }
-    }
-
-    fn kinds(events: &[Change]) -> Vec<(&'static str, String, String)> {
-        events
-            .iter()
-            .map(|(k, o)| (*k, o.uid.clone(), o.version.clone()))
-            .collect()
-    }
-
-    fn strings(events: &[(&'static str, &str, &str)]) -> Vec<(&'static str, String, String)> {
-        events
-            .iter()
-            .map(|(k, u, v)| (*k, u.to_string(), v.to_string()))
-            .collect()
-    }
-
-    #[test]
-    fn a_fresh_watch_adds_everything_then_follows_changes() {
-        let mut seen = HashMap::new();
-        let first = diff(
-            &mut seen,
-            vec![object("a", 3), object("b", 2)],
-            vec![],
-            Some(Start::Everything),
-        );
-        assert_eq!(
-            kinds(&first),
-            strings(&[("ADDED", "b", "2"), ("ADDED", "a", "3")])
-        );
-        // b changes, c appears, a is deleted (its tombstone has the deletion's version).
-        let mut a_deleted = object("a", 9);
-        a_deleted.object["gone"] = json!(true);
-        let next = diff(
-            &mut seen,
-            vec![object("b", 7), object("c", 8)],
-            vec![a_deleted.clone()],
-            None,
-        );
-        assert_eq!(
-            kinds(&next),
-            strings(&[
-                ("MODIFIED", "b", "7"),
-                ("ADDED", "c", "8"),
-                ("DELETED", "a", "9")
-            ])
-        );
-        assert_eq!(next[2].1, a_deleted);
-        // Nothing changed: nothing sent.
-        assert!(
-            diff(
-                &mut seen,
-                vec![object("b", 7), object("c", 8)],
-                vec![],
-                None
-            )
-            .is_empty()
-        );
-        // c leaves the filter (no tombstone): DELETED as last seen.
-        let left = diff(&mut seen, vec![object("b", 7)], vec![], None);
-        assert_eq!(kinds(&left), strings(&[("DELETED", "c", "8")]));
-    }
-
-    /// The case behind kubectl delete's hang on a loaded machine: the client lists at 5, the
-    /// Job goes at 6, the watch from 5 must say so.
-    #[test]
-    fn a_resumed_watch_reports_changes_and_deletions_since_its_version() {
-        let mut seen = HashMap::new();
-        let events = diff(
-            &mut seen,
-            vec![object("old", 4), object("changed", 7)],
-            vec![object("gone", 6), object("changed", 5)],
-            Some(Start::After(5)),
-        );
-        assert_eq!(
-            kinds(&events),
-            strings(&[("DELETED", "gone", "6"), ("MODIFIED", "changed", "7")])
-        );
-        assert_eq!(seen.len(), 2, "both current objects are remembered");
-        let events = diff(&mut seen, vec![object("old", 4)], vec![], None);
-        assert_eq!(kinds(&events), strings(&[("DELETED", "changed", "7")]));
-    }
-
-    #[test]
-    fn a_watch_from_now_sends_only_later_changes() {
-        let mut seen = HashMap::new();
-        assert!(diff(&mut seen, vec![object("a", 1)], vec![], Some(Start::Now)).is_empty());
-        let events = diff(&mut seen, vec![object("a", 2)], vec![], None);
-        assert_eq!(kinds(&events), strings(&[("MODIFIED", "a", "2")]));
-    }
 
     #[test]
     fn bookmarks_carry_the_version_and_the_end_of_initial_events() {

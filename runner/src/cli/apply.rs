@@ -8,9 +8,10 @@ use super::Failure;
 use super::input::{Manifest, check_modules_blocking, give_identity, read_manifests};
 use super::patch::invalid;
 use crate::lease;
+use crate::ops::update::updated;
 use crate::store::{JobRecord, Store};
 use std::path::Path;
-use wasmjob_spec::{FieldError, Job, Time, defaults};
+use wasmjob_spec::Time;
 
 #[derive(Debug, clap::Args)]
 pub struct ApplyArgs {
@@ -37,7 +38,7 @@ pub fn apply(
     create_only: bool,
 ) -> Result<(), Failure> {
     let mut manifests = read_manifests(&args.filename, namespace)?;
-    super::items::attach_items(&mut manifests, args.items.as_deref())?;
+    crate::ops::items::attach_items(&mut manifests, args.items.as_deref())?;
     check_modules_blocking(state_dir, &manifests)?;
     let mut store = Store::open(state_dir)?;
     let now = Time(jiff::Timestamp::now());
@@ -112,22 +113,4 @@ pub fn apply(
         );
     }
     Ok(())
-}
-
-/// The stored Job `old` replaced by `new` (a manifest, or the object a client sent): the
-/// server keeps identity (uid, creation time, generation, a deletion under way), the generated
-/// selector and pod labels, and the status; the update must be one Kubernetes allows.
-pub(crate) fn updated(old: &Job, mut new: Job, now: Time) -> Result<Job, Vec<FieldError>> {
-    let created = old.metadata.creation_timestamp.unwrap_or(now);
-    defaults::assign_identity(&mut new, old.metadata.uid(), created);
-    new.metadata.generation = old.metadata.generation;
-    new.metadata.resource_version = old.metadata.resource_version.clone();
-    new.metadata.deletion_timestamp = old.metadata.deletion_timestamp;
-    new.metadata.deletion_grace_period_seconds = old.metadata.deletion_grace_period_seconds;
-    new.status = None;
-    let errors = wasmjob_spec::update::validate_update(old, &new);
-    if !errors.is_empty() {
-        return Err(errors);
-    }
-    Ok(new)
 }

@@ -6,12 +6,10 @@
 use super::Failure;
 use super::input::read_manifests;
 use super::resource::Kind;
-use crate::lease;
-use crate::node::remove_logs;
-use crate::store::{JobState, StateDir, Store};
+use crate::ops::delete::{PodDeletion, delete_job, delete_pod};
+use crate::store::Store;
 use std::path::Path;
 use std::time::{Duration, Instant};
-use wasmjob_spec::{PHASE_FAILED, PHASE_SUCCEEDED, TRACKING_FINALIZER, Time};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Cascade {
@@ -59,6 +57,9 @@ pub struct DeleteArgs {
     pub ignore_not_found: bool,
 }
 
+/// The types `delete` takes.
+const TAKES: &[Kind] = &[Kind::Job, Kind::Pod];
+
 pub fn delete(args: DeleteArgs, state_dir: &Path, namespace: Option<&str>) -> Result<(), Failure> {
     let ns = namespace.unwrap_or("default").to_string();
     let mut targets: Vec<(Kind, String, String)> = Vec::new();
@@ -86,10 +87,14 @@ pub fn delete(args: DeleteArgs, state_dir: &Path, namespace: Option<&str>) -> Re
         if first.contains('/') {
             for w in &words {
                 let (kind, name) = w.split_once('/').unwrap_or(("", w));
-                targets.push((Kind::parse(kind)?, ns.clone(), name.to_string()));
+                targets.push((
+                    Kind::parse(kind, "delete", TAKES)?,
+                    ns.clone(),
+                    name.to_string(),
+                ));
             }
         } else {
-            let kind = Kind::parse(&first)?;
+            let kind = Kind::parse(&first, "delete", TAKES)?;
             let names = &words[1..];
             if args.all {
                 let store = Store::open(state_dir)?;
@@ -104,12 +109,13 @@ pub fn delete(args: DeleteArgs, state_dir: &Path, namespace: Option<&str>) -> Re
                         .into_iter()
                         .map(|p| p.metadata.name().to_string())
                         .collect(),
+                    Kind::Event => unreachable!("delete takes jobs and pods"),
                 };
                 if all.is_empty() {
                     println!("No resources found");
                 }
                 for n in all {
-                    targets.push((Kind::parse(&first)?, ns.clone(), n));
+                    targets.push((Kind::parse(&first, "delete", TAKES)?, ns.clone(), n));
                 }
             } else if names.is_empty() {
                 return Err(Failure::input(format!(
@@ -117,7 +123,7 @@ pub fn delete(args: DeleteArgs, state_dir: &Path, namespace: Option<&str>) -> Re
                 )));
             } else {
                 for n in names {
-                    targets.push((Kind::parse(&first)?, ns.clone(), n.clone()));
+                    targets.push((Kind::parse(&first, "delete", TAKES)?, ns.clone(), n.clone()));
                 }
             }
         }
@@ -141,13 +147,21 @@ pub fn delete(args: DeleteArgs, state_dir: &Path, namespace: Option<&str>) -> Re
                 }
                 found
             }
-            Kind::Pod => {
-                let found = delete_pod(&mut store, &ns, &name, args.wait, deadline)?;
-                if found {
+            Kind::Pod => match delete_pod(&mut store, &ns, &name, args.wait, deadline)? {
+                PodDeletion::NotFound => false,
+                PodDeletion::Deleted => {
                     println!("pod {name:?} deleted");
+                    true
                 }
-                found
-            }
+                PodDeletion::Marked => {
+                    eprintln!(
+                        "pod {name:?} is marked for deletion; it goes once `wasmjob serve` runs its Job and has counted it"
+                    );
+                    println!("pod {name:?} deleted");
+                    true
+                }
+            },
+            Kind::Event => unreachable!("delete takes jobs and pods"),
         };
         if !found && !args.ignore_not_found {
             missing.push(format!(
@@ -161,116 +175,4 @@ pub fn delete(args: DeleteArgs, state_dir: &Path, namespace: Option<&str>) -> Re
     } else {
         Err(Failure::runtime(missing.join("\n")))
     }
-}
-
-/// Whether the controller that runs a Job is alive (a `serve` adopts Jobs without owner).
-fn controlled(dir: &Path, st: &JobState) -> bool {
-    match &st.owner {
-        Some(o) => lease::owner_alive(dir, o),
-        None => lease::served(dir),
-    }
-}
-
-fn timed_out(deadline: Option<Instant>, what: &str) -> Result<(), Failure> {
-    if deadline.is_some_and(|d| Instant::now() >= d) {
-        return Err(Failure::runtime(format!(
-            "error: timed out waiting for {what} to be deleted"
-        )));
-    }
-    std::thread::sleep(Duration::from_millis(50));
-    Ok(())
-}
-
-/// Deletes Job `ns/name` with `propagation`: marks it, then waits (if `wait`) until its live
-/// controller has stopped its pods and removed it — or removes it at once when no controller
-/// runs it. Returns false when there is no such Job.
-pub fn delete_job(
-    store: &mut Store,
-    ns: &str,
-    name: &str,
-    propagation: &str,
-    wait: bool,
-    deadline: Option<Instant>,
-) -> Result<bool, Failure> {
-    let now = Time(jiff::Timestamp::now());
-    let mut batch = store.batch()?;
-    let Some((marked, _)) = batch.mark_job_deleting(ns, name, propagation, now)? else {
-        return Ok(false);
-    };
-    batch.commit()?;
-    let dir = store.dir().to_path_buf();
-    let uid = marked.uid.clone();
-    loop {
-        let Some(st) = store.job_states(Some(std::slice::from_ref(&uid)))?.pop() else {
-            return Ok(true);
-        };
-        if !controlled(&dir, &st) {
-            let pods = store.pods_of_job(&uid)?;
-            let orphan = propagation == "Orphan";
-            let mut batch = store.batch()?;
-            if batch.job_owned_by(&uid, st.owner.as_deref())? {
-                batch.delete_job(&uid, orphan)?;
-                batch.commit()?;
-                if !orphan {
-                    remove_logs(&StateDir::new(&dir).logs(), &pods);
-                }
-                store.reclaim_space()?;
-                return Ok(true);
-            }
-            continue;
-        }
-        if !wait {
-            return Ok(true);
-        }
-        timed_out(deadline, &format!("jobs.batch {name:?}"))?;
-    }
-}
-
-/// Deletes pod `ns/name`: a pod that has ended and been counted goes at once; otherwise its
-/// Job's controller stops it, counts it and removes it (waited for if `wait`). Returns false
-/// when there is no such pod.
-pub fn delete_pod(
-    store: &mut Store,
-    ns: &str,
-    name: &str,
-    wait: bool,
-    deadline: Option<Instant>,
-) -> Result<bool, Failure> {
-    let Some(pod) = store.get_pod(ns, name)? else {
-        return Ok(false);
-    };
-    let dir = store.dir().to_path_buf();
-    let ended = matches!(pod.phase(), PHASE_SUCCEEDED | PHASE_FAILED)
-        && !pod
-            .metadata
-            .finalizers
-            .iter()
-            .any(|f| f == TRACKING_FINALIZER);
-    let mut batch = store.batch()?;
-    let Some(job_uid) = batch.mark_pod_deleting(ns, name)? else {
-        return Ok(false);
-    };
-    let job = if job_uid.is_empty() {
-        None
-    } else {
-        batch.job_state(&job_uid)?
-    };
-    let controller = job.as_ref().is_some_and(|st| controlled(&dir, st));
-    if ended || job.is_none() {
-        batch.delete_pod(pod.metadata.uid())?;
-        batch.commit()?;
-        remove_logs(&StateDir::new(&dir).logs(), std::slice::from_ref(&pod));
-        return Ok(true);
-    }
-    batch.commit()?;
-    if !controller {
-        eprintln!(
-            "pod {name:?} is marked for deletion; it goes once `wasmjob serve` runs its Job and has counted it"
-        );
-        return Ok(true);
-    }
-    while wait && store.get_pod(ns, name)?.is_some() {
-        timed_out(deadline, &format!("pods {name:?}"))?;
-    }
-    Ok(true)
 }

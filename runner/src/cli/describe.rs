@@ -3,6 +3,7 @@
 
 use super::Failure;
 use super::printers::{format_selector, human_duration, since, table};
+use super::resource::Kind;
 use crate::store::QueueItem;
 use crate::store::{EventRecord, Store};
 use std::collections::BTreeMap;
@@ -34,8 +35,8 @@ pub fn describe(
     let store = Store::open(state_dir)?;
     let now = Time(jiff::Timestamp::now());
     let mut text = String::new();
-    match kind.as_str() {
-        "job" | "jobs" | "job.batch" | "jobs.batch" => {
+    match Kind::parse(&kind, "describe", &[Kind::Job, Kind::Pod])? {
+        Kind::Job => {
             let jobs: Vec<Job> = if names.is_empty() {
                 store
                     .list_jobs(Some(ns))?
@@ -63,7 +64,7 @@ pub fn describe(
                 describe_job(&mut text, job, &queue, &events, now);
             }
         }
-        "pod" | "pods" | "po" => {
+        Kind::Pod => {
             let pods: Vec<Pod> = if names.is_empty() {
                 store.list_pods(Some(ns))?
             } else {
@@ -85,11 +86,7 @@ pub fn describe(
                 describe_pod(&mut text, pod, &events, now);
             }
         }
-        other => {
-            return Err(Failure::input(format!(
-                "error: the server doesn't have a resource type {other:?} (wasmjob knows jobs and pods)"
-            )));
-        }
+        Kind::Event => unreachable!("describe takes jobs and pods"),
     }
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())?;

@@ -1,13 +1,17 @@
 //! `wasmjob get jobs|pods|events [NAME…] [-l SELECTOR] [--field-selector F] [-o
 //! json|yaml|wide|name] [-A] [-w]`: read from the state directory and print like kubectl.
-//! `-w` prints the table, then a row for every object that changes, until interrupted.
+//! `-w` prints the table, then a row for every object that is added, changes or is deleted
+//! (the watch diff the API's watches take), until interrupted.
 
 use super::Failure;
 use super::printers::{self, Output};
+use super::resource::Kind;
 use crate::field_selector::{FieldSelector, Resource};
+use crate::ops::events::event_object;
 use crate::selector::Selector;
-use crate::store::{Store, StoredEvent};
-use serde_json::{Value, json};
+use crate::store::Store;
+use crate::watch::{Watched, diff};
+use serde_json::Value;
 use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
@@ -36,14 +40,8 @@ pub struct GetArgs {
     pub watch: bool,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Jobs,
-    Pods,
-    Events,
-}
-
 /// One object, ready to print in any output.
+#[derive(Clone)]
 struct Item {
     key: String,
     version: String,
@@ -52,23 +50,23 @@ struct Item {
     row: Vec<String>,
 }
 
+impl Watched for Item {
+    fn uid(&self) -> &str {
+        &self.key
+    }
+    fn version(&self) -> i64 {
+        self.version.parse().unwrap_or(0)
+    }
+}
+
 pub fn get(args: GetArgs, state_dir: &Path, namespace: Option<&str>) -> Result<(), Failure> {
-    let kind = match args.resource.as_str() {
-        "jobs" | "job" | "job.batch" | "jobs.batch" => Kind::Jobs,
-        "pods" | "pod" | "po" => Kind::Pods,
-        "events" | "event" | "ev" => Kind::Events,
-        other => {
-            return Err(Failure::input(format!(
-                "error: the server doesn't have a resource type {other:?} (wasmjob knows jobs, pods and events)"
-            )));
-        }
-    };
+    let kind = Kind::parse(&args.resource, "get", &[Kind::Job, Kind::Pod, Kind::Event])?;
     let selector = Selector::parse(args.selector.as_deref().unwrap_or(""))
         .map_err(|e| Failure::input(format!("error: {e}")))?;
     let resource = match kind {
-        Kind::Jobs => Resource::Jobs,
-        Kind::Pods => Resource::Pods,
-        Kind::Events => Resource::Events,
+        Kind::Job => Resource::Jobs,
+        Kind::Pod => Resource::Pods,
+        Kind::Event => Resource::Events,
     };
     let fields = FieldSelector::parse(args.field_selector.as_deref().unwrap_or(""), resource)
         .map_err(|e| Failure::input(format!("Error from server (BadRequest): {e}")))?;
@@ -89,11 +87,7 @@ pub fn get(args: GetArgs, state_dir: &Path, namespace: Option<&str>) -> Result<(
         Ok((header, items))
     };
     let (header, items) = list(&store)?;
-    let plural = match kind {
-        Kind::Jobs => "jobs.batch",
-        Kind::Pods => "pods",
-        Kind::Events => "events",
-    };
+    let plural = kind.plural();
     for w in &args.names {
         if !items.iter().any(|i| &i.name == w) {
             return Err(Failure::runtime(format!(
@@ -123,7 +117,7 @@ pub fn get(args: GetArgs, state_dir: &Path, namespace: Option<&str>) -> Result<(
         Some(Output::Name) => {
             use std::io::Write;
             for i in &items {
-                writeln!(out, "{}", name_of(kind, &i.name))?;
+                writeln!(out, "{}", kind.object_name(&i.name))?;
             }
         }
         _ if items.is_empty() => match ns {
@@ -140,7 +134,7 @@ pub fn get(args: GetArgs, state_dir: &Path, namespace: Option<&str>) -> Result<(
         return Ok(());
     }
     drop(out);
-    let mut seen: HashMap<String, String> = items.into_iter().map(|i| (i.key, i.version)).collect();
+    let mut seen: HashMap<String, Item> = items.into_iter().map(|i| (i.key.clone(), i)).collect();
     let mut version = store.changes()?;
     loop {
         std::thread::sleep(Duration::from_millis(100));
@@ -150,19 +144,17 @@ pub fn get(args: GetArgs, state_dir: &Path, namespace: Option<&str>) -> Result<(
         }
         version = v;
         let (header, items) = list(&store)?;
-        let changed: Vec<&Item> = items
-            .iter()
-            .filter(|i| seen.get(&i.key) != Some(&i.version))
-            .collect();
+        // Added, changed and deleted objects (kubectl's watch prints a deleted one's last row).
+        let changes = diff(&mut seen, items, Vec::new(), None);
         let mut out = std::io::stdout().lock();
-        for i in &changed {
+        for (_, i) in &changes {
             match args.output {
                 Some(Output::Json) | Some(Output::Yaml) => {
                     print_value(&mut out, args.output, &i.value)?
                 }
                 Some(Output::Name) => {
                     use std::io::Write;
-                    writeln!(out, "{}", name_of(kind, &i.name))?;
+                    writeln!(out, "{}", kind.object_name(&i.name))?;
                 }
                 _ => {
                     // Laid out with the header, so that the columns line up as in kubectl's
@@ -178,9 +170,6 @@ pub fn get(args: GetArgs, state_dir: &Path, namespace: Option<&str>) -> Result<(
         }
         use std::io::Write;
         out.flush()?;
-        for i in items {
-            seen.insert(i.key, i.version);
-        }
     }
 }
 
@@ -191,14 +180,6 @@ fn print_value(out: &mut dyn std::io::Write, o: Option<Output>, v: &Value) -> Re
         printers::print_yaml(out, v)?
     }
     Ok(())
-}
-
-fn name_of(kind: Kind, name: &str) -> String {
-    match kind {
-        Kind::Jobs => format!("job.batch/{name}"),
-        Kind::Pods => format!("pod/{name}"),
-        Kind::Events => format!("event/{name}"),
-    }
 }
 
 fn labels_of(v: &Value) -> std::collections::BTreeMap<String, String> {
@@ -230,7 +211,7 @@ fn listing(
         (header, rows)
     };
     Ok(match kind {
-        Kind::Jobs => {
+        Kind::Job => {
             let records = store.list_jobs(ns)?;
             let jobs: Vec<&Job> = records.iter().map(|r| &r.job).collect();
             let (header, rows) = split(printers::job_rows(&jobs, wide, with_ns, now));
@@ -247,7 +228,7 @@ fn listing(
                 .collect();
             (header, items)
         }
-        Kind::Pods => {
+        Kind::Pod => {
             let all = store.list_pods(ns)?;
             let pods: Vec<&Pod> = all.iter().collect();
             let (header, rows) = split(printers::pod_rows(&pods, wide, with_ns, now));
@@ -264,7 +245,7 @@ fn listing(
                 .collect();
             (header, items)
         }
-        Kind::Events => {
+        Kind::Event => {
             let mut header: Vec<String> = ["LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"]
                 .iter()
                 .map(|s| s.to_string())
@@ -296,47 +277,3 @@ fn listing(
         }
     })
 }
-
-/// An event as the v1 API shapes it. Its name (`<object>.<hex>`, as the API server's
-/// recorder names events) and uid come from the resourceVersion it was stored with, which is
-/// never reused.
-pub(crate) fn event_object(stored: &StoredEvent) -> Value {
-    let e = &stored.event;
-    let component = if e.kind == "Job" {
-        "job-controller"
-    } else {
-        "kubelet"
-    };
-    // Events stored before they had versions are named by their row instead.
-    let key = if stored.version > 0 {
-        stored.version as u64
-    } else {
-        (1 << 63) | stored.id as u64
-    };
-    json!({
-        "apiVersion": "v1",
-        "kind": "Event",
-        "metadata": {
-            "name": format!("{}.{key:x}", e.name),
-            "namespace": e.namespace,
-            "uid": uuid::Uuid::from_u64_pair(EVENT_UID_HIGH, key).to_string(),
-            "resourceVersion": stored.version.to_string(),
-            "creationTimestamp": e.time,
-        },
-        "involvedObject": {
-            "apiVersion": if e.kind == "Job" { "batch/v1" } else { "v1" },
-            "kind": e.kind, "name": e.name, "namespace": e.namespace, "uid": e.uid
-        },
-        "reason": e.reason,
-        "message": e.message,
-        "type": e.type_,
-        "count": 1,
-        "firstTimestamp": e.time,
-        "lastTimestamp": e.time,
-        "source": {"component": component},
-        "reportingComponent": component,
-    })
-}
-
-/// The high half of every event's uid (its low half is the event's key).
-const EVENT_UID_HIGH: u64 = u64::from_be_bytes(*b"wasmjobe");

@@ -5,19 +5,11 @@
 //! stored).
 
 use super::Failure;
+pub use crate::ops::manifest::{Manifest, give_identity};
 use crate::sandbox::Sandbox;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use wasmjob_spec::*;
-
-/// One Job read from a manifest.
-pub struct Manifest {
-    pub job: Job,
-    /// Folder of the manifest: relative images and hostPaths resolve here.
-    pub base_dir: PathBuf,
-    /// Work-queue items (see `items`); `None`: the Job has no queue.
-    pub items: Option<Vec<String>>,
-}
 
 /// Reads every Job of `file` (a file, a folder or `-`), printing warnings on stderr.
 pub fn read_manifests(file: &str, namespace: Option<&str>) -> Result<Vec<Manifest>, Failure> {
@@ -122,18 +114,6 @@ fn resolve_namespace(job: &Job, flag: Option<&str>) -> Result<String, Failure> {
         (None, Some(b)) => Ok(b.to_string()),
         (None, None) => Ok("default".to_string()),
     }
-}
-
-/// What the API server gives a new Job: a name from `generateName`, a uid, a creation time.
-pub fn give_identity(job: &mut Job, now: Time) {
-    if job.metadata.name.is_none() {
-        let prefix = job.metadata.generate_name.clone().unwrap_or_default();
-        job.metadata.name = Some(format!(
-            "{prefix}{}",
-            &uuid::Uuid::new_v4().simple().to_string()[..5]
-        ));
-    }
-    defaults::assign_identity(job, &uuid::Uuid::new_v4().to_string(), now);
 }
 
 /// Compiles every module the Jobs name; the first that does not load is bad input.

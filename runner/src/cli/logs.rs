@@ -3,13 +3,13 @@
 //! the guest wrote them, with kubectl's flags. `-f` follows until the container has ended.
 
 use super::Failure;
-use crate::sandbox::log::{LogLine, parse_record};
+use crate::ops::logs::{Reader, Source};
 use crate::selector::Selector;
 use crate::store::Store;
-use std::io::{Read, Seek, Write};
-use std::path::{Path, PathBuf};
+use std::io::Write;
+use std::path::Path;
 use std::time::Duration;
-use wasmjob_spec::{PHASE_FAILED, PHASE_SUCCEEDED, Pod};
+use wasmjob_spec::Pod;
 
 #[derive(Debug, clap::Args)]
 pub struct LogsArgs {
@@ -39,15 +39,6 @@ pub struct LogsArgs {
     /// Every container of the pod.
     #[arg(long)]
     pub all_containers: bool,
-}
-
-/// One log file to print.
-/// One run of one container, and where its log is.
-pub(crate) struct Source {
-    pub pod: Pod,
-    pub container: String,
-    pub restart: i32,
-    pub path: PathBuf,
 }
 
 pub fn logs(args: LogsArgs, state_dir: &Path, namespace: Option<&str>) -> Result<(), Failure> {
@@ -88,19 +79,18 @@ pub fn logs(args: LogsArgs, state_dir: &Path, namespace: Option<&str>) -> Result
     let mut sources = Vec::new();
     for pod in pods {
         for container in containers(&pod, &args)? {
-            let restart = restart_of(&pod, &container, args.previous)?;
-            let logs = crate::store::StateDir::new(state_dir).logs();
-            let path = crate::node::log_path(&logs, &pod, &container, restart);
-            sources.push(Source {
-                pod: pod.clone(),
-                container,
-                restart,
-                path,
-            });
+            // kubectl exits 1 on any answer of the server's, a missing previous run too.
+            let source = Source::of(&store, pod.clone(), container, args.previous)
+                .map_err(|e| Failure::runtime(format!("error: {e}")))?;
+            sources.push(source);
         }
     }
     let mut out = std::io::stdout().lock();
-    let mut readers: Vec<Reader> = sources.into_iter().map(|s| Reader::new(s, &args)).collect();
+    let reader = |s| match args.prefix {
+        true => Reader::prefixed(s, args.timestamps),
+        false => Reader::plain(s, args.timestamps),
+    };
+    let mut readers: Vec<Reader> = sources.into_iter().map(reader).collect();
     for r in &mut readers {
         r.print_existing(&mut out, tail)?;
     }
@@ -163,171 +153,6 @@ fn containers(pod: &Pod, args: &LogsArgs) -> Result<Vec<String>, Failure> {
         );
     }
     Ok(vec![first.name.clone()])
-}
-
-fn restart_of(pod: &Pod, container: &str, previous: bool) -> Result<i32, Failure> {
-    run_of(pod, container, previous).map_err(|e| Failure::runtime(format!("error: {e}")))
-}
-
-/// The run of `container` whose log is read: its current one, or with `previous` the one
-/// before its last restart (an error, worded as the kubelet words it, when there is none).
-pub(crate) fn run_of(pod: &Pod, container: &str, previous: bool) -> Result<i32, String> {
-    let count = pod
-        .status
-        .container_statuses
-        .iter()
-        .chain(&pod.status.init_container_statuses)
-        .find(|s| s.name == container)
-        .map_or(0, |s| s.restart_count);
-    match (previous, count) {
-        (false, n) => Ok(n),
-        (true, 0) => Err(format!(
-            "previous terminated container {container:?} in pod {:?} not found",
-            pod.metadata.name()
-        )),
-        (true, n) => Ok(n - 1),
-    }
-}
-
-/// Keeps the last `n` lines of `records`, counting logical lines: a run of partial records
-/// ends with a full one (or with the last record).
-pub(crate) fn keep_last_lines(records: &mut Vec<LogLine>, n: usize) {
-    let mut seen = 0;
-    let mut start = records.len();
-    for (i, l) in records.iter().enumerate().rev() {
-        if l.full || i == records.len() - 1 {
-            if seen == n {
-                break;
-            }
-            seen += 1;
-        }
-        start = i;
-    }
-    records.drain(..start);
-}
-
-/// Reads one log file, whole or as it grows, and prints its records.
-pub(crate) struct Reader {
-    source: Source,
-    offset: u64,
-    pending: Vec<u8>,
-    at_line_start: bool,
-    prefix: Option<String>,
-    timestamps: bool,
-}
-
-impl Reader {
-    fn new(source: Source, args: &LogsArgs) -> Reader {
-        let prefix = args
-            .prefix
-            .then(|| format!("[pod/{}/{}] ", source.pod.metadata.name(), source.container));
-        Reader {
-            prefix,
-            ..Reader::plain(source, args.timestamps)
-        }
-    }
-
-    /// A reader without prefixes, each line led by its time when `timestamps`.
-    pub(crate) fn plain(source: Source, timestamps: bool) -> Reader {
-        Reader {
-            source,
-            offset: 0,
-            pending: Vec::new(),
-            at_line_start: true,
-            prefix: None,
-            timestamps,
-        }
-    }
-
-    fn read_new(&mut self) -> Result<Vec<LogLine>, Failure> {
-        let path = &self.source.path;
-        let mut f = match std::fs::File::open(path) {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => {
-                return Err(Failure::runtime(format!(
-                    "error: reading {}: {e}",
-                    path.display()
-                )));
-            }
-        };
-        f.seek(std::io::SeekFrom::Start(self.offset))?;
-        let mut bytes = Vec::new();
-        f.read_to_end(&mut bytes)?;
-        self.offset += bytes.len() as u64;
-        self.pending.extend(bytes);
-        let Some(end) = self.pending.iter().rposition(|b| *b == b'\n') else {
-            return Ok(Vec::new());
-        };
-        let complete: Vec<u8> = self.pending.drain(..=end).collect();
-        Ok(complete
-            .split(|b| *b == b'\n')
-            .filter(|r| !r.is_empty())
-            .map(parse_record)
-            .collect())
-    }
-
-    pub(crate) fn print_existing(
-        &mut self,
-        out: &mut dyn Write,
-        tail: Option<usize>,
-    ) -> Result<(), Failure> {
-        let mut lines = self.read_new()?;
-        if let Some(n) = tail {
-            keep_last_lines(&mut lines, n);
-        }
-        self.print(out, &lines)
-    }
-
-    pub(crate) fn print_new(&mut self, out: &mut dyn Write) -> Result<(), Failure> {
-        let lines = self.read_new()?;
-        self.print(out, &lines)
-    }
-
-    fn print(&mut self, out: &mut dyn Write, lines: &[LogLine]) -> Result<(), Failure> {
-        for l in lines {
-            if self.at_line_start {
-                if let Some(p) = &self.prefix {
-                    out.write_all(p.as_bytes())?;
-                }
-                if self.timestamps && !l.time.is_empty() {
-                    write!(out, "{} ", l.time)?;
-                }
-            }
-            out.write_all(&l.raw())?;
-            self.at_line_start = l.full;
-        }
-        Ok(())
-    }
-
-    /// Ends an unfinished last line, so that the next source starts on its own line.
-    fn finish(&mut self, out: &mut dyn Write) -> Result<(), Failure> {
-        if !self.at_line_start && self.prefix.is_some() {
-            writeln!(out)?;
-        }
-        Ok(())
-    }
-
-    /// Whether the followed run of the container has ended (or the pod is gone).
-    pub(crate) fn ended(&self, store: &Store) -> Result<bool, Failure> {
-        let pod = &self.source.pod;
-        let Some(now) = store.get_pod(pod.metadata.namespace(), pod.metadata.name())? else {
-            return Ok(true);
-        };
-        if matches!(now.phase(), PHASE_SUCCEEDED | PHASE_FAILED) {
-            return Ok(true);
-        }
-        let status = now
-            .status
-            .container_statuses
-            .iter()
-            .chain(&now.status.init_container_statuses)
-            .find(|s| s.name == self.source.container);
-        Ok(status.is_some_and(|s| {
-            s.restart_count > self.source.restart
-                || (s.restart_count == self.source.restart && s.state.terminated.is_some())
-        }))
-    }
 }
 
 fn find_pod(store: &Store, ns: &str, target: &str) -> Result<Pod, Failure> {

@@ -2,19 +2,17 @@
 //! one holds the shared flags, the state-directory default, and the one place where errors
 //! become exit codes (0 success, 1 a Job failed or a runtime error, 2 invalid input or usage).
 
-pub(crate) mod apply;
+mod apply;
 mod bench;
 mod controller;
-pub(crate) mod delete;
+mod delete;
 mod describe;
-pub(crate) mod get;
-pub(crate) mod input;
-pub use input::give_identity;
-pub(crate) mod items;
+mod get;
+mod input;
 mod kubeconfig;
-pub(crate) mod logs;
+mod logs;
 mod patch;
-pub mod printers;
+mod printers;
 mod queue;
 mod resource;
 mod run;
@@ -24,7 +22,6 @@ mod wait;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
 /// Run Kubernetes batch/v1 Jobs whose containers are WebAssembly (WASI) modules.
 #[derive(Debug, Parser)]
@@ -114,6 +111,19 @@ impl From<crate::store::StoreError> for Failure {
     }
 }
 
+/// An operation shared with the API: bad input exits 2, anything else 1.
+impl From<crate::ops::OpError> for Failure {
+    fn from(e: crate::ops::OpError) -> Failure {
+        use crate::ops::OpError;
+        match e {
+            OpError::Invalid(m) => Failure::input(format!("error: {m}")),
+            OpError::Timeout(m) | OpError::Failed(m) => Failure::runtime(format!("error: {m}")),
+            OpError::Store(e) => e.into(),
+            OpError::Io(e) => e.into(),
+        }
+    }
+}
+
 impl From<std::io::Error> for Failure {
     fn from(e: std::io::Error) -> Failure {
         Failure::runtime(format!("error: {e}"))
@@ -186,17 +196,7 @@ fn state_dir(flag: Option<PathBuf>) -> Result<PathBuf, Failure> {
         })
 }
 
-/// Parses `10s`, `1m30s`, `250ms`, `1h` (and ISO 8601 `PT10S`).
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let d: jiff::SignedDuration = text
-        .trim()
-        .parse()
-        .map_err(|e| format!("invalid duration {text:?} (examples: 10s, 1m30s, 250ms): {e}"))?;
-    if d.is_negative() {
-        return Err(format!("invalid duration {text:?}: must not be negative"));
-    }
-    Ok(d.unsigned_abs())
-}
+pub use crate::settings::parse_duration;
 
 #[cfg(test)]
 mod tests {
@@ -206,14 +206,5 @@ mod tests {
     #[test]
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
-    }
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("10s"), Ok(Duration::from_secs(10)));
-        assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
-        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
-        assert!(parse_duration("ten").is_err());
-        assert!(parse_duration("-1s").is_err());
     }
 }

@@ -4,6 +4,7 @@
 //! server's `field is immutable`. A `wasmjob run` holding the Job picks the change up.
 
 use super::Failure;
+use super::resource::Kind;
 use crate::store::Store;
 use serde_json::Value;
 use std::path::Path;
@@ -30,15 +31,7 @@ pub struct PatchArgs {
 }
 
 pub fn patch(args: PatchArgs, state_dir: &Path, namespace: Option<&str>) -> Result<(), Failure> {
-    if !matches!(
-        args.resource.as_str(),
-        "job" | "jobs" | "job.batch" | "jobs.batch"
-    ) {
-        return Err(Failure::input(format!(
-            "error: patch supports jobs, not {:?}",
-            args.resource
-        )));
-    }
+    Kind::parse(&args.resource, "patch", &[Kind::Job])?;
     let patch: Value = serde_json::from_str(&args.patch)
         .or_else(|_| serde_saphyr::from_str(&args.patch))
         .map_err(|e| {

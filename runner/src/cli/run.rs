@@ -2,12 +2,10 @@
 //! to their end in the foreground, with live progress on a terminal. On failure it says why
 //! and shows the tail of the last failed pod's log. `-o json|yaml` prints the final Jobs.
 
-use super::controller::{
-    ControllerArgs, build_manager, manager_failure, shutdown_signal, take_lease,
-};
+use super::Failure;
+use super::controller::{build_manager, manager_failure, shutdown_signal, take_lease};
 use super::input::{Manifest, check_modules, give_identity, read_manifests};
 use super::printers;
-use super::{Failure, delete};
 use crate::lease::Role;
 use crate::manager::{ManagerError, Scope};
 use crate::sandbox::read_log;
@@ -43,12 +41,12 @@ pub struct RunArgs {
     pub items: Option<String>,
 
     #[command(flatten)]
-    pub controller: ControllerArgs,
+    pub controller: crate::settings::Settings,
 }
 
 pub fn run(args: RunArgs, state_dir: &Path, namespace: Option<&str>) -> Result<u8, Failure> {
     let mut manifests = read_manifests(&args.file, namespace)?;
-    super::items::attach_items(&mut manifests, args.items.as_deref())?;
+    crate::ops::items::attach_items(&mut manifests, args.items.as_deref())?;
     let now = Time(jiff::Timestamp::now());
     for m in &mut manifests {
         give_identity(&mut m.job, now);
@@ -99,7 +97,7 @@ async fn run_jobs(
                     job.name()
                 )));
             }
-            delete::delete_job(
+            crate::ops::delete::delete_job(
                 &mut store,
                 job.namespace(),
                 job.name(),

@@ -5,9 +5,7 @@
 //! a `DisruptionTarget` condition and exits 0. Only one controller may serve a directory.
 
 use super::Failure;
-use super::controller::{
-    ControllerArgs, build_manager, manager_failure, shutdown_signal, take_lease,
-};
+use super::controller::{build_manager, manager_failure, shutdown_signal, take_lease};
 use crate::lease::Role;
 use crate::manager::{ManagerError, Scope};
 use crate::store::Store;
@@ -17,7 +15,7 @@ use std::sync::Arc;
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
     #[command(flatten)]
-    pub controller: ControllerArgs,
+    pub controller: crate::settings::Settings,
 
     /// Also answer the Kubernetes API (Jobs and Pods, read-only so far) on this address, for
     /// kubectl and the client libraries; port 0 picks a free one. HTTPS with a self-signed

@@ -49,6 +49,9 @@ fn parse_for(text: &str) -> Result<Want, Failure> {
     })
 }
 
+/// The types `wait` takes.
+const TAKES: &[Kind] = &[Kind::Job, Kind::Pod];
+
 pub fn wait(args: WaitArgs, state_dir: &Path, namespace: Option<&str>) -> Result<(), Failure> {
     let want = parse_for(&args.for_)?;
     let ns = namespace.unwrap_or("default");
@@ -56,10 +59,10 @@ pub fn wait(args: WaitArgs, state_dir: &Path, namespace: Option<&str>) -> Result
     if args.targets[0].contains('/') {
         for t in &args.targets {
             let (k, n) = t.split_once('/').unwrap_or(("", t));
-            targets.push((Kind::parse(k)?, n.to_string()));
+            targets.push((Kind::parse(k, "wait", TAKES)?, n.to_string()));
         }
     } else {
-        let k = Kind::parse(&args.targets[0])?;
+        let k = Kind::parse(&args.targets[0], "wait", TAKES)?;
         if args.targets.len() < 2 {
             return Err(Failure::input(
                 "error: resource(s) were provided, but no name was specified",
@@ -72,14 +75,8 @@ pub fn wait(args: WaitArgs, state_dir: &Path, namespace: Option<&str>) -> Result
     let store = Store::open(state_dir)?;
     let deadline = Instant::now() + args.timeout;
     for (kind, name) in targets {
-        let shown = match kind {
-            Kind::Job => format!("job.batch/{name}"),
-            Kind::Pod => format!("pod/{name}"),
-        };
-        let plural = match kind {
-            Kind::Job => "jobs",
-            Kind::Pod => "pods",
-        };
+        let shown = kind.object_name(&name);
+        let plural = kind.name();
         let mut seen = false;
         loop {
             let conditions: Option<Vec<(String, String)>> = match kind {
@@ -98,6 +95,7 @@ pub fn wait(args: WaitArgs, state_dir: &Path, namespace: Option<&str>) -> Result
                         .map(|c| (c.type_.clone(), c.status.clone()))
                         .collect()
                 }),
+                Kind::Event => unreachable!("wait takes jobs and pods"),
             };
             seen |= conditions.is_some();
             let met = match (&want, &conditions) {

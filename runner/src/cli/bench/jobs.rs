@@ -81,7 +81,7 @@ pub async fn run_job(
         .map(|l| l.job)
         .ok_or_else(|| Failure::runtime("error: the benchmark manifest has no Job"))?;
     job.metadata.namespace = Some("default".into());
-    crate::cli::give_identity(&mut job, Time(jiff::Timestamp::now()));
+    crate::ops::manifest::give_identity(&mut job, Time(jiff::Timestamp::now()));
     crate::node::prepare_modules(sandbox, &job, work)
         .await
         .map_err(|p| Failure::runtime(format!("error: {}", p.message)))?;

@@ -3,8 +3,8 @@
 //! manifest's folder), which keeps the manifest valid for Kubernetes. Empty lines are skipped;
 //! only work-queue Jobs (`completions` unset, NonIndexed) take items.
 
-use super::Failure;
-use super::input::Manifest;
+use super::OpError;
+use super::manifest::Manifest;
 use crate::sandbox::abi::MAX_ITEM_BYTES;
 use std::io::Read;
 use std::path::Path;
@@ -14,10 +14,10 @@ use wasmjob_spec::{ITEMS_FILE_ANNOTATION, Job, NON_INDEXED};
 pub const MAX_ITEMS: usize = 10_000_000;
 
 /// Sets the items of each manifest's Job (`None`: no queue).
-pub fn attach_items(manifests: &mut [Manifest], flag: Option<&str>) -> Result<(), Failure> {
+pub fn attach_items(manifests: &mut [Manifest], flag: Option<&str>) -> Result<(), OpError> {
     if flag.is_some() && manifests.len() != 1 {
-        return Err(Failure::input(format!(
-            "error: --items needs exactly one Job in the manifest (found {}); use the annotation {ITEMS_FILE_ANNOTATION} for several",
+        return Err(OpError::Invalid(format!(
+            "--items needs exactly one Job in the manifest (found {}); use the annotation {ITEMS_FILE_ANNOTATION} for several",
             manifests.len()
         )));
     }
@@ -27,9 +27,9 @@ pub fn attach_items(manifests: &mut [Manifest], flag: Option<&str>) -> Result<()
             let items = match (flag, from_annotation) {
                 (Some("-"), _) => {
                     let mut text = String::new();
-                    std::io::stdin().read_to_string(&mut text).map_err(|e| {
-                        Failure::input(format!("error: reading items from stdin: {e}"))
-                    })?;
+                    std::io::stdin()
+                        .read_to_string(&mut text)
+                        .map_err(|e| OpError::Invalid(format!("reading items from stdin: {e}")))?;
                     Some(parse(&text, "stdin")?)
                 }
                 (Some(file), _) => Some(read_file(&std::env::current_dir()?.join(file), file)?),
@@ -48,31 +48,31 @@ pub fn attach_items(manifests: &mut [Manifest], flag: Option<&str>) -> Result<()
     Ok(())
 }
 
-fn check_work_queue(job: &Job) -> Result<(), Failure> {
+fn check_work_queue(job: &Job) -> Result<(), OpError> {
     let indexed = job
         .spec
         .completion_mode
         .as_deref()
         .is_some_and(|m| m != NON_INDEXED);
     if job.spec.completions.is_some() || indexed {
-        return Err(Failure::input(format!(
-            "error: job {:?}: work-queue items need a work-queue Job: leave spec.completions unset and spec.completionMode NonIndexed",
+        return Err(OpError::Invalid(format!(
+            "job {:?}: work-queue items need a work-queue Job: leave spec.completions unset and spec.completionMode NonIndexed",
             job.name()
         )));
     }
     Ok(())
 }
 
-fn read_file(path: &Path, shown: &str) -> Result<Vec<String>, Failure> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| Failure::input(format!("error: items file {shown}: {e}")))?;
+fn read_file(path: &Path, shown: &str) -> Result<Vec<String>, OpError> {
+    let bytes =
+        std::fs::read(path).map_err(|e| OpError::Invalid(format!("items file {shown}: {e}")))?;
     let text = String::from_utf8(bytes)
-        .map_err(|_| Failure::input(format!("error: items file {shown}: not UTF-8 text")))?;
+        .map_err(|_| OpError::Invalid(format!("items file {shown}: not UTF-8 text")))?;
     parse(&text, shown)
 }
 
 /// One item per line; a `\r` before the newline is dropped, empty lines are skipped.
-pub fn parse(text: &str, shown: &str) -> Result<Vec<String>, Failure> {
+pub fn parse(text: &str, shown: &str) -> Result<Vec<String>, OpError> {
     let mut items = Vec::new();
     for (n, line) in text.lines().enumerate() {
         let line = line.strip_suffix('\r').unwrap_or(line);
@@ -80,15 +80,15 @@ pub fn parse(text: &str, shown: &str) -> Result<Vec<String>, Failure> {
             continue;
         }
         if line.len() > MAX_ITEM_BYTES {
-            return Err(Failure::input(format!(
-                "error: items file {shown}, line {}: the item is {} bytes; the limit is {MAX_ITEM_BYTES}",
+            return Err(OpError::Invalid(format!(
+                "items file {shown}, line {}: the item is {} bytes; the limit is {MAX_ITEM_BYTES}",
                 n + 1,
                 line.len()
             )));
         }
         if items.len() == MAX_ITEMS {
-            return Err(Failure::input(format!(
-                "error: items file {shown}: more than {MAX_ITEMS} items"
+            return Err(OpError::Invalid(format!(
+                "items file {shown}: more than {MAX_ITEMS} items"
             )));
         }
         items.push(line.to_string());
@@ -111,9 +111,8 @@ mod tests {
         let text = format!("ok\n{}\n", "x".repeat(70_000));
         let e = parse(&text, "items.txt").unwrap_err();
         assert!(
-            e.message.contains("items file items.txt, line 2"),
-            "{}",
-            e.message
+            e.to_string().contains("items file items.txt, line 2"),
+            "{e}"
         );
     }
 }
