@@ -3,7 +3,6 @@
 //! become exit codes (0 success, 1 a Job failed or a runtime error, 2 invalid input or usage).
 
 mod apply;
-mod bench;
 mod controller;
 mod delete;
 mod describe;
@@ -55,7 +54,7 @@ pub enum Command {
     /// Show a Job or pod in detail, with its conditions and events.
     Describe(describe::DescribeArgs),
     /// Measure the state store (pod transitions per second, space given back).
-    Bench(bench::BenchArgs),
+    Bench(wasmjob_bench::BenchArgs),
     /// Wait for a condition (or deletion) of Jobs or pods.
     Wait(wait::WaitArgs),
     /// List Jobs or Pods (kubectl's columns).
@@ -153,7 +152,10 @@ fn dispatch(cli: Cli) -> Result<u8, Failure> {
         Command::Create(a) => apply::apply(a, &state_dir, ns.as_deref(), true).map(|_| 0),
         Command::Delete(a) => delete::delete(a, &state_dir, ns.as_deref()).map(|_| 0),
         Command::Describe(a) => describe::describe(a, &state_dir, ns.as_deref()).map(|_| 0),
-        Command::Bench(a) => bench::bench(a),
+        Command::Bench(a) => wasmjob_bench::bench(a).map_err(|e| Failure {
+            code: e.exit_code(),
+            message: e.to_string(),
+        }),
         Command::Wait(a) => wait::wait(a, &state_dir, ns.as_deref()).map(|_| 0),
         Command::Get(a) => get::get(a, &state_dir, ns.as_deref()).map(|_| 0),
         Command::Logs(a) => logs::logs(a, &state_dir, ns.as_deref()).map(|_| 0),

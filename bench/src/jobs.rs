@@ -3,15 +3,15 @@
 //! figures need observed along the way: elapsed time, the manager's own cost, and the process's
 //! memory and threads once the wanted number of pods are active.
 
-use crate::cli::Failure;
-use crate::embed::Settings;
-use crate::lease::{self, Role};
-use crate::manager::{Scope, Stats};
-use crate::sandbox::Sandbox;
-use crate::store::{JobRecord, Store};
+use crate::BenchError;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use wasmjob_control::embed::Settings;
+use wasmjob_control::lease::{self, Role};
+use wasmjob_control::manager::{Scope, Stats};
+use wasmjob_control::sandbox::Sandbox;
+use wasmjob_control::store::{JobRecord, Store};
 use wasmjob_spec::{Job, Time};
 
 /// Longest a benchmark Job may take: a Job that hangs is a failure, not a wait.
@@ -71,7 +71,7 @@ pub async fn run_job(
     items: Option<Vec<String>>,
     max_pods: usize,
     want_active: Option<i32>,
-) -> Result<Outcome, Failure> {
+) -> Result<Outcome, BenchError> {
     // Kept until the whole benchmark ends: deleting many files just before the next Job creates
     // its own makes some file systems (ext4) slow to allocate inodes, which is not wasmjob's cost.
     let dir = &work.join(format!("state-{}", uuid::Uuid::new_v4()));
@@ -79,15 +79,15 @@ pub async fn run_job(
         .into_iter()
         .next()
         .map(|l| l.job)
-        .ok_or_else(|| Failure::runtime("error: the benchmark manifest has no Job"))?;
+        .ok_or_else(|| BenchError::runtime("error: the benchmark manifest has no Job"))?;
     job.metadata.namespace = Some("default".into());
-    crate::ops::manifest::give_identity(&mut job, Time(jiff::Timestamp::now()));
-    crate::node::prepare_modules(sandbox, &job, work)
+    wasmjob_control::ops::manifest::give_identity(&mut job, Time(jiff::Timestamp::now()));
+    wasmjob_control::node::prepare_modules(sandbox, &job, work)
         .await
-        .map_err(|p| Failure::runtime(format!("error: {}", p.message)))?;
+        .map_err(|p| BenchError::runtime(format!("error: {}", p.message)))?;
     let store = Store::open(dir)?;
     let lease =
-        lease::acquire(dir, Role::Run).map_err(|e| Failure::runtime(format!("error: {e}")))?;
+        lease::acquire(dir, Role::Run).map_err(|e| BenchError::runtime(format!("error: {e}")))?;
     let settings = Settings {
         max_pods,
         backoff_base: Duration::from_millis(10),
@@ -104,11 +104,11 @@ pub async fn run_job(
             },
             items.as_deref(),
         )
-        .map_err(|e| Failure::runtime(format!("error: {e}")))?;
+        .map_err(|e| BenchError::runtime(format!("error: {e}")))?;
     let mut peak = None;
     let mut finished_at = None;
     let mut stopped_at = None;
-    let mut observe = |m: &crate::manager::Manager| {
+    let mut observe = |m: &wasmjob_control::manager::Manager| {
         let Some(job) = m.job(&uid) else { return };
         // Sampled once every wanted container is running, not merely created.
         if peak.is_none()
@@ -130,9 +130,9 @@ pub async fn run_job(
     let uids = [uid.clone()];
     let run = manager.run(Some(&uids), &mut observe, std::future::pending());
     match tokio::time::timeout(JOB_LIMIT, run).await {
-        Ok(r) => r.map_err(|e| Failure::runtime(format!("error: {e}")))?,
+        Ok(r) => r.map_err(|e| BenchError::runtime(format!("error: {e}")))?,
         Err(_) => {
-            return Err(Failure::runtime(format!(
+            return Err(BenchError::runtime(format!(
                 "error: the benchmark Job did not finish within {} s",
                 JOB_LIMIT.as_secs()
             )));
@@ -142,7 +142,7 @@ pub async fn run_job(
     let job = manager
         .job(&uid)
         .cloned()
-        .ok_or_else(|| Failure::runtime("error: the benchmark Job vanished"))?;
+        .ok_or_else(|| BenchError::runtime("error: the benchmark Job vanished"))?;
     Ok(Outcome {
         job,
         elapsed,

@@ -69,7 +69,7 @@ pub async fn create(
     let version = super::objects::write(&state, move |store| {
         let mut batch = store.batch()?;
         match batch.create_namespace(&wanted, now) {
-            Err(crate::store::StoreError::AlreadyExists { name }) => {
+            Err(wasmjob_control::store::StoreError::AlreadyExists { name }) => {
                 return Err(ApiError::already_exists("", "namespaces", &name));
             }
             r => r?,

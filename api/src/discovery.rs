@@ -1,11 +1,11 @@
 //! Discovery: `/version`, `/api`, `/apis`, `/api/v1` and `/apis/batch/v1`, which kubectl and
 //! the client libraries read (and cache) to map `jobs`, `job`, `pods`, `po` to their paths and
-//! to know what they may do with each, from [`crate::resources::RESOURCES`], the one list of
+//! to know what they may do with each, from [`wasmjob_control::resources::RESOURCES`], the one list of
 //! what is served (the router's routes are tested against it, verb by verb, both ways).
 
-use crate::resources::RESOURCES;
 use axum::Json;
 use serde_json::{Value, json};
+use wasmjob_control::resources::RESOURCES;
 
 pub async fn version() -> Json<Value> {
     Json(json!({

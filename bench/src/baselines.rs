@@ -3,10 +3,10 @@
 //! bookkeeping), the cost of epoch checks on a tight loop, one native process per task, and the
 //! `wasmtime` CLI (when one is on PATH).
 
-use crate::sandbox::Engines;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+use wasmjob_control::sandbox::Engines;
 use wasmtime::{Config, Engine, Linker, Module, Store};
 use wasmtime_wasi::WasiCtxBuilder;
 use wasmtime_wasi::p1::WasiP1Ctx;

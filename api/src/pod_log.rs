@@ -6,11 +6,11 @@ use super::ApiState;
 use super::list_options::ApiQuery;
 use super::status::ApiError;
 use super::watch::POLL;
-use crate::ops::logs::{Reader, Source};
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use std::sync::Arc;
+use wasmjob_control::ops::logs::{Reader, Source};
 use wasmjob_spec::Pod;
 
 #[derive(Debug, Default, serde::Deserialize)]

@@ -64,7 +64,7 @@ impl Default for Settings {
 
 impl Settings {
     /// A manager over a fresh node with these settings.
-    pub(crate) fn manager(
+    pub fn manager(
         &self,
         store: Store,
         sandbox: Arc<Sandbox>,

@@ -12,14 +12,64 @@ mod load;
 mod plot;
 mod store;
 
-use super::Failure;
-use crate::sandbox::{Sandbox, slots_for};
 use jobs::{Outcome, run_job, sample};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
+use wasmjob_control::sandbox::{Sandbox, slots_for};
+
+/// Why a benchmark run stopped, with the exit code the `wasmjob` CLI gives it.
+#[derive(Debug)]
+pub enum BenchError {
+    /// A bad argument or saved run: exit 2.
+    Input(String),
+    /// A workload that failed or could not be set up: exit 1.
+    Failed(String),
+}
+
+impl BenchError {
+    fn input(message: impl Into<String>) -> BenchError {
+        BenchError::Input(message.into())
+    }
+    fn runtime(message: impl Into<String>) -> BenchError {
+        BenchError::Failed(message.into())
+    }
+    /// The process's exit code: 2 for bad input, 1 for anything else.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            BenchError::Input(_) => 2,
+            BenchError::Failed(_) => 1,
+        }
+    }
+}
+
+impl std::fmt::Display for BenchError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BenchError::Input(m) | BenchError::Failed(m) => f.write_str(m),
+        }
+    }
+}
+
+impl From<std::io::Error> for BenchError {
+    fn from(e: std::io::Error) -> BenchError {
+        BenchError::runtime(format!("error: {e}"))
+    }
+}
+
+impl From<wasmjob_spec::ManifestError> for BenchError {
+    fn from(e: wasmjob_spec::ManifestError) -> BenchError {
+        BenchError::input(e.to_string())
+    }
+}
+
+impl From<wasmjob_control::store::StoreError> for BenchError {
+    fn from(e: wasmjob_control::store::StoreError) -> BenchError {
+        BenchError::runtime(format!("error: {e}"))
+    }
+}
 
 #[derive(Debug, clap::Args)]
 pub struct BenchArgs {
@@ -161,9 +211,9 @@ impl Sizes {
     }
 }
 
-pub fn bench(args: BenchArgs) -> Result<u8, Failure> {
+pub fn bench(args: BenchArgs) -> Result<u8, BenchError> {
     if !WHATS.contains(&args.what.as_str()) {
-        return Err(Failure::input(format!(
+        return Err(BenchError::input(format!(
             "error: unknown benchmark {:?} (known: {})",
             args.what,
             WHATS.join(", ")
@@ -187,10 +237,15 @@ pub fn bench(args: BenchArgs) -> Result<u8, Failure> {
         None => None,
     };
     let work = root.join(format!("wasmjob-bench-{}", uuid::Uuid::new_v4()));
-    std::fs::create_dir_all(&work)
-        .map_err(|e| Failure::runtime(format!("error: cannot create {}: {e}", work.display())))?;
+    std::fs::create_dir_all(&work).map_err(|e| {
+        BenchError::runtime(format!("error: cannot create {}: {e}", work.display()))
+    })?;
     let work = std::path::absolute(&work)?;
-    let result = super::runtime()?.block_on(measure(&args, &work));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| BenchError::runtime(format!("error: cannot start the runtime: {e}")))?;
+    let result = runtime.block_on(measure(&args, &work));
     let _ = std::fs::remove_dir_all(&work);
     let report = result?;
     print_table(&report);
@@ -200,7 +255,7 @@ pub fn bench(args: BenchArgs) -> Result<u8, Failure> {
     if let Some(path) = &args.save {
         let text = serde_json::to_string_pretty(&report).unwrap_or_default();
         std::fs::write(path, text + "\n").map_err(|e| {
-            Failure::runtime(format!("error: cannot write {}: {e}", path.display()))
+            BenchError::runtime(format!("error: cannot write {}: {e}", path.display()))
         })?;
         eprintln!("figures saved to {}", path.display());
     }
@@ -210,22 +265,22 @@ pub fn bench(args: BenchArgs) -> Result<u8, Failure> {
     }
 }
 
-fn write_svg(path: &Path, report: &Report) -> Result<(), Failure> {
+fn write_svg(path: &Path, report: &Report) -> Result<(), BenchError> {
     std::fs::write(path, svg(report))
-        .map_err(|e| Failure::runtime(format!("error: cannot write {}: {e}", path.display())))?;
+        .map_err(|e| BenchError::runtime(format!("error: cannot write {}: {e}", path.display())))?;
     eprintln!("plot written to {}", path.display());
     Ok(())
 }
 
-fn read_report(path: &Path) -> Result<Report, Failure> {
+fn read_report(path: &Path) -> Result<Report, BenchError> {
     let text = std::fs::read_to_string(path).map_err(|e| {
-        Failure::input(format!(
+        BenchError::input(format!(
             "error: cannot read the baseline {}: {e}",
             path.display()
         ))
     })?;
     serde_json::from_str(&text).map_err(|e| {
-        Failure::input(format!(
+        BenchError::input(format!(
             "error: {} is not a saved benchmark report: {e}",
             path.display()
         ))
@@ -272,11 +327,11 @@ fn status(what: &str) {
     eprintln!("bench: {what}");
 }
 
-fn fail(what: &str) -> impl Fn(String) -> Failure + '_ {
-    move |e| Failure::runtime(format!("error: {what}: {e}"))
+fn fail(what: &str) -> impl Fn(String) -> BenchError + '_ {
+    move |e| BenchError::runtime(format!("error: {what}: {e}"))
 }
 
-async fn measure(args: &BenchArgs, work: &Path) -> Result<Report, Failure> {
+async fn measure(args: &BenchArgs, work: &Path) -> Result<Report, BenchError> {
     let sizes = Sizes::of(args);
     let mut report = Report {
         machine: machine(work),
@@ -303,17 +358,16 @@ async fn measure(args: &BenchArgs, work: &Path) -> Result<Report, Failure> {
     Ok(report)
 }
 
-fn write_guest(work: &Path, name: &str, text: &str) -> Result<PathBuf, Failure> {
-    let bytes = guests::compile(name, text).map_err(Failure::runtime)?;
+fn write_guest(work: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf, BenchError> {
     let path = work.join(format!("{name}.wasm"));
     std::fs::write(&path, bytes)?;
     Ok(path)
 }
 
-fn sandbox(pods: usize) -> Result<Arc<Sandbox>, Failure> {
+fn sandbox(pods: usize) -> Result<Arc<Sandbox>, BenchError> {
     Sandbox::configured(None, slots_for(pods))
         .map(Arc::new)
-        .map_err(|e| Failure::runtime(format!("error: {e:#}")))
+        .map_err(|e| BenchError::runtime(format!("error: {e:#}")))
 }
 
 fn job_yaml(
@@ -346,7 +400,7 @@ spec:
 }
 
 /// The Job completed with `want` successes, or an error naming what happened.
-fn expect_complete(o: &Outcome, want: usize) -> Result<(), Failure> {
+fn expect_complete(o: &Outcome, want: usize) -> Result<(), BenchError> {
     let s = o.job.status();
     if o.job
         .status()
@@ -354,7 +408,7 @@ fn expect_complete(o: &Outcome, want: usize) -> Result<(), Failure> {
         .is_none()
         || (s.succeeded as usize) < want.min(1)
     {
-        return Err(Failure::runtime(format!(
+        return Err(BenchError::runtime(format!(
             "error: the benchmark Job {} did not complete: succeeded {}, failed {}",
             o.job.name(),
             s.succeeded,
@@ -378,7 +432,7 @@ async fn throughput(
     work: &Path,
     tiny: &Path,
     report: &mut Report,
-) -> Result<(), Failure> {
+) -> Result<(), BenchError> {
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
     let wasm = std::fs::read(tiny)?;
     let mut raw = 0.0;
@@ -548,7 +602,7 @@ async fn throughput(
     Ok(())
 }
 
-fn latency(sizes: &Sizes, work: &Path, tiny: &Path, report: &mut Report) -> Result<(), Failure> {
+fn latency(sizes: &Sizes, work: &Path, tiny: &Path, report: &mut Report) -> Result<(), BenchError> {
     let exe = std::env::current_exe()?;
     let manifest = work.join("latency.yaml");
     std::fs::write(
@@ -625,12 +679,12 @@ async fn guest(
     sizes: &Sizes,
     work: &Path,
     report: &mut Report,
-) -> Result<(), Failure> {
+) -> Result<(), BenchError> {
     // Epoch checks on a tight loop, in wasmtime alone.
     status("epoch checks on a tight loop");
-    let tight = guests::compile("tight", guests::TIGHT_LOOP).map_err(Failure::runtime)?;
+    let tight = guests::TIGHT_LOOP;
     let (off, on) =
-        baselines::epoch_cost(&tight, sizes.epoch_iterations).map_err(fail("epoch cost"))?;
+        baselines::epoch_cost(tight, sizes.epoch_iterations).map_err(fail("epoch cost"))?;
     let mut row = Row::new(
         "epoch_cost",
         format!(
@@ -785,7 +839,7 @@ fn failed_by_deadline(o: &Outcome) -> bool {
         == Some("DeadlineExceeded")
 }
 
-async fn concurrency(sizes: &Sizes, work: &Path, report: &mut Report) -> Result<(), Failure> {
+async fn concurrency(sizes: &Sizes, work: &Path, report: &mut Report) -> Result<(), BenchError> {
     let n = sizes.sleepers;
     let sleeper = write_guest(work, "sleeper", guests::SLEEPER)?;
     let sb = sandbox(n)?;
@@ -1043,11 +1097,11 @@ mod tests {
         assert_eq!(back.by_size, vec![(1000.0, 5000.0)]);
         std::fs::write(&path, "{not json").unwrap();
         let err = read_report(&path).err().unwrap();
-        assert_eq!(err.code, 2);
+        assert_eq!(err.exit_code(), 2);
         assert!(
-            err.message.contains("is not a saved benchmark report"),
+            err.to_string().contains("is not a saved benchmark report"),
             "{}",
-            err.message
+            err
         );
         std::fs::remove_dir_all(dir).unwrap();
     }

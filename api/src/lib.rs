@@ -25,13 +25,13 @@ mod status;
 pub mod tls;
 mod watch;
 
-use crate::sandbox::Sandbox;
-use crate::store::Store;
 use axum::Router;
 use axum::routing::get;
 use kinds::{Event, Namespace};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
+use wasmjob_control::sandbox::Sandbox;
+use wasmjob_control::store::Store;
 use wasmjob_spec::{Job, Pod};
 
 /// What the API needs besides its store.

@@ -185,7 +185,7 @@ pub async fn delete_job(
                 job
             }));
         }
-        crate::ops::delete::delete_job(s, &ns, &wanted, policy, false, None)?;
+        wasmjob_control::ops::delete::delete_job(s, &ns, &wanted, policy, false, None)?;
         // The object as it is now: marked, or already gone (then as it was).
         Ok(s.get_job(&ns, &wanted)?.or(Some(before)).map(|r| r.job))
     })
@@ -211,7 +211,7 @@ pub async fn delete_pod(
         if options.dry_run {
             return Ok(Some(before));
         }
-        crate::ops::delete::delete_pod(s, &ns, &wanted, false, None)?;
+        wasmjob_control::ops::delete::delete_pod(s, &ns, &wanted, false, None)?;
         Ok(Some(s.get_pod(&ns, &wanted)?.unwrap_or(before)))
     })
     .await?

@@ -11,12 +11,12 @@
 
 use super::kinds::Kind;
 use super::status::ApiError;
-use crate::field_selector::{FieldSelector, Resource};
-use crate::selector::Selector;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use base64::Engine;
 use serde_json::{Value, json};
+use wasmjob_control::field_selector::{FieldSelector, Resource};
+use wasmjob_control::selector::Selector;
 use wasmjob_spec::FieldError;
 
 /// The query of a list or a watch. Parameters the API server does not read for lists
@@ -112,7 +112,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ListOptions {
 const NOT_OLDER_THAN: &str = "NotOlderThan";
 const EXACT: &str = "Exact";
 
-pub use crate::watch::Start;
+pub use wasmjob_control::watch::Start;
 
 impl ListOptions {
     /// The API server's rules for the options of a list and of a watch.
@@ -306,7 +306,7 @@ fn read_token(token: &str) -> Result<String, ApiError> {
 }
 
 /// The objects a list keeps: its label selector, and its field selector with the API
-/// server's rules for the kind ([`crate::field_selector`]).
+/// server's rules for the kind ([`wasmjob_control::field_selector`]).
 pub struct Filter {
     labels: Selector,
     fields: FieldSelector,

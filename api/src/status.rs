@@ -236,17 +236,17 @@ impl ApiError {
 }
 
 /// A store that fails under a request is the server's failure.
-impl From<crate::store::StoreError> for ApiError {
-    fn from(e: crate::store::StoreError) -> Self {
+impl From<wasmjob_control::store::StoreError> for ApiError {
+    fn from(e: wasmjob_control::store::StoreError) -> Self {
         ApiError::internal(e.to_string())
     }
 }
 
 /// An operation shared with the CLI: bad input is the client's (400), a timeout 504, anything
 /// else the server's.
-impl From<crate::ops::OpError> for ApiError {
-    fn from(e: crate::ops::OpError) -> Self {
-        use crate::ops::OpError;
+impl From<wasmjob_control::ops::OpError> for ApiError {
+    fn from(e: wasmjob_control::ops::OpError) -> Self {
+        use wasmjob_control::ops::OpError;
         match e {
             OpError::Invalid(m) => ApiError::bad_request(m),
             OpError::Timeout(m) => ApiError {

@@ -5,13 +5,13 @@
 //! give their space back. Figures and ratios come from one run, so noise affects both alike.
 
 use super::BenchArgs;
-use crate::cli::Failure;
-use crate::controller::PodToCreate;
-use crate::controller::new_pod;
-use crate::manager::RandomIdentities;
-use crate::store::{JobRecord, Store};
+use crate::BenchError;
 use std::path::Path;
 use std::time::Instant;
+use wasmjob_control::controller::PodToCreate;
+use wasmjob_control::controller::new_pod;
+use wasmjob_control::manager::RandomIdentities;
+use wasmjob_control::store::{JobRecord, Store};
 use wasmjob_spec::*;
 
 const JOB: &str = "apiVersion: batch/v1
@@ -35,9 +35,9 @@ spec:
 ";
 
 /// Runs the store benchmark in a scratch directory under `work`.
-pub fn bench(work: &Path, args: &BenchArgs) -> Result<(), Failure> {
+pub fn bench(work: &Path, args: &BenchArgs) -> Result<(), BenchError> {
     if args.transitions == 0 || args.batch == 0 {
-        return Err(Failure::input(
+        return Err(BenchError::input(
             "error: --transitions and --batch must be at least 1",
         ));
     }
@@ -47,14 +47,14 @@ pub fn bench(work: &Path, args: &BenchArgs) -> Result<(), Failure> {
     result
 }
 
-fn run(dir: &Path, args: &BenchArgs) -> Result<(), Failure> {
+fn run(dir: &Path, args: &BenchArgs) -> Result<(), BenchError> {
     let mut store = Store::open(dir)?;
     let loaded = load_jobs(JOB, "bench")?;
     let mut job = loaded
         .into_iter()
         .next()
         .map(|l| l.job)
-        .ok_or_else(|| Failure::runtime("no job"))?;
+        .ok_or_else(|| BenchError::runtime("no job"))?;
     let now = Time(jiff::Timestamp::now());
     defaults::assign_identity(&mut job, &uuid::Uuid::new_v4().to_string(), now);
     job.metadata.namespace = Some("default".into());
@@ -91,18 +91,19 @@ fn run(dir: &Path, args: &BenchArgs) -> Result<(), Failure> {
     }
     b.commit()?;
     let phases = [PHASE_RUNNING, PHASE_SUCCEEDED];
-    let mut transition = |store: &mut Store, per_tx: usize, phase: &str| -> Result<f64, Failure> {
-        let started = Instant::now();
-        for chunk in pods.chunks_mut(per_tx) {
-            let mut b = store.batch()?;
-            for p in chunk {
-                p.status.phase = Some(phase.to_string());
-                b.put_pod(p, &uid)?;
+    let mut transition =
+        |store: &mut Store, per_tx: usize, phase: &str| -> Result<f64, BenchError> {
+            let started = Instant::now();
+            for chunk in pods.chunks_mut(per_tx) {
+                let mut b = store.batch()?;
+                for p in chunk {
+                    p.status.phase = Some(phase.to_string());
+                    b.put_pod(p, &uid)?;
+                }
+                b.commit()?;
             }
-            b.commit()?;
-        }
-        Ok(args.transitions as f64 / started.elapsed().as_secs_f64())
-    };
+            Ok(args.transitions as f64 / started.elapsed().as_secs_f64())
+        };
     let grouped = transition(&mut store, args.batch, phases[0])?;
     let single = transition(&mut store, 1, phases[1])?;
     let size = |store: &Store| {

@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 /// The folder of the API's files below the state directory.
 pub fn api_dir(state_dir: &Path) -> PathBuf {
-    crate::store::StateDir::new(state_dir).api()
+    wasmjob_control::store::StateDir::new(state_dir).api()
 }
 
 /// Where the token is kept.

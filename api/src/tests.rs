@@ -5,11 +5,11 @@
 //! controller" are made through a store connection of the test's own.
 
 use super::*;
-use crate::resources::RESOURCES;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use serde_json::{Value, json};
 use tower::ServiceExt;
+use wasmjob_control::resources::RESOURCES;
 
 const TOKEN: &str = "test-token";
 
@@ -143,7 +143,7 @@ impl Api {
 }
 
 /// The routes of a resource: its collection (namespaced or not) and one item.
-fn paths(r: &crate::resources::Resource) -> (String, String) {
+fn paths(r: &wasmjob_control::resources::Resource) -> (String, String) {
     let base = if r.group_version == "v1" {
         "/api/v1".to_string()
     } else {
@@ -300,7 +300,7 @@ async fn events_and_namespaces_can_be_watched() {
         let mut store = api.store();
         let mut batch = store.batch().unwrap();
         batch
-            .add_event(&crate::store::EventRecord {
+            .add_event(&wasmjob_control::store::EventRecord {
                 namespace: "default".into(),
                 kind: "Job".into(),
                 name: "x".into(),

@@ -16,14 +16,14 @@ use super::list_options::ApiQuery;
 use super::objects::write;
 use super::patches::{self, PatchType};
 use super::status::ApiError;
-use crate::ops::manifest::Manifest;
-use crate::store::{JobRecord, StoreError};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use serde_json::{Value, json};
 use std::sync::Arc;
+use wasmjob_control::ops::manifest::Manifest;
+use wasmjob_control::store::{JobRecord, StoreError};
 use wasmjob_spec::{FieldError, Job, Time, defaults};
 
 /// The query parameters of a write. `fieldValidation` is accepted with any value: unknown
@@ -120,7 +120,8 @@ fn check_namespace(job: &mut Job, ns: &str) -> Result<(), ApiError> {
 
 /// The modules of a new Job must load; a module that does not is an invalid `image`.
 async fn check_modules(state: &ApiState, job: &Job) -> Result<(), ApiError> {
-    let Err(problem) = crate::node::prepare_modules(&state.sandbox, job, &state.image_dir).await
+    let Err(problem) =
+        wasmjob_control::node::prepare_modules(&state.sandbox, job, &state.image_dir).await
     else {
         return Ok(());
     };
@@ -164,13 +165,13 @@ pub async fn create_job(
     let dry_run = q.dry_run()?;
     let mut job = read_job(&body, &ns)?;
     check_modules(&state, &job).await?;
-    crate::ops::manifest::give_identity(&mut job, Time(jiff::Timestamp::now()));
+    wasmjob_control::ops::manifest::give_identity(&mut job, Time(jiff::Timestamp::now()));
     let mut manifest = Manifest {
         job,
         base_dir: state.image_dir.clone(),
         items: None,
     };
-    crate::ops::items::attach_items(std::slice::from_mut(&mut manifest), None)?;
+    wasmjob_control::ops::items::attach_items(std::slice::from_mut(&mut manifest), None)?;
     let Manifest {
         job,
         base_dir,
@@ -304,7 +305,8 @@ fn changed(old: &Job, change: &Change, ns: &str, name: &str) -> Result<Job, Opti
     }
     defaults::apply(&mut new);
     let now = Time(jiff::Timestamp::now());
-    crate::ops::update::updated(old, new, now).map_err(|errors| Some(invalid(name, &errors)))
+    wasmjob_control::ops::update::updated(old, new, now)
+        .map_err(|errors| Some(invalid(name, &errors)))
 }
 
 pub async fn replace_job(

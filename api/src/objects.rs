@@ -10,13 +10,13 @@ use super::kinds::{Column, Kind};
 use super::list_options::{Filter, ListOptions};
 use super::status::ApiError;
 use super::watch::{self, Lister, Seen};
-use crate::store::{Store, StoreError};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use std::sync::Arc;
+use wasmjob_control::store::{Store, StoreError};
 use wasmjob_spec::{ObjectMeta, Time};
 
 /// Runs `read` on the store on a blocking thread.

@@ -6,20 +6,10 @@
 //! serve starts (idle). Reports pods/s and `get`'s p50/p99/max against the idle figures.
 
 use super::{Row, fail, rate, status};
-use crate::cli::Failure;
+use crate::BenchError;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-/// Sleeps `NAP` ms in `poll_oneoff` (holding no thread), then exits 0.
-const NAPPER: &str = r#"(module
-  (import "wasi_snapshot_preview1" "poll_oneoff" (func $poll (param i32 i32 i32 i32) (result i32)))
-  (memory (export "memory") 1)
-  (func (export "_start")
-    (i32.store8 (i32.const 8) (i32.const 0))
-    (i32.store (i32.const 16) (i32.const 1))
-    (i64.store (i32.const 24) (i64.const NAP_NS))
-    (drop (call $poll (i32.const 0) (i32.const 64) (i32.const 1) (i32.const 128)))))"#;
 
 /// Longest the loaded run may take before it counts as a failure.
 const LIMIT: Duration = Duration::from_secs(600);
@@ -104,7 +94,7 @@ fn ms(d: Duration) -> String {
 }
 
 /// One `get jobs` through the CLI: its time and its table.
-fn get_jobs(exe: &Path, state: &Path) -> Result<(Duration, String), Failure> {
+fn get_jobs(exe: &Path, state: &Path) -> Result<(Duration, String), BenchError> {
     let started = Instant::now();
     let out = Command::new(exe)
         .arg("--state-dir")
@@ -112,10 +102,10 @@ fn get_jobs(exe: &Path, state: &Path) -> Result<(Duration, String), Failure> {
         .args(["get", "jobs"])
         .stdin(Stdio::null())
         .output()
-        .map_err(|e| Failure::runtime(format!("error: cannot run wasmjob get jobs: {e}")))?;
+        .map_err(|e| BenchError::runtime(format!("error: cannot run wasmjob get jobs: {e}")))?;
     let took = started.elapsed();
     if !out.status.success() {
-        return Err(Failure::runtime(format!(
+        return Err(BenchError::runtime(format!(
             "error: `wasmjob get jobs` failed under load ({}): {}",
             out.status,
             String::from_utf8_lossy(&out.stderr).trim()
@@ -124,16 +114,14 @@ fn get_jobs(exe: &Path, state: &Path) -> Result<(Duration, String), Failure> {
     Ok((took, String::from_utf8_lossy(&out.stdout).into_owned()))
 }
 
-pub fn load(quick: bool, work: &Path) -> Result<Vec<Row>, Failure> {
+pub fn load(quick: bool, work: &Path) -> Result<Vec<Row>, BenchError> {
     let s = Sizes::of(quick);
     let total = s.jobs * s.pods_per_job;
     let exe = std::env::current_exe()?;
     let module = work.join("napper.wasm");
-    let text = NAPPER.replace("NAP_NS", &(s.nap_ms * 1_000_000).to_string());
-    std::fs::write(
-        &module,
-        super::guests::compile("napper", &text).map_err(Failure::runtime)?,
-    )?;
+    let napper = super::guests::napper(s.nap_ms)
+        .ok_or_else(|| BenchError::runtime(format!("error: no napper guest of {} ms", s.nap_ms)))?;
+    std::fs::write(&module, napper)?;
     let manifest = work.join("load.yaml");
     let yaml: Vec<String> = (0..s.jobs)
         .map(|i| {
@@ -179,7 +167,7 @@ pub fn load(quick: bool, work: &Path) -> Result<Vec<Row>, Failure> {
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(&stderr)?)
         .spawn()
-        .map_err(|e| Failure::runtime(format!("error: cannot start wasmjob serve: {e}")))?;
+        .map_err(|e| BenchError::runtime(format!("error: cannot start wasmjob serve: {e}")))?;
     let mut serve = ServeChild { child, stderr };
     status(&format!("`get jobs` over and over while {total} pods run"));
     let started = Instant::now();
@@ -196,13 +184,13 @@ pub fn load(quick: bool, work: &Path) -> Result<Vec<Row>, Failure> {
             break;
         }
         if let Ok(Some(st)) = serve.child.try_wait() {
-            return Err(Failure::runtime(format!(
+            return Err(BenchError::runtime(format!(
                 "error: wasmjob serve exited ({st}) before the load Jobs completed: {}",
                 serve.log().trim()
             )));
         }
         if started.elapsed() > LIMIT {
-            return Err(Failure::runtime(format!(
+            return Err(BenchError::runtime(format!(
                 "error: the load Jobs did not complete within {} s",
                 LIMIT.as_secs()
             )));
@@ -217,13 +205,13 @@ pub fn load(quick: bool, work: &Path) -> Result<Vec<Row>, Failure> {
         .output()?;
     let stopped = serve.stop();
     if stopped != Some(0) {
-        return Err(Failure::runtime(format!(
+        return Err(BenchError::runtime(format!(
             "error: wasmjob serve did not stop cleanly on SIGTERM ({stopped:?}): {}",
             serve.log().trim()
         )));
     }
     let list: serde_json::Value = serde_json::from_slice(&out.stdout)
-        .map_err(|e| Failure::runtime(format!("error: get jobs -o json: {e}")))?;
+        .map_err(|e| BenchError::runtime(format!("error: get jobs -o json: {e}")))?;
     let items = list["items"].as_array().cloned().unwrap_or_default();
     let time = |v: &serde_json::Value| v.as_str().and_then(|t| t.parse::<jiff::Timestamp>().ok());
     let mut first = None::<jiff::Timestamp>;
@@ -231,7 +219,7 @@ pub fn load(quick: bool, work: &Path) -> Result<Vec<Row>, Failure> {
     for j in &items {
         let succeeded = j["status"]["succeeded"].as_u64().unwrap_or(0) as usize;
         if succeeded != s.pods_per_job {
-            return Err(Failure::runtime(format!(
+            return Err(BenchError::runtime(format!(
                 "error: load Job {} completed with {succeeded} of {} pods succeeded",
                 j["metadata"]["name"], s.pods_per_job
             )));
@@ -248,7 +236,7 @@ pub fn load(quick: bool, work: &Path) -> Result<Vec<Row>, Failure> {
             Duration::from_nanos(l.duration_since(f).as_nanos().max(1) as u64)
         }
         _ => {
-            return Err(Failure::runtime(
+            return Err(BenchError::runtime(
                 "error: the load Jobs have no start or completion times",
             ));
         }

@@ -3,8 +3,8 @@
 //! `kubectl get -w`, `kubectl wait` and the client libraries' informers read it.
 //!
 //! The store is looked at every [`POLL`] for commits (any connection's, the API's own
-//! included: [`crate::store::Store::changes`]); at each, the objects in the list's filter are
-//! compared with those seen so far by [`crate::watch::diff`], the pure step `get -w` takes too. Where the watch starts
+//! included: [`wasmjob_control::store::Store::changes`]); at each, the objects in the list's filter are
+//! compared with those seen so far by [`wasmjob_control::watch::diff`], the pure step `get -w` takes too. Where the watch starts
 //! ([`Start`]): with every current object as `ADDED` (no resourceVersion: "start at the most
 //! recent", or `sendInitialEvents=true`), with the changes after a list's resourceVersion
 //! (objects changed since come as `MODIFIED`, deleted ones as `DELETED` from the store's
@@ -18,13 +18,13 @@
 //! client goes.
 
 use super::ApiState;
-use crate::watch::{Start, Watched, diff};
 use axum::body::{Body, Bytes};
 use axum::response::Response;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
+use wasmjob_control::watch::{Start, Watched, diff};
 
 /// How often the store is checked for commits.
 pub const POLL: Duration = Duration::from_millis(100);
@@ -53,7 +53,7 @@ impl Watched for Seen {
 /// What a watch lists at each look: the objects in its filter, and given a resourceVersion,
 /// those deleted after it (their last states, each with the resourceVersion of its deletion).
 pub type Lister = Arc<
-    dyn Fn(&crate::store::Store, Option<i64>) -> Result<(Vec<Seen>, Vec<Seen>), String>
+    dyn Fn(&wasmjob_control::store::Store, Option<i64>) -> Result<(Vec<Seen>, Vec<Seen>), String>
         + Send
         + Sync,
 >;
@@ -86,13 +86,16 @@ fn bookmark((kind, api_version): (&str, &str), version: i64, initial_end: bool) 
 
 /// What one look at the store found: its change token, and when it changed, the objects,
 /// the deletions and the store's resourceVersion.
-type Look = (crate::store::Changes, Option<((Vec<Seen>, Vec<Seen>), i64)>);
+type Look = (
+    wasmjob_control::store::Changes,
+    Option<((Vec<Seen>, Vec<Seen>), i64)>,
+);
 
 /// Looks at the store: lists when anything was committed since `last` (or at the first look).
 async fn look(
     state: &Arc<ApiState>,
     list: &Lister,
-    last: Option<crate::store::Changes>,
+    last: Option<wasmjob_control::store::Changes>,
     since: Option<i64>,
 ) -> Result<Look, String> {
     let state = state.clone();
@@ -139,7 +142,7 @@ pub fn stream(state: Arc<ApiState>, list: Lister, watch: Watch) -> Response {
             last = Some(changes);
             if let Some(((objects, deleted), rv)) = found {
                 if let Some(Start::After(since)) = first
-                    && rv - since > crate::store::TOMBSTONES_KEPT
+                    && rv - since > wasmjob_control::store::TOMBSTONES_KEPT
                 {
                     let expired = super::status::ApiError::gone(format!(
                         "too old resource version: {since} ({rv})"

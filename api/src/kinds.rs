@@ -6,10 +6,10 @@
 //!
 //! Must not: write to the store or know about HTTP.
 
-use crate::field_selector::Resource;
-use crate::ops::rows as printers;
-use crate::store::{Store, StoreError};
 use serde_json::{Map, Value, json};
+use wasmjob_control::field_selector::Resource;
+use wasmjob_control::ops::rows as printers;
+use wasmjob_control::store::{Store, StoreError};
 use wasmjob_spec::{ObjectMeta, Time};
 
 /// A Table column: name, type, format, priority (1: only with `-o wide`), description.
@@ -126,7 +126,7 @@ impl Kind for wasmjob_spec::Pod {
     }
 }
 
-/// A core/v1 Event, as `crate::ops::events::event_object` shapes it.
+/// A core/v1 Event, as `wasmjob_control::ops::events::event_object` shapes it.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(super) struct Event {
     metadata: ObjectMeta,
@@ -134,7 +134,7 @@ pub(super) struct Event {
     rest: Map<String, Value>,
     /// The stored record, for the Table's cells.
     #[serde(skip)]
-    record: Option<crate::store::EventRecord>,
+    record: Option<wasmjob_control::store::EventRecord>,
     /// The resourceVersion and row it was stored with.
     #[serde(skip)]
     order: (i64, i64),
@@ -154,7 +154,8 @@ impl Kind for Event {
             .into_iter()
             .filter_map(|stored| {
                 let mut event: Event =
-                    serde_json::from_value(crate::ops::events::event_object(&stored)).ok()?;
+                    serde_json::from_value(wasmjob_control::ops::events::event_object(&stored))
+                        .ok()?;
                 event.record = Some(stored.event);
                 event.order = (stored.version, stored.id);
                 Some(event)

@@ -3,7 +3,7 @@
 //! deleting Jobs and pods ([`delete`]), reading logs ([`logs`]), kubectl's rows of Jobs,
 //! pods and events ([`rows`]) and the v1 shape of an event ([`events`]). Each fails with an [`OpError`] that says what went wrong;
 //! the front ends turn it into their own answer — an exit code and a message
-//! (`crate::cli::Failure`), a `Status` (`crate::api`). Prints nothing; knows no HTTP.
+//! (the `wasmjob` CLI's `Failure`), a `Status` (`wasmjob-api`). Prints nothing; knows no HTTP.
 
 pub mod delete;
 pub mod events;

@@ -1,0 +1,31 @@
+;; Prints `hello from wasm` and exits 0: the unit of the throughput figures.
+;; const TINY: &str = r#"(module
+;; ort "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+;; ory (export "memory") 1)
+;; a (i32.const 16) "hello from wasm\n")
+;; c (export "_start")
+;; .store (i32.const 0) (i32.const 16))
+;; .store (i32.const 4) (i32.const 16))
+;; p (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))"#;
+;; 
+;; Leases work-queue items and acknowledges each until the queue is drained.
+;; const DRAINER: &str = r#"(module
+;; ort "wasmjob_v1" "queue_next" (func $next (param i32 i32 i32) (result i32)))
+;; ort "wasmjob_v1" "queue_ack" (func $ack (param i64) (result i32)))
+;; ory (export "memory") 2)
+;; c (export "_start")
+;; ck $done
+;; p $more
+;; if $done (i32.ne (call $next (i32.const 0) (i32.const 65536) (i32.const 65536)) (i32.const 1)))
+;; p (call $ack (i64.load (i32.const 65536))))
+;; $more)))))"#;
+;; 
+;; Sleeps 10 minutes in `poll_oneoff` (a clock subscription), holding no thread.
+(module
+  (import "wasi_snapshot_preview1" "poll_oneoff" (func $poll (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (func (export "_start")
+    (i32.store8 (i32.const 8) (i32.const 0))
+    (i32.store (i32.const 16) (i32.const 1))
+    (i64.store (i32.const 24) (i64.const 600000000000))
+    (drop (call $poll (i32.const 0) (i32.const 64) (i32.const 1) (i32.const 128)))))
