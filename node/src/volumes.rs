@@ -11,12 +11,27 @@ use wasmjob_sandbox::Mount;
 use wasmjob_spec::{Container, Pod};
 
 /// Creates or finds every volume of the pod; returns its host directory by name.
+///
+/// A pod starts once on a node, so whatever its `emptyDir`s already hold is from a start the
+/// store never heard of: the process died before the pod's first report was stored, and the
+/// pod is run again as one that never started (`control/src/manager/recovery.rs`). Those
+/// leftovers are removed, so an `emptyDir` begins empty, as it does in Kubernetes.
 pub fn prepare(
     pod: &Pod,
     base_dir: &Path,
     pod_dir: &Path,
     output_volumes: &[OutputVolume],
 ) -> Result<HashMap<String, PathBuf>, String> {
+    let leftovers = pod_dir.join("volumes");
+    match std::fs::remove_dir_all(&leftovers) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(format!(
+                "cannot clear the pod's earlier volumes {}: {e}",
+                leftovers.display()
+            ));
+        }
+        _ => {}
+    }
     let mut out = HashMap::new();
     for v in &pod.spec.volumes {
         let dir = if let Some(o) = output_volumes.iter().find(|o| o.name == v.name) {
@@ -129,4 +144,37 @@ pub fn mounts(
         });
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A pod run again after a crash (the store never heard it start) finds its `emptyDir`
+    /// empty, not holding what the lost first start wrote (a run counter, say).
+    #[test]
+    fn an_empty_dir_begins_empty_even_after_a_start_the_store_never_saw() {
+        let root = std::env::temp_dir().join(format!("wasmjob-volumes-{}", uuid::Uuid::new_v4()));
+        let pod_dir = root.join("pod");
+        let mut pod = Pod::default();
+        pod.spec.volumes.push(wasmjob_spec::Volume {
+            name: "scratch".into(),
+            empty_dir: Some(Default::default()),
+            ..Default::default()
+        });
+        let first = prepare(&pod, &root, &pod_dir, &[]).unwrap();
+        let scratch = first["scratch"].clone();
+        assert_eq!(scratch, pod_dir.join("volumes").join("scratch"));
+        std::fs::write(scratch.join("runs"), "1").unwrap();
+        std::fs::create_dir_all(scratch.join("sub")).unwrap();
+
+        let again = prepare(&pod, &root, &pod_dir, &[]).unwrap();
+        assert_eq!(again["scratch"], scratch);
+        assert_eq!(
+            std::fs::read_dir(&scratch).unwrap().count(),
+            0,
+            "leftovers kept"
+        );
+        std::fs::remove_dir_all(&root).unwrap();
+    }
 }

@@ -2,7 +2,7 @@
 //! stores nothing; names are unique per namespace (kubectl's AlreadyExists); bad modules are
 //! refused before anything runs; `get` and `logs` read the state directory.
 
-mod common;
+use crate::common;
 use common::*;
 
 const GOOD: &str = "apiVersion: batch/v1\nkind: Job\nmetadata: {name: hello}\nspec:\n  template:\n    spec:\n      restartPolicy: Never\n      containers:\n      - {name: c, image: PROBE, args: [print, hi]}\n";

@@ -14,7 +14,7 @@
 //! expected message is the pod whose guest numbered itself N (the guests number themselves in
 //! the order they start, which is the creation order whenever it matters for these scenarios).
 
-mod common;
+use crate::common;
 #[allow(dead_code)]
 #[path = "../../controller/tests/conformance/format.rs"]
 mod format;

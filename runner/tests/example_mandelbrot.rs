@@ -4,7 +4,7 @@
 //! `wasmjob run`. The PNG is decoded and checked pixel by pixel against an independent
 //! rendering; a missing tile must fail the assembly, naming it, and a re-run must restore it.
 
-mod common;
+use crate::common;
 use common::*;
 use serde_json::Value;
 use std::path::{Path, PathBuf};

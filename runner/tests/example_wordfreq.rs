@@ -5,7 +5,7 @@
 //! `out/<item id>/`, the merged counts equal an independent count made here on the host, and
 //! the merge Job's log shows the top words. `--items FILE` replaces the annotation's list.
 
-mod common;
+use crate::common;
 use common::*;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};

@@ -3,7 +3,7 @@
 //! the example's README promises: conditions, reasons, counters, restarts, exit codes, logs,
 //! and the STATUS column of `wasmjob get pods`.
 
-mod common;
+use crate::common;
 use common::*;
 use serde_json::Value;
 use std::path::PathBuf;

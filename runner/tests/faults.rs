@@ -4,7 +4,7 @@
 //! Each proves that an accepted Job's results are neither lost nor counted twice, and that a
 //! damaged store is refused with an error naming it, never silently reset or rewritten.
 
-mod common;
+use crate::common;
 
 use common::*;
 use serde_json::Value;

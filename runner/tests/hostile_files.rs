@@ -4,8 +4,8 @@
 //! paths, `..`, symlinks and readOnly writes.) Host files are checked byte for byte after each
 //! attack.
 
-mod common;
-mod hostile;
+use crate::common;
+use crate::hostile;
 use common::*;
 use hostile::*;
 use serde_json::{Value, json};

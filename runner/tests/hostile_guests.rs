@@ -3,8 +3,8 @@
 //! documented reason and exit code, in bounded time, and that the host is unharmed.
 //! The table in `tests/HARDENING.md` lists every attack and the test that covers it.
 
-mod common;
-mod hostile;
+use crate::common;
+use crate::hostile;
 use common::*;
 use hostile::*;
 use serde_json::json;

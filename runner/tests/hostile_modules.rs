@@ -3,8 +3,8 @@
 //! and what is wrong, and `get jobs` stays empty); a module whose compilation is slow does not
 //! hold up other Jobs of the controller.
 
-mod common;
-mod hostile;
+use crate::common;
+use crate::hostile;
 use common::*;
 use hostile::*;
 use serde_json::json;

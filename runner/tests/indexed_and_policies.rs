@@ -2,7 +2,7 @@
 //! through `wasmjob run` with real guests (issue 3). Guests pick their behaviour from their
 //! completion index: `exit $(JOB_COMPLETION_INDEX)` fails every index but 0 with its own code.
 
-mod common;
+use crate::common;
 use common::*;
 
 fn status(job: &serde_json::Value) -> &serde_json::Value {

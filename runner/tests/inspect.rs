@@ -1,7 +1,7 @@
 //! Looking at Jobs like kubectl: `describe`, `get events`, `get --field-selector`, `get -w`,
 //! and `logs` with `--tail`, `--timestamps`, `--previous`, `-l --prefix` and `-f`.
 
-mod common;
+use crate::common;
 
 use common::*;
 use std::io::{BufRead, Read};

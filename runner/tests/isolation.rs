@@ -2,8 +2,8 @@
 //! controller, cannot see each other's volumes, environment or work-queue items, and a pod that
 //! crashes (trap, abort, stack overflow, out of memory, out of fuel) harms no other pod.
 
-mod common;
-mod hostile;
+use crate::common;
+use crate::hostile;
 use common::*;
 use hostile::*;
 use serde_json::json;

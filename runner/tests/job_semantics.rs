@@ -2,7 +2,7 @@
 //! parallelism, back-off limit, OnFailure restarts, deadlines, memory and fuel limits, work
 //! queues, parallelism 0, and the pi example.
 
-mod common;
+use crate::common;
 use common::*;
 
 fn time_ms(v: &serde_json::Value) -> i64 {

@@ -3,8 +3,8 @@
 //! and Pods with kubectl's Table columns, `Status` errors). Skipped with a message when kubectl
 //! is not on PATH, except under CI, where that fails.
 
-mod common;
-mod kube;
+use crate::common;
+use crate::kube;
 use common::*;
 use kube::*;
 use std::path::PathBuf;

@@ -11,8 +11,8 @@
 //! its pods are gone. The Python and JS tests are skipped with a message when
 //! their runtime or client is missing, except under CI, where that fails.
 
-mod common;
-mod kube;
+use crate::common;
+use crate::kube;
 use common::*;
 use kube::*;
 use serde_json::{Value, json};

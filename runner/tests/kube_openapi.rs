@@ -6,8 +6,8 @@
 //! computed from the v3 schemas without a warning. Skipped with a message when kubectl is not
 //! on PATH, except under CI, where that fails.
 
-mod common;
-mod kube;
+use crate::common;
+use crate::kube;
 use common::*;
 use kube::*;
 

@@ -4,8 +4,8 @@
 //! AlreadyExists; namespaces created; `logs -f`; watch bookmarks; and the same final status
 //! through `wasmjob run` and `kubectl apply`. Skipped outside CI when kubectl is missing.
 
-mod common;
-mod kube;
+use crate::common;
+use crate::kube;
 use common::*;
 use kube::*;
 use serde_json::Value;

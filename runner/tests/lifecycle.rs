@@ -1,7 +1,7 @@
 //! The life of Jobs under `wasmjob serve`: apply, wait, logs, delete (Jobs and pods), TTL,
 //! crash recovery after SIGKILL, graceful stop, and the refusals that leave state untouched.
 
-mod common;
+use crate::common;
 
 use common::*;
 use serde_json::Value;

@@ -2,7 +2,7 @@
 //! `wasmjob run` in another process is running — resume a suspended Job, raise parallelism —
 //! and refusing immutable changes with Kubernetes' wording.
 
-mod common;
+use crate::common;
 use common::*;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;

@@ -2,7 +2,7 @@
 //! `tests/malformed.rs`), through the real binary: `wasmjob run FILE` must exit with code 2
 //! and an error naming the field, in the library's words, never panic, and store nothing.
 
-mod common;
+use crate::common;
 
 use common::{Env, Run};
 use std::panic::{AssertUnwindSafe, catch_unwind};

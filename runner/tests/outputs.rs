@@ -2,7 +2,7 @@
 //! succeeded pod publishes, what a failed, restarted, stopped or crashed attempt leaves behind
 //! (nothing), and that a published index is never overwritten.
 
-mod common;
+use crate::common;
 use common::*;
 use std::path::Path;
 use std::time::Duration;

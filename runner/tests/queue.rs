@@ -3,7 +3,7 @@
 //! failed pods, published exactly once as atomic outputs, durable across a controller crash,
 //! and visible per item (`wasmjob queue`, `describe job`).
 
-mod common;
+use crate::common;
 use common::*;
 use serde_json::Value;
 use std::path::Path;

@@ -2,7 +2,7 @@
 //! point out of a hostPath, and writes to a readOnly mount all fail, and the host files stay as
 //! they were. Each guest exits 0 only if every forbidden access failed.
 
-mod common;
+use crate::common;
 use common::*;
 
 fn job(name: &str, args: &[&str], volumes: &str, mounts: &str) -> String {

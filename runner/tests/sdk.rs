@@ -2,7 +2,7 @@
 //! progress reports, as a task built with `wasmjob-guest` sees them and as `get`/`describe`
 //! show them; and how the host answers modules that misuse the ABI.
 
-mod common;
+use crate::common;
 use common::*;
 use serde_json::Value;
 
