@@ -2,11 +2,12 @@
 //! hosts that want sandboxed batch work without a CLI in between. A [`Host`] owns the compiled
 //! module cache of the process; [`Host::run`] stores a Job in a state directory, runs it to its
 //! end under the full Job semantics, and returns the final Job, its pods, and access to their
-//! termination messages and logs.
+//! termination messages and logs. Programs reach it as `wasmjob::embed` (the `wasmjob` crate
+//! re-exports it) or as `wasmjob_control::embed`.
 //!
 //! ```no_run
-//! # async fn demo() -> Result<(), wasmjob::embed::Error> {
-//! use wasmjob::embed::{Host, Settings};
+//! # async fn demo() -> Result<(), wasmjob_control::embed::Error> {
+//! use wasmjob_control::embed::{Host, Settings};
 //!
 //! let host = Host::new("/var/lib/my-host/wasmjob")?.with_settings(Settings {
 //!     backoff_base: std::time::Duration::from_millis(100),
