@@ -1,0 +1,408 @@
+//! The store's reads: Jobs, pods, events, namespaces and queue items as they are stored, the
+//! resourceVersion and change token watches poll, tombstones since a version, and the
+//! maintenance of the database file (checkpoint, reclaiming space). Writes go through
+//! [`Batch`](crate::Batch).
+
+use super::*;
+
+impl Store {
+    /// Opens (creating if needed) the store in `dir`. Refuses a directory or database that
+    /// is not a wasmjob state directory, and a corrupt database, without changing them.
+    pub fn open(dir: &Path) -> Result<Store> {
+        let conn = open::connect(dir)?;
+        Ok(Store {
+            conn,
+            dir: dir.to_path_buf(),
+            commits: 0,
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn sql_err(&self) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
+        move |e| sqlite_error(&StateDir::new(&self.dir).db(), e)
+    }
+
+    fn parse<T: serde::de::DeserializeOwned>(&self, what: &str, text: &str) -> Result<T> {
+        serde_json::from_str(text).map_err(|e| StoreError::Corrupt {
+            path: StateDir::new(&self.dir).db().display().to_string(),
+            what: what.to_string(),
+            detail: e.to_string(),
+        })
+    }
+
+    /// The work-queue items of a Job, by id (none: the Job has no queue).
+    pub fn queue_items(&self, job_uid: &str) -> Result<Vec<QueueItem>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT id, item, state, pod, attempts FROM queue_items WHERE job_uid = ?1 ORDER BY id",
+            )
+            .map_err(self.sql_err())?;
+        let rows = stmt
+            .query_map(params![job_uid], |r| {
+                Ok(QueueItem {
+                    id: r.get::<_, i64>(0)? as u64,
+                    text: r.get(1)?,
+                    state: r.get(2)?,
+                    pod: r.get(3)?,
+                    attempts: r.get(4)?,
+                })
+            })
+            .map_err(self.sql_err())?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(self.sql_err())
+    }
+
+    /// The namespaces recorded: those created as objects of their own (through the API), and
+    /// those Jobs were created in, with their creation times.
+    pub fn namespaces(&self) -> Result<Vec<StoredNamespace>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT name, created, coalesce(version, 0) FROM namespaces ORDER BY name",
+            )
+            .map_err(self.sql_err())?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(StoredNamespace {
+                    name: r.get(0)?,
+                    created: Time::from_millis(r.get(1)?),
+                    version: r.get(2)?,
+                })
+            })
+            .map_err(self.sql_err())?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(self.sql_err())
+    }
+
+    /// The last states of the objects of `kind` (`Job`, `Pod`) deleted after resourceVersion
+    /// `since` (in `namespace`, or all), oldest first, each with the resourceVersion of its
+    /// deletion. Pods that went with their Job are told by their metadata (name, namespace,
+    /// uid, labels) only.
+    pub fn deleted_since(
+        &self,
+        kind: &str,
+        namespace: Option<&str>,
+        since: i64,
+    ) -> Result<Vec<serde_json::Value>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT version, kind, namespace, object FROM tombstones WHERE (kind = ?1 OR (?1 = 'Pod' AND kind = 'Pods')) AND version > ?2 AND (?3 IS NULL OR namespace = ?3) ORDER BY version",
+            )
+            .map_err(self.sql_err())?;
+        let rows = stmt
+            .query_map(params![kind, since, namespace], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                ))
+            })
+            .map_err(self.sql_err())?;
+        let rows = rows
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(self.sql_err())?;
+        let mut found: Vec<(i64, serde_json::Value)> = Vec::new();
+        for (version, kind, ns, text) in rows {
+            let object: serde_json::Value = self.parse("deleted object", &text)?;
+            if kind != "Pods" {
+                found.push((version, object));
+                continue;
+            }
+            let first = object["first"].as_i64().unwrap_or(version);
+            let empty = Vec::new();
+            let pods = object["pods"].as_array().unwrap_or(&empty);
+            for (i, pod) in pods.iter().enumerate() {
+                let v = first + i as i64;
+                if v <= since {
+                    continue;
+                }
+                let mut labels = object["labels"].clone();
+                if let (Some(all), Some(own)) = (labels.as_object_mut(), pod[2].as_object()) {
+                    all.extend(own.clone());
+                }
+                found.push((
+                    v,
+                    serde_json::json!({
+                        "apiVersion": "v1",
+                        "kind": "Pod",
+                        "metadata": {
+                            "name": pod[0], "namespace": ns, "uid": pod[1],
+                            "resourceVersion": v.to_string(), "labels": labels,
+                        },
+                    }),
+                ));
+            }
+        }
+        found.sort_by_key(|(v, _)| *v);
+        Ok(found.into_iter().map(|(_, o)| o).collect())
+    }
+
+    pub fn get_job(&self, namespace: &str, name: &str) -> Result<Option<JobRecord>> {
+        let row: Option<(String, String, String)> = self
+            .conn
+            .query_row(
+                "SELECT object, backoff, base_dir FROM jobs WHERE namespace = ?1 AND name = ?2",
+                params![namespace, name],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()
+            .map_err(self.sql_err())?;
+        row.map(|(o, b, d)| self.job_record(name, &o, &b, &d))
+            .transpose()
+    }
+
+    fn job_record(
+        &self,
+        name: &str,
+        object: &str,
+        backoff: &str,
+        base_dir: &str,
+    ) -> Result<JobRecord> {
+        Ok(JobRecord {
+            job: self.parse(&format!("job {name}"), object)?,
+            backoff: self.parse(&format!("back-off of job {name}"), backoff)?,
+            base_dir: PathBuf::from(base_dir),
+        })
+    }
+
+    /// Jobs of a namespace (all namespaces with `None`), by namespace and name.
+    pub fn list_jobs(&self, namespace: Option<&str>) -> Result<Vec<JobRecord>> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT name, object, backoff, base_dir FROM jobs WHERE ?1 IS NULL OR namespace = ?1 ORDER BY namespace, name",
+            )
+            .map_err(self.sql_err())?;
+        let rows: Vec<(String, String, String, String)> = stmt
+            .query_map(params![namespace], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })
+            .map_err(self.sql_err())?
+            .collect::<std::result::Result<_, _>>()
+            .map_err(self.sql_err())?;
+        rows.iter()
+            .map(|(n, o, b, d)| self.job_record(n, o, b, d))
+            .collect()
+    }
+
+    pub fn pods_of_job(&self, job_uid: &str) -> Result<Vec<Pod>> {
+        self.query_pods(
+            "SELECT name, object FROM pods WHERE job_uid = ?1 ORDER BY rowid",
+            params![job_uid],
+        )
+    }
+
+    /// The uid of every stored pod.
+    pub fn pod_uids(&self) -> Result<Vec<String>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT uid FROM pods")
+            .map_err(self.sql_err())?;
+        stmt.query_map([], |r| r.get(0))
+            .map_err(self.sql_err())?
+            .collect::<std::result::Result<_, _>>()
+            .map_err(self.sql_err())
+    }
+
+    /// Pods of a namespace (all namespaces with `None`), by namespace and name.
+    pub fn list_pods(&self, namespace: Option<&str>) -> Result<Vec<Pod>> {
+        self.query_pods(
+            "SELECT name, object FROM pods WHERE ?1 IS NULL OR namespace = ?1 ORDER BY namespace, name",
+            params![namespace],
+        )
+    }
+
+    pub fn get_pod(&self, namespace: &str, name: &str) -> Result<Option<Pod>> {
+        let mut pods = self.query_pods(
+            "SELECT name, object FROM pods WHERE namespace = ?1 AND name = ?2",
+            params![namespace, name],
+        )?;
+        Ok(pods.pop())
+    }
+
+    fn query_pods(&self, sql: &str, p: impl rusqlite::Params) -> Result<Vec<Pod>> {
+        let mut stmt = self.conn.prepare_cached(sql).map_err(self.sql_err())?;
+        let rows: Vec<(String, String)> = stmt
+            .query_map(p, |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(self.sql_err())?
+            .collect::<std::result::Result<_, _>>()
+            .map_err(self.sql_err())?;
+        rows.iter()
+            .map(|(n, o)| self.parse(&format!("pod {n}"), o))
+            .collect()
+    }
+
+    /// Events about the object with `uid`, oldest first.
+    pub fn events_of(&self, uid: &str) -> Result<Vec<EventRecord>> {
+        Ok(self
+            .query_events(
+                &format!("{EVENT_SQL} WHERE uid = ?1 ORDER BY id"),
+                params![uid],
+            )?
+            .into_iter()
+            .map(|e| e.event)
+            .collect())
+    }
+
+    fn query_events(&self, sql: &str, p: impl rusqlite::Params) -> Result<Vec<StoredEvent>> {
+        let mut stmt = self.conn.prepare_cached(sql).map_err(self.sql_err())?;
+        let rows: Vec<([String; 8], i64, i64)> = stmt
+            .query_map(p, |r| {
+                Ok((
+                    [
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                        r.get(6)?,
+                        r.get(7)?,
+                    ],
+                    r.get(8)?,
+                    r.get(9)?,
+                ))
+            })
+            .map_err(self.sql_err())?
+            .collect::<std::result::Result<_, _>>()
+            .map_err(self.sql_err())?;
+        rows.into_iter()
+            .map(
+                |([namespace, kind, name, uid, type_, reason, message, time], version, id)| {
+                    let time = self.parse::<Time>("event time", &format!("{time:?}"))?;
+                    Ok(StoredEvent {
+                        event: EventRecord {
+                            namespace,
+                            kind,
+                            name,
+                            uid,
+                            type_,
+                            reason,
+                            message,
+                            time,
+                        },
+                        version,
+                        id,
+                    })
+                },
+            )
+            .collect()
+    }
+
+    /// The last resourceVersion given to any object (they count up across all objects, as
+    /// etcd's revision does): a list's resourceVersion, from which a watch continues.
+    pub fn resource_version(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'resourceVersion'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(self.sql_err())?
+            .unwrap_or(0))
+    }
+
+    /// Changes whenever another connection commits (SQLite's `data_version`), but not for
+    /// this connection's own commits: a cheap "has another process written?" for the
+    /// controller, which knows its own writes. Whoever shows changes to others (watches,
+    /// `get -w`, followers) uses [`Store::changes`].
+    pub fn changed_elsewhere(&self) -> Result<i64> {
+        self.conn
+            .query_row("PRAGMA data_version", [], |r| r.get(0))
+            .map_err(self.sql_err())
+    }
+
+    /// A token that differs after every commit, by this connection or any other: the one
+    /// "anything new?" for pollers that show changes, so that no commit escapes them.
+    pub fn changes(&self) -> Result<Changes> {
+        Ok(Changes {
+            elsewhere: self.changed_elsewhere()?,
+            own: self.commits,
+        })
+    }
+
+    /// The control marks of every Job, or of those among `uids`.
+    pub fn job_states(&self, uids: Option<&[String]>) -> Result<Vec<JobState>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!("{JOB_STATE_SQL} WHERE ?1 IS NULL OR uid = ?1"))
+            .map_err(self.sql_err())?;
+        let mut read = |uid: Option<&str>| -> Result<Vec<JobState>> {
+            stmt.query_map(params![uid], job_state_row)
+                .map_err(self.sql_err())?
+                .collect::<std::result::Result<_, _>>()
+                .map_err(self.sql_err())
+        };
+        match uids {
+            None => read(None),
+            Some(uids) => {
+                let mut out = Vec::new();
+                for u in uids {
+                    out.extend(read(Some(u))?);
+                }
+                Ok(out)
+            }
+        }
+    }
+
+    pub fn get_job_by_uid(&self, uid: &str) -> Result<Option<JobRecord>> {
+        let row: Option<(String, String, String, String)> = self
+            .conn
+            .query_row(
+                "SELECT name, object, backoff, base_dir FROM jobs WHERE uid = ?1",
+                params![uid],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .optional()
+            .map_err(self.sql_err())?;
+        row.map(|(n, o, b, d)| self.job_record(&n, &o, &b, &d))
+            .transpose()
+    }
+
+    /// Pods a user asked to delete, as (job uid, pod name).
+    pub fn pods_to_delete(&self) -> Result<Vec<(String, String)>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT job_uid, name FROM pods WHERE delete_requested = 1")
+            .map_err(self.sql_err())?;
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(self.sql_err())?
+            .collect::<std::result::Result<_, _>>()
+            .map_err(self.sql_err())
+    }
+
+    /// Events of a namespace (all with `None`), oldest first.
+    pub fn list_events(&self, namespace: Option<&str>) -> Result<Vec<StoredEvent>> {
+        self.query_events(
+            &format!("{EVENT_SQL} WHERE ?1 IS NULL OR namespace = ?1 ORDER BY id"),
+            params![namespace],
+        )
+    }
+
+    /// Moves the write-ahead log into the database and truncates it.
+    pub fn checkpoint(&self) -> Result<()> {
+        self.conn
+            .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
+            .map_err(self.sql_err())
+    }
+
+    /// Gives the pages of deleted rows back to the file system.
+    pub fn reclaim_space(&self) -> Result<()> {
+        // The pragma frees pages as it is stepped: run it to the end.
+        let mut stmt = self
+            .conn
+            .prepare("PRAGMA incremental_vacuum")
+            .map_err(self.sql_err())?;
+        let mut rows = stmt.query([]).map_err(self.sql_err())?;
+        while rows.next().map_err(self.sql_err())?.is_some() {}
+        Ok(())
+    }
+}
