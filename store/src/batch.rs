@@ -412,7 +412,8 @@ impl Batch<'_> {
     }
 
     /// Removes a Job and its events. Its pods (and their events) go too, unless `orphan`:
-    /// then they stay, without the Job as owner. Logs are files: the node removes them (`wasmjob_node::remove_logs`).
+    /// then they stay, without the Job as owner. Logs are files: the node removes them
+    /// (`wasmjob_node::remove_logs`).
     pub fn delete_job(&mut self, job_uid: &str, orphan: bool) -> Result<()> {
         self.bury("Job", "jobs", job_uid)?;
         let version = if orphan {
