@@ -9,6 +9,8 @@
 mod lifecycle;
 mod pod_set;
 mod recovery;
+#[cfg(test)]
+mod tests;
 
 use crate::controller::{
     self, ControllerConfig, Decision, Identities, JobPods, StopReason, apply, reconcile_pods,

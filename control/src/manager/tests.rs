@@ -1,0 +1,227 @@
+//! The manager on paused tokio time: a real store, node and sandbox, with the manager's clock
+//! following tokio's, so timers of tens of seconds (a Job's deadline, its TTL) pass in
+//! milliseconds and land where the rules put them, not where a busy machine lets them.
+//! The expectations are the Job controller's (`pkg/controller/job/job_controller.go`:
+//! `syncJob`'s `pastActiveDeadline`; `pkg/controller/ttlafterfinished`).
+
+use super::{Clock, Manager, ManagerError, Scope};
+use crate::controller::ControllerConfig;
+use crate::node::{Node, NodeConfig};
+use crate::sandbox::Sandbox;
+use crate::store::{JobRecord, StateDir, Store};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::time::Instant;
+use wasmjob_spec::{Job, Time};
+
+/// Sleeps 10 minutes in `poll_oneoff` (a tokio timer inside the sandbox).
+const SLEEPER: &str = r#"(module
+  (import "wasi_snapshot_preview1" "poll_oneoff" (func $poll (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (func (export "_start")
+    (i32.store8 (i32.const 8) (i32.const 0))
+    (i32.store (i32.const 16) (i32.const 1))
+    (i64.store (i32.const 24) (i64.const 600000000000))
+    (drop (call $poll (i32.const 0) (i32.const 64) (i32.const 1) (i32.const 128)))))"#;
+
+/// Exits 0 at once.
+const DONE: &str = r#"(module (func (export "_start")))"#;
+
+/// Wall time at the start, moved on by tokio's (paused) clock.
+struct TokioClock {
+    base: jiff::Timestamp,
+    start: Instant,
+}
+
+impl Clock for TokioClock {
+    fn now(&self) -> Time {
+        let elapsed = jiff::SignedDuration::try_from(self.start.elapsed()).unwrap();
+        Time(self.base.checked_add(elapsed).unwrap())
+    }
+}
+
+struct Fixture {
+    dir: PathBuf,
+    base: jiff::Timestamp,
+    start: Instant,
+}
+
+impl Fixture {
+    fn new() -> Fixture {
+        let dir = std::env::temp_dir().join(format!("wasmjob-manager-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        Fixture {
+            dir,
+            base: jiff::Timestamp::now(),
+            start: Instant::now(),
+        }
+    }
+
+    /// Virtual seconds from the fixture's start to `t`.
+    fn secs(&self, t: Time) -> f64 {
+        t.0.duration_since(self.base).as_secs_f64()
+    }
+
+    /// A manager over a fresh node, on the fixture's clock, in charge of the Job of `yaml`
+    /// (its module `guest`, written as WebAssembly text): `Scope::Own` as `wasmjob run` and
+    /// `embed` run, `Scope::All` as `wasmjob serve` does.
+    async fn manager(&self, yaml: &str, guest: &str, scope: Scope) -> (Manager, String) {
+        std::fs::write(self.dir.join("guest.wasm"), wat::parse_str(guest).unwrap()).unwrap();
+        let mut job: Job = wasmjob_spec::load_jobs(yaml, "test").unwrap().remove(0).job;
+        job.metadata.namespace = Some("default".into());
+        crate::ops::manifest::give_identity(&mut job, Time(self.base));
+        let sandbox = Arc::new(Sandbox::new().unwrap());
+        crate::node::prepare_modules(&sandbox, &job, &self.dir)
+            .await
+            .unwrap();
+        let state = self.dir.join("state");
+        let store = Store::open(&state).unwrap();
+        let layout = StateDir::new(&state);
+        let node = Node::start(sandbox, NodeConfig::new(layout.logs(), layout.pods()));
+        let clock = TokioClock {
+            base: self.base,
+            start: self.start,
+        };
+        let mut manager = Manager::new(
+            store,
+            node,
+            ControllerConfig::default(),
+            Box::new(clock),
+            "test".into(),
+            scope,
+        );
+        let record = JobRecord {
+            job,
+            backoff: Default::default(),
+            base_dir: self.dir.clone(),
+        };
+        let uid = manager.create(record, None).unwrap();
+        (manager, uid)
+    }
+}
+
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn condition_time(job: &Job, type_: &str) -> Option<(Time, String)> {
+    let c = job.status().true_condition(type_)?;
+    Some((
+        c.last_transition_time?,
+        c.reason.clone().unwrap_or_default(),
+    ))
+}
+
+/// `activeDeadlineSeconds: 30` over pods that sleep for 10 minutes: the Job fails with
+/// `DeadlineExceeded` 30 s after its start (not before, and not a poll later), its pods are
+/// stopped, and none succeeded.
+#[tokio::test(start_paused = true)]
+async fn a_jobs_deadline_fails_it_at_the_deadline() {
+    let f = Fixture::new();
+    let yaml = "apiVersion: batch/v1
+kind: Job
+metadata: {name: slow}
+spec:
+  parallelism: 2
+  completions: 2
+  activeDeadlineSeconds: 30
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{name: main, image: guest.wasm}]
+";
+    let (mut manager, uid) = f.manager(yaml, SLEEPER, Scope::Own).await;
+    let mut active_seen = 0;
+    manager
+        .run(
+            Some(std::slice::from_ref(&uid)),
+            &mut |m| active_seen = active_seen.max(m.pods_in_flight(&uid).count()),
+            std::future::pending(),
+        )
+        .await
+        .unwrap();
+    let job = manager.job(&uid).unwrap().clone();
+    let started = f.secs(job.status().start_time.unwrap());
+    let (failed_at, reason) = condition_time(&job, wasmjob_spec::COND_FAILED).unwrap();
+    assert_eq!(reason, "DeadlineExceeded");
+    let after_start = f.secs(failed_at) - started;
+    assert!(
+        (30.0..31.0).contains(&after_start),
+        "Failed {after_start} s after the start"
+    );
+    assert_eq!(active_seen, 2, "both pods ran");
+    assert_eq!(job.status().succeeded, 0);
+    assert_eq!(job.status().active, 0);
+    let pods: Vec<_> = manager.pods(&uid).collect();
+    assert_eq!(pods.len(), 2);
+    assert!(
+        pods.iter()
+            .all(|p| p.status.phase.as_deref() == Some(wasmjob_spec::PHASE_FAILED)),
+        "every pod stopped: {:?}",
+        pods.iter().map(|p| &p.status.phase).collect::<Vec<_>>()
+    );
+}
+
+/// `ttlSecondsAfterFinished: 100` under `serve`: the Job is kept 100 s after it completes,
+/// then deleted with its pods (the TTL controller's rule), without anyone asking.
+#[tokio::test(start_paused = true)]
+async fn a_finished_job_is_deleted_when_its_ttl_passes() {
+    let f = Fixture::new();
+    let yaml = "apiVersion: batch/v1
+kind: Job
+metadata: {name: brief}
+spec:
+  completions: 3
+  parallelism: 3
+  ttlSecondsAfterFinished: 100
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{name: main, image: guest.wasm}]
+";
+    let (mut manager, uid) = f.manager(yaml, DONE, Scope::All).await;
+    let clock = TokioClock {
+        base: f.base,
+        start: f.start,
+    };
+    let mut completed_at = None;
+    let mut deleted_at = None;
+    let result = manager
+        .run(
+            None,
+            &mut |m| {
+                if completed_at.is_none() {
+                    completed_at = m.job(&uid).and_then(|j| {
+                        condition_time(j, wasmjob_spec::COND_COMPLETE).map(|(t, _)| t)
+                    });
+                }
+                if completed_at.is_some() && deleted_at.is_none() && m.job(&uid).is_none() {
+                    deleted_at = Some(clock.now());
+                }
+            },
+            tokio::time::sleep(Duration::from_secs(300)),
+        )
+        .await;
+    assert!(
+        matches!(result, Err(ManagerError::Interrupted)),
+        "{result:?}"
+    );
+    let completed = f.secs(completed_at.expect("the Job completed"));
+    let deleted = f.secs(deleted_at.expect("the Job was deleted"));
+    assert!(
+        (100.0..101.0).contains(&(deleted - completed)),
+        "deleted {} s after it completed",
+        deleted - completed
+    );
+    assert!(
+        manager
+            .store()
+            .get_job("default", "brief")
+            .unwrap()
+            .is_none()
+    );
+    assert!(manager.store().pods_of_job(&uid).unwrap().is_empty());
+}
