@@ -13,6 +13,7 @@ mod example_mandelbrot;
 mod example_wordfreq;
 mod examples_flaky_runaway;
 mod faults;
+mod faults_disk;
 mod hostile_files;
 mod hostile_guests;
 mod hostile_modules;
