@@ -93,7 +93,9 @@ pub async fn run_job(
         backoff_base: Duration::from_millis(10),
         ..Settings::default()
     };
-    let mut manager = settings.manager(store, sandbox.clone(), lease.id(), Scope::Own);
+    let mut manager = settings
+        .manager(store, sandbox.clone(), lease.id(), Scope::Own)
+        .map_err(|e| BenchError::runtime(format!("error: {e}")))?;
     let started = Instant::now();
     let uid = manager
         .create(

@@ -228,7 +228,7 @@ impl Host {
         let store = Store::open(&self.state_dir)?;
         let mut manager =
             self.settings
-                .manager(store, self.sandbox.clone(), lease.id(), Scope::Own);
+                .manager(store, self.sandbox.clone(), lease.id(), Scope::Own)?;
         let record = JobRecord {
             job,
             backoff: Default::default(),
@@ -246,7 +246,7 @@ impl Host {
             .job(&uid)
             .cloned()
             .ok_or_else(|| Error::Runtime("the Job vanished while it ran".into()))?;
-        let pods = manager.pods(&uid).cloned().collect();
+        let pods = manager.pods(&uid)?;
         drop(lease);
         Ok(Finished {
             job,

@@ -5,7 +5,7 @@
 //! holds no Job semantics.
 
 use crate::controller::ControllerConfig;
-use crate::manager::{Manager, Scope, SystemClock};
+use crate::manager::{Manager, ManagerError, Scope, SystemClock};
 use crate::node::{Node, NodeConfig};
 use crate::sandbox::Sandbox;
 use crate::store::{StateDir, Store};
@@ -63,14 +63,14 @@ impl Default for Settings {
 }
 
 impl Settings {
-    /// A manager over a fresh node with these settings.
+    /// A manager over a fresh node with these settings (it starts the store's writer).
     pub fn manager(
         &self,
         store: Store,
         sandbox: Arc<Sandbox>,
         owner: &str,
         scope: Scope,
-    ) -> Manager {
+    ) -> Result<Manager, ManagerError> {
         if let Some(max) = self.guest_memory {
             sandbox.guest_memory().set_max(max);
         }

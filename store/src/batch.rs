@@ -8,15 +8,21 @@ impl Store {
     /// Starts a batch of writes; nothing is visible until [`Batch::commit`].
     pub fn batch(&mut self) -> Result<Batch<'_>> {
         let dir = self.dir.clone();
-        let tx = self
-            .conn
+        let Store {
+            conn,
+            commits,
+            templates,
+            ..
+        } = self;
+        let tx = conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(|e| sqlite_error(&StateDir::new(&dir).db(), e))?;
         Ok(Batch {
             tx,
             dir,
             version: None,
-            commits: &mut self.commits,
+            commits,
+            templates,
         })
     }
 }
@@ -29,6 +35,7 @@ pub struct Batch<'a> {
     version: Option<i64>,
     /// The store's count of its own commits, counted up by [`Batch::commit`].
     commits: &'a mut u64,
+    templates: &'a Templates,
 }
 
 impl Batch<'_> {
@@ -36,9 +43,9 @@ impl Batch<'_> {
         move |e| sqlite_error(&StateDir::new(&self.dir).db(), e)
     }
 
-    /// The next resourceVersion (a counter over every write, like etcd's revision).
-    /// The next resourceVersion: read once per batch, counted in memory, stored at commit.
-    fn next_version(&mut self) -> Result<String> {
+    /// The next resourceVersion (a counter over every write, like etcd's revision): read once
+    /// per batch, counted in memory, stored at commit.
+    fn next_version(&mut self) -> Result<i64> {
         let last = match self.version {
             Some(v) => v,
             None => self
@@ -53,7 +60,7 @@ impl Batch<'_> {
                 .unwrap_or(0),
         };
         self.version = Some(last + 1);
-        Ok((last + 1).to_string())
+        Ok(last + 1)
     }
 
     /// The last resourceVersion this batch handed out (0: none yet).
@@ -66,21 +73,24 @@ impl Batch<'_> {
         self.tx.prepare_cached(sql)?.execute(params)
     }
 
-    /// Stores a new Job, run by the controller `owner` (`None`: whichever `serve` adopts it);
-    /// refuses a name already taken in its namespace.
+    /// Stores a new Job, run by the controller `owner` (`None`: whichever `serve` adopts it),
+    /// with its pod template; refuses a name already taken in its namespace.
     pub fn create_job(&mut self, record: &mut JobRecord, owner: Option<&str>) -> Result<()> {
+        let version = self.next_version()?;
         let job = &mut record.job;
-        job.metadata.resource_version = Some(self.next_version()?);
+        job.metadata.resource_version = Some(version.to_string());
         let r = self.exec(
-            "INSERT INTO jobs (uid, namespace, name, base_dir, backoff, object, owner) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO jobs (uid, namespace, name, base_dir, backoff, object, owner, status, version) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             params![
                 job.metadata.uid(),
                 job.namespace(),
                 job.name(),
                 record.base_dir.to_string_lossy(),
                 json(&record.backoff),
-                json(&*job),
-                owner
+                spec_json(job),
+                owner,
+                job.status.as_ref().map(json),
+                version
             ],
         );
         match r {
@@ -93,12 +103,17 @@ impl Batch<'_> {
             }
             r => r.map(|_| ()).map_err(self.err()),
         }?;
+        self.exec(
+            "INSERT INTO templates (job_uid, job) VALUES (?1, ?2) ON CONFLICT (job_uid) DO UPDATE SET job = excluded.job",
+            params![job.metadata.uid(), json(&pod_rows::template_of(job))],
+        )
+        .map_err(self.err())?;
+        self.templates.borrow_mut().remove(job.metadata.uid());
         // Its namespace exists from now on, as if created with it (namespaces are not
         // deleted).
-        let (ns, created, version) = (
+        let (ns, created) = (
             job.namespace().to_string(),
             job.metadata.creation_timestamp.map_or(0, |t| t.as_millis()),
-            job.metadata.resource_version.clone(),
         );
         self.exec(
             "INSERT INTO namespaces (name, created, version) VALUES (?1, ?2, ?3) ON CONFLICT (name) DO NOTHING",
@@ -111,21 +126,30 @@ impl Batch<'_> {
     /// Keeps the last state of an object being deleted, at a resourceVersion of its own, so
     /// that a watch resumed from an earlier resourceVersion can report the deletion; only the
     /// newest [`TOMBSTONES_KEPT`] are kept.
-    fn bury(&mut self, kind: &str, table: &str, uid: &str) -> Result<()> {
-        let version: i64 = self
-            .next_version()?
-            .parse()
-            .map_err(|_| StoreError::Corrupt {
-                path: StateDir::new(&self.dir).db().display().to_string(),
-                what: "resourceVersion".into(),
-                detail: "not a number".into(),
-            })?;
+    fn bury(&mut self, kind: &str, uid: &str) -> Result<()> {
+        let last = match kind {
+            "Job" => self.read_job(uid)?.map(|r| {
+                (
+                    r.job.namespace().to_string(),
+                    serde_json::to_value(&r.job).unwrap_or_default(),
+                )
+            }),
+            _ => self.read_pods("uid = ?1", uid)?.pop().map(|p| {
+                (
+                    p.metadata.namespace().to_string(),
+                    serde_json::to_value(&p).unwrap_or_default(),
+                )
+            }),
+        };
+        let version = self.next_version()?;
+        let Some((namespace, mut object)) = last else {
+            return Ok(());
+        };
+        object["metadata"]["resourceVersion"] = serde_json::Value::String(version.to_string());
         let e = self.err();
         self.exec(
-            &format!(
-                "INSERT INTO tombstones (version, kind, namespace, object) SELECT ?1, ?2, namespace, json_set(object, '$.metadata.resourceVersion', CAST(?1 AS TEXT)) FROM {table} WHERE uid = ?3"
-            ),
-            params![version, kind, uid],
+            "INSERT INTO tombstones (version, kind, namespace, object) VALUES (?1, ?2, ?3, ?4)",
+            params![version, kind, namespace, object.to_string()],
         )
         .map_err(&e)?;
         self.exec(
@@ -136,58 +160,52 @@ impl Batch<'_> {
         Ok(())
     }
 
-    /// Keeps tombstones of the pods of Job `job_uid`, which go with it: each deletion gets a
-    /// resourceVersion of its own, and all of them one row (kind `Pods`) of what a watch needs
-    /// to name each pod — name, uid, labels (those they share once) —, not their whole last
-    /// states: deleting a large Job gives its space back.
-    fn bury_pods_of(&mut self, job_uid: &str) -> Result<()> {
+    /// The pods of the rows `filter` (an SQL condition on `?1`) picks, in the order they were
+    /// stored.
+    fn read_pods(&self, filter: &str, p: &str) -> Result<Vec<Pod>> {
         let e = self.err();
         let mut stmt = self
             .tx
-            .prepare_cached(
-                "SELECT namespace, name, uid, coalesce(json_extract(object, '$.metadata.labels'), '{}') FROM pods WHERE job_uid = ?1 ORDER BY rowid",
-            )
+            .prepare_cached(&format!("{POD_SQL} WHERE {filter} ORDER BY rowid"))
             .map_err(&e)?;
-        let pods: Vec<(String, String, String, String)> = stmt
-            .query_map(params![job_uid], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-            })
+        let rows: Vec<PodRow> = stmt
+            .query_map(params![p], pod_row)
             .map_err(&e)?
             .collect::<rusqlite::Result<_>>()
             .map_err(&e)?;
         drop(stmt);
-        drop(e);
-        let Some(namespace) = pods.first().map(|p| p.0.clone()) else {
-            return Ok(());
+        let db = StateDir::new(&self.dir).db();
+        rows.into_iter()
+            .map(|r| pod_of_row(&self.tx, self.templates, &db, r))
+            .collect()
+    }
+
+    /// Keeps tombstones of the pods of Job `job_uid`, which go with it: each deletion gets a
+    /// resourceVersion of its own, and all of them one row (kind `Pods`) of what a watch needs
+    /// to name each pod — name, uid, labels (those they share once) —, not their whole last
+    /// states: deleting a large Job gives its space back.
+    fn bury_pods_of(&mut self, job_uid: &str) -> Result<Vec<Pod>> {
+        let removed = self.read_pods("job_uid = ?1", job_uid)?;
+        let Some(namespace) = removed.first().map(|p| p.metadata.namespace().to_string()) else {
+            return Ok(removed);
         };
-        // Labels all the pods have are kept once; each pod keeps its own others.
-        type Labels = std::collections::BTreeMap<String, String>;
-        let labels: Vec<Labels> = pods
+        let first = self.next_version()?;
+        let newest = first + removed.len() as i64 - 1;
+        self.version = Some(newest);
+        let gone: Vec<tombstones::Gone> = removed
             .iter()
-            .map(|p| serde_json::from_str(&p.3).unwrap_or_default())
-            .collect();
-        let mut common = labels[0].clone();
-        common.retain(|k, v| labels.iter().all(|l| l.get(k) == Some(v)));
-        let entries: Vec<serde_json::Value> = pods
-            .iter()
-            .zip(&labels)
-            .map(|((_, name, uid, _), own)| {
-                let extra: Labels = own
-                    .iter()
-                    .filter(|(k, _)| !common.contains_key(*k))
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect();
-                serde_json::json!([name, uid, extra])
+            .map(|p| tombstones::Gone {
+                name: p.metadata.name(),
+                uid: p.metadata.uid(),
+                labels: &p.metadata.labels,
             })
             .collect();
-        let first: i64 = self.next_version()?.parse().unwrap_or(0);
-        let newest = first + pods.len() as i64 - 1;
-        self.version = Some(newest);
-        let group = serde_json::json!({"first": first, "labels": common, "pods": entries});
+        let group = tombstones::pack(&gone, first).to_string();
+        drop(gone);
         let e = self.err();
         self.exec(
             "INSERT INTO tombstones (version, kind, namespace, object) VALUES (?1, 'Pods', ?2, ?3)",
-            params![newest, namespace, group.to_string()],
+            params![newest, namespace, group],
         )
         .map_err(&e)?;
         self.exec(
@@ -195,7 +213,8 @@ impl Batch<'_> {
             params![newest - TOMBSTONES_KEPT],
         )
         .map_err(&e)?;
-        Ok(())
+        drop(e);
+        Ok(removed)
     }
 
     /// Records a namespace; refuses a name already recorded.
@@ -216,22 +235,23 @@ impl Batch<'_> {
         }
     }
 
-    /// Writes a Job's status and back-off record. The stored spec and metadata win (another
-    /// process may have changed the spec): `job` is refreshed from the store with its status
-    /// kept. Returns false when the Job is no longer stored.
-    pub fn update_job(&mut self, job: &mut Job, backoff: &BackoffRecord) -> Result<bool> {
-        let Some(mut current) = self.read_job(job.metadata.uid())? else {
-            return Ok(false);
-        };
-        current.status = job.status.clone();
-        current.metadata.resource_version = Some(self.next_version()?);
-        self.exec(
-            "UPDATE jobs SET object = ?2, backoff = ?3 WHERE uid = ?1",
-            params![current.metadata.uid(), json(&current), json(backoff)],
-        )
-        .map_err(self.err())?;
-        *job = current;
-        Ok(true)
+    /// Writes a Job's status and back-off record, beside its stored spec and metadata (which
+    /// other processes may change meanwhile: this touches neither). Returns the Job's new
+    /// resourceVersion, or `None` when the Job is no longer stored.
+    pub fn update_status(
+        &mut self,
+        uid: &str,
+        status: &JobStatus,
+        backoff: &BackoffRecord,
+    ) -> Result<Option<i64>> {
+        let version = self.next_version()?;
+        let n = self
+            .exec(
+                "UPDATE jobs SET status = ?2, backoff = ?3, version = ?4 WHERE uid = ?1",
+                params![uid, json(status), json(backoff), version],
+            )
+            .map_err(self.err())?;
+        Ok((n > 0).then_some(version))
     }
 
     /// Replaces a Job's spec and metadata (not its status) with `change(stored)`, bumping
@@ -253,7 +273,7 @@ impl Batch<'_> {
             .optional()
             .map_err(self.err())?;
         let Some(uid) = uid else { return Ok(None) };
-        let Some(current) = self.read_job(&uid)? else {
+        let Some(current) = self.read_job(&uid)?.map(|r| r.job) else {
             return Ok(None);
         };
         let mut next = match change(&current) {
@@ -264,47 +284,78 @@ impl Batch<'_> {
         if next.spec != current.spec {
             next.metadata.generation = Some(current.metadata.generation.unwrap_or(1) + 1);
         }
-        next.metadata.resource_version = Some(self.next_version()?);
+        let version = self.next_version()?;
+        next.metadata.resource_version = Some(version.to_string());
         self.exec(
-            "UPDATE jobs SET object = ?2 WHERE uid = ?1",
-            params![uid, json(&next)],
+            "UPDATE jobs SET object = ?2, status = ?3, version = ?4 WHERE uid = ?1",
+            params![
+                uid,
+                spec_json(&next),
+                next.status.as_ref().map(json),
+                version
+            ],
         )
         .map_err(self.err())?;
         Ok(Some(Ok(next)))
     }
 
-    fn read_job(&self, uid: &str) -> Result<Option<Job>> {
-        let text: Option<String> = self
+    fn read_job(&self, uid: &str) -> Result<Option<JobRecord>> {
+        let row: Option<JobRow> = self
             .tx
-            .query_row(
-                "SELECT object FROM jobs WHERE uid = ?1",
-                params![uid],
-                |r| r.get(0),
-            )
-            .optional()
+            .prepare_cached(&format!("{JOB_SQL} WHERE uid = ?1"))
+            .and_then(|mut s| s.query_row(params![uid], job_row).optional())
             .map_err(self.err())?;
-        text.map(|t| {
-            serde_json::from_str(&t).map_err(|e| StoreError::Corrupt {
-                path: StateDir::new(&self.dir).db().display().to_string(),
-                what: format!("job {uid}"),
-                detail: e.to_string(),
-            })
-        })
-        .transpose()
+        row.map(|r| job_of_row(&StateDir::new(&self.dir).db(), r))
+            .transpose()
     }
 
-    /// Inserts or replaces a pod.
+    /// Inserts or replaces a pod: compactly when it is what its Job's template makes (plus
+    /// the controller's marks and its status), else whole.
     pub fn put_pod(&mut self, pod: &mut Pod, job_uid: &str) -> Result<()> {
-        pod.metadata.resource_version = Some(self.next_version()?);
+        let version = self.next_version()?;
+        pod.metadata.resource_version = Some(version.to_string());
+        let db = StateDir::new(&self.dir).db();
+        let compact = match template(&self.tx, self.templates, &db, job_uid)? {
+            Some(t) => {
+                let c = pod_rows::encode(pod, &t);
+                // Every pod the tests write is read back: what is stored rebuilds as the pod.
+                #[cfg(debug_assertions)]
+                if let Some(c) = &c {
+                    let rebuilt =
+                        pod_rows::decode(&t, pod.metadata.uid(), pod.metadata.name(), version, c);
+                    assert_eq!(
+                        rebuilt.as_ref(),
+                        Ok(&*pod),
+                        "a compact pod row rebuilds as its pod"
+                    );
+                }
+                c
+            }
+            None => None,
+        };
+        let (object, idx, record) = match compact {
+            Some(c) => (String::new(), c.index, Some(c.record)),
+            None => (json(&*pod), None, None),
+        };
+        let finalizer = pod
+            .metadata
+            .finalizers
+            .iter()
+            .any(|f| f == TRACKING_FINALIZER);
         self.exec(
-            "INSERT INTO pods (uid, namespace, name, job_uid, object) VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT (uid) DO UPDATE SET object = excluded.object",
+            "INSERT INTO pods (uid, namespace, name, job_uid, object, version, idx, finalizer, phase, record) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                 ON CONFLICT (uid) DO UPDATE SET object = excluded.object, version = excluded.version, idx = excluded.idx, finalizer = excluded.finalizer, phase = excluded.phase, record = excluded.record",
             params![
                 pod.metadata.uid(),
                 pod.metadata.namespace(),
                 pod.metadata.name(),
                 job_uid,
-                json(&*pod)
+                object,
+                version,
+                idx,
+                finalizer,
+                pod.phase(),
+                record
             ],
         )
         .map_err(self.err())?;
@@ -316,7 +367,7 @@ impl Batch<'_> {
         let version = self.next_version()?;
         self
             .exec(
-                "INSERT INTO events (namespace, kind, name, uid, type, reason, message, time, version) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                "INSERT INTO events (namespace, kind, name, uid, type, reason, message, time, version, count, first_time, name_version) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 1, ?8, ?9)",
                 params![e.namespace, e.kind, e.name, e.uid, e.type_, e.reason, e.message, e.time.to_string(), version],
             )
             .map_err(self.err())?;
@@ -412,25 +463,31 @@ impl Batch<'_> {
     }
 
     /// Removes a Job and its events. Its pods (and their events) go too, unless `orphan`:
-    /// then they stay, without the Job as owner. Logs are files: the node removes them
-    /// (`wasmjob_node::remove_logs`).
-    pub fn delete_job(&mut self, job_uid: &str, orphan: bool) -> Result<()> {
-        self.bury("Job", "jobs", job_uid)?;
-        let version = if orphan {
-            Some(self.next_version()?)
+    /// then they stay, without the Job as owner. Returns the pods that went: logs are files,
+    /// which the node removes (`wasmjob_node::remove_logs`).
+    pub fn delete_job(&mut self, job_uid: &str, orphan: bool) -> Result<Vec<Pod>> {
+        self.bury("Job", job_uid)?;
+        let (version, removed) = if orphan {
+            (Some(self.next_version()?), Vec::new())
         } else {
-            self.bury_pods_of(job_uid)?;
-            None
+            (None, self.bury_pods_of(job_uid)?)
         };
-        let e = self.err();
         if let Some(version) = version {
-            self
-                .exec(
-                    "UPDATE pods SET job_uid = '', object = json_set(json_remove(object, '$.metadata.ownerReferences'), '$.metadata.resourceVersion', ?2) WHERE job_uid = ?1",
-                    params![job_uid, version],
+            // Orphans outlive their Job's template: each is stored whole, without its owner.
+            let pods = self.read_pods("job_uid = ?1", job_uid)?;
+            let e = self.err();
+            for mut pod in pods {
+                pod.metadata.owner_references.clear();
+                pod.metadata.resource_version = Some(version.to_string());
+                self.exec(
+                    "UPDATE pods SET job_uid = '', object = ?2, version = ?3, idx = NULL, record = NULL WHERE uid = ?1",
+                    params![pod.metadata.uid(), json(&pod), version],
                 )
                 .map_err(&e)?;
-        } else {
+            }
+        }
+        let e = self.err();
+        if version.is_none() {
             self.exec(
                 "DELETE FROM events WHERE uid IN (SELECT uid FROM pods WHERE job_uid = ?1)",
                 params![job_uid],
@@ -443,12 +500,14 @@ impl Batch<'_> {
             .map_err(&e)?;
         self.exec("DELETE FROM jobs WHERE uid = ?1", params![job_uid])
             .map_err(&e)?;
+        self.exec("DELETE FROM templates WHERE job_uid = ?1", params![job_uid])
+            .map_err(&e)?;
         self.exec(
             "DELETE FROM queue_items WHERE job_uid = ?1",
             params![job_uid],
         )
         .map_err(&e)?;
-        Ok(())
+        Ok(removed)
     }
 
     /// Stores the work-queue items of a new Job, all pending, with ids 0, 1, …
@@ -485,13 +544,37 @@ impl Batch<'_> {
 
     /// Removes one pod and its events.
     pub fn delete_pod(&mut self, pod_uid: &str) -> Result<()> {
-        self.bury("Pod", "pods", pod_uid)?;
+        self.bury("Pod", pod_uid)?;
         let e = self.err();
         self.exec("DELETE FROM events WHERE uid = ?1", params![pod_uid])
             .map_err(&e)?;
         self.exec("DELETE FROM pods WHERE uid = ?1", params![pod_uid])
             .map_err(&e)?;
         Ok(())
+    }
+
+    /// Removes pod `namespace/name` and its events; returns the pod as it was (`None`: there
+    /// was none).
+    pub fn delete_pod_named(&mut self, namespace: &str, name: &str) -> Result<Option<Pod>> {
+        let pod = self
+            .read_pods_named(namespace, name)?
+            .filter(|p| p.metadata.namespace() == namespace);
+        if let Some(p) = &pod {
+            self.delete_pod(p.metadata.uid())?;
+        }
+        Ok(pod)
+    }
+
+    fn read_pods_named(&self, namespace: &str, name: &str) -> Result<Option<Pod>> {
+        let e = self.err();
+        let row: Option<PodRow> = self
+            .tx
+            .prepare_cached(&format!("{POD_SQL} WHERE namespace = ?1 AND name = ?2"))
+            .and_then(|mut s| s.query_row(params![namespace, name], pod_row).optional())
+            .map_err(&e)?;
+        let db = StateDir::new(&self.dir).db();
+        row.map(|r| pod_of_row(&self.tx, self.templates, &db, r))
+            .transpose()
     }
 
     pub fn commit(self) -> Result<()> {

@@ -1,7 +1,8 @@
 //! wasmjob-store: durable state in an embedded SQLite database (WAL mode, no server): Jobs with
 //! their back-off record and manifest folder, Pods, Events, Namespaces, work-queue items and
-//! the tombstones watches resume from. Objects are stored as their JSON, with the columns the
-//! queries need beside them. Every change goes through a [`Batch`] that commits in one
+//! the tombstones watches resume from. A Job is stored as its JSON, its status in a column of
+//! its own; a pod compactly, as what differs from its Job's template, stored once per Job
+//! ([`pod_rows`]); both with the columns the queries need beside them. Every change goes through a [`Batch`] that commits in one
 //! transaction (group commit: a reconcile's status, new pods and counted-pod markers land
 //! together or not at all). Also the state directory's layout ([`StateDir`], every path) and
 //! the [`lease`] of who controls it.
@@ -15,14 +16,18 @@ pub use state_dir::StateDir;
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::{Path, PathBuf};
 use wasmjob_controller::BackoffRecord;
-use wasmjob_spec::{Job, Pod, Time};
+use wasmjob_spec::{Job, JobStatus, Pod, TRACKING_FINALIZER, Time};
 
 mod batch;
 mod open;
+mod pod_rows;
 mod reads;
+mod tombstones;
 mod wal_check;
+pub mod writer;
 pub use batch::Batch;
 pub use open::{FORMAT, check_dir};
+pub use writer::{Writer, Writes};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -46,6 +51,9 @@ pub enum StoreError {
         path: String,
         source: std::io::Error,
     },
+    /// An error of the writer thread, as everyone waiting for it sees it.
+    #[error(transparent)]
+    Shared(std::sync::Arc<StoreError>),
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -127,14 +135,20 @@ pub struct EventRecord {
     pub time: Time,
 }
 
-/// An event as stored: the record, and the resourceVersion it was stored with (unique and
-/// never reused, so it names the event; 0 for events stored before versions were kept, then
-/// `id`, the row's number, names it).
+/// An event as stored: the record, the resourceVersion of its last change (0 for events
+/// stored before versions were kept), and its row's number.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredEvent {
     pub event: EventRecord,
     pub version: i64,
     pub id: i64,
+    /// How many times it was seen (aggregated events), and when first; `event.time` is the
+    /// last time.
+    pub count: i32,
+    pub first: Time,
+    /// The resourceVersion it was first stored with, which names it (0: stored before
+    /// versions were kept; then `id` names it).
+    pub name_version: i64,
 }
 
 /// A namespace as stored: its name, creation time and the resourceVersion of its creation
@@ -152,6 +166,118 @@ pub struct Store {
     /// How many batches this connection has committed (SQLite's `data_version` does not move
     /// for a connection's own commits; see [`Store::changes`]).
     commits: u64,
+    /// The pod templates of Jobs read so far, by Job uid (a template never changes).
+    templates: Templates,
+}
+
+/// Pod templates by Job uid, parsed once per connection.
+type Templates = std::cell::RefCell<std::collections::HashMap<String, std::sync::Arc<Job>>>;
+
+/// Templates kept in memory at most; past it the cache starts again.
+const TEMPLATES_KEPT: usize = 4096;
+
+/// The template of Job `job_uid`, from `cache` or the `templates` table (`None`: the Job has
+/// none — it was stored before templates were, or it is gone).
+fn template(
+    conn: &Connection,
+    cache: &Templates,
+    db: &Path,
+    job_uid: &str,
+) -> Result<Option<std::sync::Arc<Job>>> {
+    if let Some(t) = cache.borrow().get(job_uid) {
+        return Ok(Some(t.clone()));
+    }
+    let text: Option<String> = conn
+        .prepare_cached("SELECT job FROM templates WHERE job_uid = ?1")
+        .and_then(|mut s| s.query_row(params![job_uid], |r| r.get(0)).optional())
+        .map_err(|e| sqlite_error(db, e))?;
+    let Some(text) = text else {
+        return Ok(None);
+    };
+    let job: Job = serde_json::from_str(&text).map_err(|e| StoreError::Corrupt {
+        path: db.display().to_string(),
+        what: format!("pod template of job {job_uid}"),
+        detail: format!(
+            "{e}; the Job and its pods cannot be read: delete the Job (wasmjob delete job), or restore the state directory from a backup"
+        ),
+    })?;
+    let job = std::sync::Arc::new(job);
+    let mut cache = cache.borrow_mut();
+    if cache.len() >= TEMPLATES_KEPT {
+        cache.clear();
+    }
+    cache.insert(job_uid.to_string(), job.clone());
+    Ok(Some(job))
+}
+
+/// A pod row as read: the columns a pod is rebuilt from.
+struct PodRow {
+    uid: String,
+    name: String,
+    job_uid: String,
+    /// The whole pod as JSON; empty for a compact row.
+    object: String,
+    version: Option<i64>,
+    idx: Option<i32>,
+    finalizer: bool,
+    record: Option<Vec<u8>>,
+}
+
+/// Reads the columns of a [`PodRow`]; callers add the `WHERE`.
+const POD_SQL: &str =
+    "SELECT uid, name, job_uid, object, version, idx, coalesce(finalizer, 0), record FROM pods";
+
+fn pod_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PodRow> {
+    Ok(PodRow {
+        uid: r.get(0)?,
+        name: r.get(1)?,
+        job_uid: r.get(2)?,
+        object: r.get(3)?,
+        version: r.get(4)?,
+        idx: r.get(5)?,
+        finalizer: r.get::<_, i64>(6)? != 0,
+        // Bytes, whatever type a damaged row gives them: decoding names what is wrong.
+        record: match r.get_ref(7)? {
+            rusqlite::types::ValueRef::Blob(b) | rusqlite::types::ValueRef::Text(b) => {
+                Some(b.to_vec())
+            }
+            _ => None,
+        },
+    })
+}
+
+/// The pod of a row: parsed when stored whole, else rebuilt from its Job's template.
+fn pod_of_row(conn: &Connection, cache: &Templates, db: &Path, row: PodRow) -> Result<Pod> {
+    let corrupt = |detail: String| StoreError::Corrupt {
+        path: db.display().to_string(),
+        what: format!("pod {}", row.name),
+        detail,
+    };
+    if !row.object.is_empty() {
+        return serde_json::from_str(&row.object).map_err(|e| corrupt(e.to_string()));
+    }
+    let (Some(version), Some(record)) = (row.version, row.record.as_ref()) else {
+        return Err(corrupt(
+            "its row has neither an object nor a compact record; delete the pod's Job (wasmjob delete job), or restore the state directory from a backup".into(),
+        ));
+    };
+    let Some(t) = template(conn, cache, db, &row.job_uid)? else {
+        return Err(corrupt(format!(
+            "the template of its Job {} is missing; delete the pod (wasmjob delete pod {}), or restore the state directory from a backup",
+            row.job_uid, row.name
+        )));
+    };
+    let compact = pod_rows::Compact {
+        index: row.idx,
+        finalizer: row.finalizer,
+        record: record.clone(),
+    };
+    pod_rows::decode(&t, &row.uid, &row.name, version, &compact).map_err(|e| {
+        corrupt(format!(
+            "its compact record is damaged ({e}); delete the pod (wasmjob delete pod {}), or restore the state directory from a backup",
+            row.name
+        ))
+    })
 }
 
 /// A token that differs after any commit to the store, whoever made it: compare two to know
@@ -188,7 +314,59 @@ pub struct JobState {
 }
 
 /// Reads the columns of a [`StoredEvent`]; callers add the `WHERE`.
-const EVENT_SQL: &str = "SELECT namespace, kind, name, uid, type, reason, message, time, coalesce(version, 0), id FROM events";
+const EVENT_SQL: &str = "SELECT namespace, kind, name, uid, type, reason, message, time, coalesce(version, 0), id, coalesce(first_time, time), coalesce(count, 1), coalesce(name_version, version, 0) FROM events";
+
+/// Reads the columns a [`JobRecord`] is made of (name, object, back-off, folder, status,
+/// resourceVersion); callers add the `WHERE`.
+const JOB_SQL: &str = "SELECT name, object, backoff, base_dir, status, version FROM jobs";
+
+/// A Job row as read.
+struct JobRow {
+    name: String,
+    object: String,
+    backoff: String,
+    base_dir: String,
+    status: Option<String>,
+    version: Option<i64>,
+}
+
+fn job_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<JobRow> {
+    Ok(JobRow {
+        name: r.get(0)?,
+        object: r.get(1)?,
+        backoff: r.get(2)?,
+        base_dir: r.get(3)?,
+        status: r.get(4)?,
+        version: r.get(5)?,
+    })
+}
+
+/// The record of a Job row: its object, with the status and resourceVersion of their own
+/// columns when it has them.
+fn job_of_row(db: &Path, row: JobRow) -> Result<JobRecord> {
+    let corrupt = |what: String, e: serde_json::Error| StoreError::Corrupt {
+        path: db.display().to_string(),
+        what,
+        detail: e.to_string(),
+    };
+    let mut job: Job =
+        serde_json::from_str(&row.object).map_err(|e| corrupt(format!("job {}", row.name), e))?;
+    if let Some(status) = &row.status {
+        job.status = Some(
+            serde_json::from_str(status)
+                .map_err(|e| corrupt(format!("status of job {}", row.name), e))?,
+        );
+    }
+    if let Some(v) = row.version {
+        job.metadata.resource_version = Some(v.to_string());
+    }
+    Ok(JobRecord {
+        job,
+        backoff: serde_json::from_str(&row.backoff)
+            .map_err(|e| corrupt(format!("back-off of job {}", row.name), e))?,
+        base_dir: PathBuf::from(row.base_dir),
+    })
+}
 
 /// Reads the columns of a [`JobState`]; callers add the `WHERE`.
 const JOB_STATE_SQL: &str = "SELECT uid, coalesce(json_extract(object, '$.metadata.generation'), 1), deleting, owner FROM jobs";
@@ -206,5 +384,25 @@ fn json<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| "null".to_string())
 }
 
+/// A Job's JSON without its status (which has a column of its own) and resourceVersion (also).
+fn spec_json(job: &Job) -> String {
+    #[derive(serde::Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Spec<'a> {
+        api_version: &'a str,
+        kind: &'a str,
+        metadata: &'a wasmjob_spec::ObjectMeta,
+        spec: &'a wasmjob_spec::JobSpec,
+    }
+    json(&Spec {
+        api_version: &job.api_version,
+        kind: &job.kind,
+        metadata: &job.metadata,
+        spec: &job.spec,
+    })
+}
+
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_compact;

@@ -7,7 +7,12 @@ use rusqlite::{Connection, OptionalExtension};
 use std::path::Path;
 
 /// Written into `meta` of every store; a database without it belongs to someone else.
-pub const FORMAT: &str = "wasmjob-state/1";
+/// Format 2 keeps pods compact (rebuilt from their Job's template) and a Job's status in a
+/// column of its own; a store of format 1 is moved to format 2 when opened (see [`MIGRATE_1`]).
+pub const FORMAT: &str = "wasmjob-state/2";
+
+/// The format of stores written by wasmjob before compact pods: opened, and moved to [`FORMAT`].
+const FORMAT_1: &str = "wasmjob-state/1";
 
 const SCHEMA: &str = "
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -38,6 +43,18 @@ CREATE TABLE IF NOT EXISTS queue_items (
 CREATE TABLE IF NOT EXISTS namespaces (name TEXT PRIMARY KEY, created INTEGER NOT NULL, version INTEGER);
 CREATE TABLE IF NOT EXISTS tombstones (
   version INTEGER PRIMARY KEY, kind TEXT NOT NULL, namespace TEXT NOT NULL, object TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS templates (job_uid TEXT PRIMARY KEY, job TEXT NOT NULL);
+";
+
+/// Moves a store of format 1 to format 2. The columns format 2 adds are added by
+/// [`ADDED_COLUMNS`] to every store; the rows written before stay as they are — pods and Jobs
+/// whole, as JSON, which format 2 reads as it reads a pod that is not its template's — so the
+/// move is the marker's change. A wasmjob that reads only format 1 refuses the store afterwards,
+/// as it could not read compact pods.
+const MIGRATE_1: &str = "
+BEGIN IMMEDIATE;
+UPDATE meta SET value = 'wasmjob-state/2' WHERE key = 'format' AND value = 'wasmjob-state/1';
+COMMIT;
 ";
 
 pub(super) fn io(path: &Path) -> impl Fn(std::io::Error) -> StoreError + '_ {
@@ -162,7 +179,9 @@ pub fn connect(dir: &Path) -> Result<Connection> {
     }
     conn.pragma_update(None, "journal_mode", "WAL")
         .map_err(err)?;
-    conn.pragma_update(None, "synchronous", "NORMAL")
+    // Every commit is on disk before it returns (the log is synced): a pod counted in a commit
+    // stays counted through a power loss, not only through a killed process.
+    conn.pragma_update(None, "synchronous", "FULL")
         .map_err(err)?;
     conn.pragma_update(None, "journal_size_limit", 64i64 << 20)
         .map_err(err)?;
@@ -196,6 +215,11 @@ pub fn connect(dir: &Path) -> Result<Connection> {
     for (table, column) in ADDED_COLUMNS {
         add_column(&conn, table, column).map_err(err)?;
     }
+    if check_format(&conn).map_err(err)? == Ok(false)
+        && stored_format(&conn).map_err(err)?.as_deref() == Some(FORMAT_1)
+    {
+        conn.execute_batch(MIGRATE_1).map_err(err)?;
+    }
     let recorded: Option<String> = conn
         .query_row(
             "SELECT value FROM meta WHERE key = 'namespacesRecorded'",
@@ -228,10 +252,26 @@ COMMIT;
 
 /// Columns added after their table was first made, as `(table, "name TYPE")`; added to
 /// stores that lack them (their rows read the column as NULL).
-const ADDED_COLUMNS: [(&str, &str); 2] = [
+const ADDED_COLUMNS: [(&str, &str); 13] = [
     // The resourceVersion an event or a namespace was given when it was stored.
     ("events", "version INTEGER"),
     ("namespaces", "version INTEGER"),
+    // Format 2. Events are aggregated: how many times seen, when first, and the
+    // resourceVersion of their first storing, which names them.
+    ("events", "count INTEGER"),
+    ("events", "first_time TEXT"),
+    ("events", "name_version INTEGER"),
+    // A Job's status and resourceVersion beside its spec (NULL: both are in `object`).
+    ("jobs", "status TEXT"),
+    ("jobs", "version INTEGER"),
+    // A compact pod (`object` is then empty): resourceVersion, completion index, whether it
+    // keeps the tracking finalizer, phase, the binary record (`pod_rows`), and its small logs.
+    ("pods", "version INTEGER"),
+    ("pods", "idx INTEGER"),
+    ("pods", "finalizer INTEGER"),
+    ("pods", "phase TEXT"),
+    ("pods", "record BLOB"),
+    ("pods", "logs BLOB"),
 ];
 
 /// Adds `column` to `table` unless the table has it already.
@@ -252,6 +292,14 @@ fn add_column(conn: &Connection, table: &str, column: &str) -> rusqlite::Result<
     }
 }
 
+/// The format marker of a store with a `meta` table.
+fn stored_format(conn: &Connection) -> rusqlite::Result<Option<String>> {
+    conn.query_row("SELECT value FROM meta WHERE key = 'format'", [], |r| {
+        r.get(0)
+    })
+    .optional()
+}
+
 /// `Ok(true)` for an empty database, `Ok(false)` for one of ours, `Err(why)` for any other.
 fn check_format(conn: &Connection) -> rusqlite::Result<std::result::Result<bool, String>> {
     let tables: i64 = conn.query_row(
@@ -268,15 +316,12 @@ fn check_format(conn: &Connection) -> rusqlite::Result<std::result::Result<bool,
         |r| r.get(0),
     )?;
     let format: Option<String> = if has_meta > 0 {
-        conn.query_row("SELECT value FROM meta WHERE key = 'format'", [], |r| {
-            r.get(0)
-        })
-        .optional()?
+        stored_format(conn)?
     } else {
         None
     };
     Ok(match format.as_deref() {
-        Some(FORMAT) => Ok(false),
+        Some(FORMAT) | Some(FORMAT_1) => Ok(false),
         Some(other) => Err(format!(
             "it is in format {other:?}; this wasmjob reads {FORMAT:?}"
         )),

@@ -14,6 +14,7 @@ impl Store {
             conn,
             dir: dir.to_path_buf(),
             commits: 0,
+            templates: Default::default(),
         })
     }
 
@@ -115,16 +116,15 @@ impl Store {
                 continue;
             }
             let first = object["first"].as_i64().unwrap_or(version);
-            let empty = Vec::new();
-            let pods = object["pods"].as_array().unwrap_or(&empty);
-            for (i, pod) in pods.iter().enumerate() {
+            let pods = tombstones::unpack(&object).ok_or_else(|| StoreError::Corrupt {
+                path: StateDir::new(&self.dir).db().display().to_string(),
+                what: format!("tombstone {version}"),
+                detail: "not a group of deleted pods".into(),
+            })?;
+            for (i, (name, uid, labels)) in pods.into_iter().enumerate() {
                 let v = first + i as i64;
                 if v <= since {
                     continue;
-                }
-                let mut labels = object["labels"].clone();
-                if let (Some(all), Some(own)) = (labels.as_object_mut(), pod[2].as_object()) {
-                    all.extend(own.clone());
                 }
                 found.push((
                     v,
@@ -132,7 +132,7 @@ impl Store {
                         "apiVersion": "v1",
                         "kind": "Pod",
                         "metadata": {
-                            "name": pod[0], "namespace": ns, "uid": pod[1],
+                            "name": name, "namespace": ns, "uid": uid,
                             "resourceVersion": v.to_string(), "labels": labels,
                         },
                     }),
@@ -144,58 +144,84 @@ impl Store {
     }
 
     pub fn get_job(&self, namespace: &str, name: &str) -> Result<Option<JobRecord>> {
-        let row: Option<(String, String, String)> = self
-            .conn
-            .query_row(
-                "SELECT object, backoff, base_dir FROM jobs WHERE namespace = ?1 AND name = ?2",
-                params![namespace, name],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .optional()
-            .map_err(self.sql_err())?;
-        row.map(|(o, b, d)| self.job_record(name, &o, &b, &d))
-            .transpose()
+        self.query_jobs(
+            &format!("{JOB_SQL} WHERE namespace = ?1 AND name = ?2"),
+            params![namespace, name],
+        )
+        .map(|mut v| v.pop())
     }
 
-    fn job_record(
-        &self,
-        name: &str,
-        object: &str,
-        backoff: &str,
-        base_dir: &str,
-    ) -> Result<JobRecord> {
-        Ok(JobRecord {
-            job: self.parse(&format!("job {name}"), object)?,
-            backoff: self.parse(&format!("back-off of job {name}"), backoff)?,
-            base_dir: PathBuf::from(base_dir),
-        })
+    fn query_jobs(&self, sql: &str, p: impl rusqlite::Params) -> Result<Vec<JobRecord>> {
+        let mut stmt = self.conn.prepare_cached(sql).map_err(self.sql_err())?;
+        let rows: Vec<JobRow> = stmt
+            .query_map(p, job_row)
+            .map_err(self.sql_err())?
+            .collect::<std::result::Result<_, _>>()
+            .map_err(self.sql_err())?;
+        let db = StateDir::new(&self.dir).db();
+        rows.into_iter().map(|r| job_of_row(&db, r)).collect()
     }
 
     /// Jobs of a namespace (all namespaces with `None`), by namespace and name.
     pub fn list_jobs(&self, namespace: Option<&str>) -> Result<Vec<JobRecord>> {
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT name, object, backoff, base_dir FROM jobs WHERE ?1 IS NULL OR namespace = ?1 ORDER BY namespace, name",
-            )
-            .map_err(self.sql_err())?;
-        let rows: Vec<(String, String, String, String)> = stmt
-            .query_map(params![namespace], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-            })
-            .map_err(self.sql_err())?
-            .collect::<std::result::Result<_, _>>()
-            .map_err(self.sql_err())?;
-        rows.iter()
-            .map(|(n, o, b, d)| self.job_record(n, o, b, d))
-            .collect()
+        self.query_jobs(
+            &format!("{JOB_SQL} WHERE ?1 IS NULL OR namespace = ?1 ORDER BY namespace, name"),
+            params![namespace],
+        )
     }
 
     pub fn pods_of_job(&self, job_uid: &str) -> Result<Vec<Pod>> {
         self.query_pods(
-            "SELECT name, object FROM pods WHERE job_uid = ?1 ORDER BY rowid",
+            &format!("{POD_SQL} WHERE job_uid = ?1 ORDER BY rowid"),
             params![job_uid],
         )
+    }
+
+    /// The pods of a Job a controller taking it over must see: those not finished, or not
+    /// counted yet (the settled ones stay in the store).
+    pub fn pods_in_flight_of_job(&self, job_uid: &str) -> Result<Vec<Pod>> {
+        let pods = self.query_pods(
+            &format!(
+                "{POD_SQL} WHERE job_uid = ?1 AND (phase IS NULL OR phase NOT IN ('Succeeded', 'Failed') OR finalizer IS NOT 0) ORDER BY rowid"
+            ),
+            params![job_uid],
+        )?;
+        Ok(pods
+            .into_iter()
+            .filter(|p| {
+                !p.is_terminal()
+                    || p.metadata
+                        .finalizers
+                        .iter()
+                        .any(|f| f == TRACKING_FINALIZER)
+            })
+            .collect())
+    }
+
+    /// A Job's failed pods, in the order they were stored.
+    pub fn failed_pods_of_job(&self, job_uid: &str) -> Result<Vec<Pod>> {
+        let pods = self.query_pods(
+            &format!(
+                "{POD_SQL} WHERE job_uid = ?1 AND (phase IS NULL OR phase = 'Failed') ORDER BY rowid"
+            ),
+            params![job_uid],
+        )?;
+        Ok(pods
+            .into_iter()
+            .filter(|p| p.phase() == wasmjob_spec::PHASE_FAILED)
+            .collect())
+    }
+
+    /// The names of a Job's stored pods.
+    pub fn pod_names_of_job(&self, job_uid: &str) -> Result<Vec<String>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT name FROM pods WHERE job_uid = ?1")
+            .map_err(self.sql_err())?;
+        stmt.query_map(params![job_uid], |r| r.get(0))
+            .map_err(self.sql_err())?
+            .collect::<std::result::Result<_, _>>()
+            .map_err(self.sql_err())
     }
 
     /// The uid of every stored pod.
@@ -213,14 +239,14 @@ impl Store {
     /// Pods of a namespace (all namespaces with `None`), by namespace and name.
     pub fn list_pods(&self, namespace: Option<&str>) -> Result<Vec<Pod>> {
         self.query_pods(
-            "SELECT name, object FROM pods WHERE ?1 IS NULL OR namespace = ?1 ORDER BY namespace, name",
+            &format!("{POD_SQL} WHERE ?1 IS NULL OR namespace = ?1 ORDER BY namespace, name"),
             params![namespace],
         )
     }
 
     pub fn get_pod(&self, namespace: &str, name: &str) -> Result<Option<Pod>> {
         let mut pods = self.query_pods(
-            "SELECT name, object FROM pods WHERE namespace = ?1 AND name = ?2",
+            &format!("{POD_SQL} WHERE namespace = ?1 AND name = ?2"),
             params![namespace, name],
         )?;
         Ok(pods.pop())
@@ -228,13 +254,14 @@ impl Store {
 
     fn query_pods(&self, sql: &str, p: impl rusqlite::Params) -> Result<Vec<Pod>> {
         let mut stmt = self.conn.prepare_cached(sql).map_err(self.sql_err())?;
-        let rows: Vec<(String, String)> = stmt
-            .query_map(p, |r| Ok((r.get(0)?, r.get(1)?)))
+        let rows: Vec<PodRow> = stmt
+            .query_map(p, pod_row)
             .map_err(self.sql_err())?
             .collect::<std::result::Result<_, _>>()
             .map_err(self.sql_err())?;
-        rows.iter()
-            .map(|(n, o)| self.parse(&format!("pod {n}"), o))
+        let db = StateDir::new(&self.dir).db();
+        rows.into_iter()
+            .map(|r| pod_of_row(&self.conn, &self.templates, &db, r))
             .collect()
     }
 
@@ -252,7 +279,8 @@ impl Store {
 
     fn query_events(&self, sql: &str, p: impl rusqlite::Params) -> Result<Vec<StoredEvent>> {
         let mut stmt = self.conn.prepare_cached(sql).map_err(self.sql_err())?;
-        let rows: Vec<([String; 8], i64, i64)> = stmt
+        type Row = ([String; 9], [i64; 4]);
+        let rows: Vec<Row> = stmt
             .query_map(p, |r| {
                 Ok((
                     [
@@ -264,9 +292,9 @@ impl Store {
                         r.get(5)?,
                         r.get(6)?,
                         r.get(7)?,
+                        r.get(10)?,
                     ],
-                    r.get(8)?,
-                    r.get(9)?,
+                    [r.get(8)?, r.get(9)?, r.get(11)?, r.get(12)?],
                 ))
             })
             .map_err(self.sql_err())?
@@ -274,8 +302,22 @@ impl Store {
             .map_err(self.sql_err())?;
         rows.into_iter()
             .map(
-                |([namespace, kind, name, uid, type_, reason, message, time], version, id)| {
+                |(
+                    [
+                        namespace,
+                        kind,
+                        name,
+                        uid,
+                        type_,
+                        reason,
+                        message,
+                        time,
+                        first,
+                    ],
+                    [version, id, count, name_version],
+                )| {
                     let time = self.parse::<Time>("event time", &format!("{time:?}"))?;
+                    let first = self.parse::<Time>("event time", &format!("{first:?}"))?;
                     Ok(StoredEvent {
                         event: EventRecord {
                             namespace,
@@ -289,6 +331,9 @@ impl Store {
                         },
                         version,
                         id,
+                        count: i32::try_from(count).unwrap_or(i32::MAX),
+                        first,
+                        name_version,
                     })
                 },
             )
@@ -354,17 +399,8 @@ impl Store {
     }
 
     pub fn get_job_by_uid(&self, uid: &str) -> Result<Option<JobRecord>> {
-        let row: Option<(String, String, String, String)> = self
-            .conn
-            .query_row(
-                "SELECT name, object, backoff, base_dir FROM jobs WHERE uid = ?1",
-                params![uid],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-            )
-            .optional()
-            .map_err(self.sql_err())?;
-        row.map(|(n, o, b, d)| self.job_record(&n, &o, &b, &d))
-            .transpose()
+        self.query_jobs(&format!("{JOB_SQL} WHERE uid = ?1"), params![uid])
+            .map(|mut v| v.pop())
     }
 
     /// Pods a user asked to delete, as (job uid, pod name).

@@ -3,7 +3,7 @@
 
 use super::*;
 
-struct Dir(PathBuf);
+pub(crate) struct Dir(pub PathBuf);
 
 impl Drop for Dir {
     fn drop(&mut self) {
@@ -11,11 +11,11 @@ impl Drop for Dir {
     }
 }
 
-fn dir() -> Dir {
+pub(crate) fn dir() -> Dir {
     Dir(std::env::temp_dir().join(format!("wasmjob-store-{}", uuid::Uuid::new_v4())))
 }
 
-fn job(name: &str, namespace: &str) -> JobRecord {
+pub(crate) fn job(name: &str, namespace: &str) -> JobRecord {
     let yaml = format!(
         "apiVersion: batch/v1\nkind: Job\nmetadata: {{name: {name}, namespace: {namespace}}}\nspec:\n  template:\n    spec:\n      restartPolicy: Never\n      containers: [{{name: c, image: x.wasm}}]\n"
     );

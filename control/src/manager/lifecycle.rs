@@ -2,6 +2,8 @@
 //! of their pods), noticing what other processes changed (patches, new Jobs, deletions of
 //! Jobs and pods), and removing what is due to go — deleted Jobs once their pods have
 //! stopped, user-deleted pods once counted, and Jobs whose ttlSecondsAfterFinished passed.
+//! Removals go to the writer like every other change; the log files of what was removed go
+//! once the removal is committed.
 
 use super::recovery::{Recovered, recover};
 use super::{Entry, Manager, ManagerError, Scope};
@@ -10,8 +12,9 @@ use crate::node::StopCause;
 use crate::node::remove_logs;
 use crate::store::StateDir;
 use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 use tokio::time::Instant;
-use wasmjob_spec::{Pod, TRACKING_FINALIZER};
+use wasmjob_spec::TRACKING_FINALIZER;
 
 /// `deleting` once an orphaning delete has removed the Job's row and only running pods
 /// remain to be followed.
@@ -97,11 +100,16 @@ impl Manager {
         let Some(record) = self.store.get_job_by_uid(uid)? else {
             return Ok(());
         };
-        let pods = self.store.pods_of_job(uid)?;
+        let pods = self.store.pods_in_flight_of_job(uid)?;
         let now = self.clock.now();
         let mut entry = Entry::new(record);
+        for name in self.store.pod_names_of_job(uid)? {
+            entry.pods.add_name(&name);
+        }
         entry.queue = self.load_queue(uid)?;
         let mut restart = Vec::new();
+        // Nothing of this Job was handed to the writer yet: its claim and its lost pods are
+        // written here, before any hand-off.
         let mut batch = self.store.batch()?;
         batch.claim_job(uid, &self.owner)?;
         for mut pod in pods {
@@ -118,10 +126,8 @@ impl Manager {
                     }
                 }
             }
-            self.pod_owner.insert(
-                (pod.metadata.namespace().to_string(), name.clone()),
-                uid.to_string(),
-            );
+            self.pod_jobs
+                .insert(pod.metadata.uid().to_string(), uid.to_string());
             entry.pods.insert(pod);
         }
         batch.commit()?;
@@ -172,11 +178,13 @@ impl Manager {
         if !e.deleted_pods.insert(name.to_string()) {
             return;
         }
+        // A pod still in memory is marked; a settled one simply goes (below).
         if let Some(p) = e.pods.get_mut(name) {
             p.metadata.deletion_timestamp.get_or_insert(now);
             p.metadata.deletion_grace_period_seconds.get_or_insert(0);
-            self.dirty_pods
-                .insert((p.metadata.namespace().to_string(), name.to_string()));
+            self.outbox
+                .pods
+                .insert((job_uid.to_string(), name.to_string()));
         }
         let stop = e.running.get(name).cloned();
         self.stop_pods(
@@ -205,9 +213,10 @@ impl Manager {
                         p.metadata.owner_references.clear();
                         p.metadata.finalizers.retain(|f| f != TRACKING_FINALIZER);
                     }
-                    let mut batch = self.store.batch()?;
-                    batch.delete_job(&uid, true)?;
-                    batch.commit()?;
+                    let job_uid = uid.clone();
+                    self.outbox
+                        .other
+                        .push(Box::new(move |b| b.delete_job(&job_uid, true).map(|_| ())));
                     e.deleting = Some(ORPHANED.into());
                     if e.running.is_empty() {
                         self.forget(&uid, false);
@@ -246,22 +255,28 @@ impl Manager {
         if done.is_empty() {
             return Ok(());
         }
-        let removed: Vec<Pod> = done.iter().filter_map(|n| e.pods.remove(n)).collect();
+        let namespace = e.record.job.namespace().to_string();
         for n in &done {
             e.deleted_pods.remove(n);
+            self.outbox.pods.remove(&(uid.to_string(), n.clone()));
+            if let Some(p) = e.pods.remove(n) {
+                self.pod_jobs.remove(p.metadata.uid());
+            }
         }
-        let mut batch = self.store.batch()?;
-        for p in &removed {
-            batch.delete_pod(p.metadata.uid())?;
-            let key = (
-                p.metadata.namespace().to_string(),
-                p.metadata.name().to_string(),
-            );
-            self.dirty_pods.remove(&key);
-            self.pod_owner.remove(&key);
-        }
-        batch.commit()?;
-        remove_logs(&StateDir::new(self.store.dir()).logs(), &removed);
+        let removed = Arc::new(Mutex::new(Vec::new()));
+        let into = removed.clone();
+        self.outbox.other.push(Box::new(move |b| {
+            for name in &done {
+                if let Some(pod) = b.delete_pod_named(&namespace, name)? {
+                    lock(&into).push(pod);
+                }
+            }
+            Ok(())
+        }));
+        let logs = StateDir::new(self.store.dir()).logs();
+        self.outbox
+            .after
+            .push(Box::new(move || remove_logs(&logs, &lock(&removed))));
         Ok(())
     }
 
@@ -284,8 +299,9 @@ impl Manager {
         Ok(())
     }
 
-    /// Deletes every finished Job whose TTL has passed (`wasmjob run` calls this as it ends).
-    pub fn delete_expired(&mut self) -> Result<Vec<String>, ManagerError> {
+    /// Deletes every finished Job whose TTL has passed, and commits the deletion (`wasmjob
+    /// run` calls this as it ends).
+    pub async fn delete_expired(&mut self) -> Result<Vec<String>, ManagerError> {
         let now = self.clock.now();
         let due: Vec<String> = self
             .jobs
@@ -296,19 +312,23 @@ impl Manager {
         for uid in &due {
             self.remove_job(uid)?;
         }
+        self.flush().await?;
         Ok(due)
     }
 
     /// Removes a Job with its pods, events and logs, from the store and from memory.
     fn remove_job(&mut self, uid: &str) -> Result<(), ManagerError> {
-        let mut batch = self.store.batch()?;
-        batch.delete_job(uid, false)?;
-        batch.commit()?;
-        if let Some(e) = self.jobs.get(uid) {
-            let pods: Vec<Pod> = e.pods.iter().cloned().collect();
-            remove_logs(&StateDir::new(self.store.dir()).logs(), &pods);
-        }
-        self.store.reclaim_space()?;
+        let removed = Arc::new(Mutex::new(Vec::new()));
+        let (job_uid, into) = (uid.to_string(), removed.clone());
+        self.outbox.other.push(Box::new(move |b| {
+            *lock(&into) = b.delete_job(&job_uid, false)?;
+            Ok(())
+        }));
+        let logs = StateDir::new(self.store.dir()).logs();
+        self.outbox
+            .after
+            .push(Box::new(move || remove_logs(&logs, &lock(&removed))));
+        self.outbox.reclaim = true;
         self.forget(uid, false);
         Ok(())
     }
@@ -327,17 +347,17 @@ impl Manager {
             }));
         }
         for p in e.pods.iter() {
-            let key = (
-                p.metadata.namespace().to_string(),
-                p.metadata.name().to_string(),
-            );
-            self.pod_owner.remove(&key);
-            self.dirty_pods.remove(&key);
+            self.pod_jobs.remove(p.metadata.uid());
         }
+        self.outbox.pods.retain(|(job, _)| job != uid);
+        self.outbox.statuses.remove(uid);
         self.dirty_jobs.remove(uid);
         if self.scope == Scope::Own {
-            self.gone
-                .insert(uid.to_string(), (e.record.job, e.pods.into_pods()));
+            self.gone.insert(uid.to_string(), e.record.job);
         }
     }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }

@@ -1,11 +1,15 @@
 //! manager: the event loop that wires controller, node and store together. It keeps every
-//! managed Job and its pods in memory (the store holds the same, durably), reconciles Jobs
-//! whose pods changed or whose timer is due, applies each decision — store first, in one batch,
-//! then effects (start and stop pods) — and folds pod status reports back in. The life of Jobs
-//! (taking them over, deletion, TTL) is in `lifecycle`.
+//! managed Job and its pods in flight in memory (the store holds every pod, durably),
+//! reconciles Jobs whose pods changed or whose timer is due, applies each decision — stops and
+//! new pods go to the node at once, the changes to the store's writer (`hand_off`), which
+//! commits them in groups — and folds pod status reports back in. A pod counts only once the
+//! commit that counts it is on disk: the Jobs this manager shows, and `run`'s last word, wait
+//! for it. The life of Jobs (taking them over, deletion, TTL) is in `lifecycle`.
 //! Must not: decide Job semantics (that is `wasmjob-controller`, whose `apply` also makes the
-//! decision's changes to the Job and its pods).
+//! decision's changes to the Job and its pods), or write to the store but through the writer
+//! (a Job's creation and adoption, before any write of it is handed off, excepted).
 
+mod hand_off;
 mod lifecycle;
 mod pod_set;
 mod recovery;
@@ -20,7 +24,8 @@ use crate::node::{
     ToNode,
 };
 use crate::queue::WorkQueue;
-use crate::store::{EventRecord, JobRecord, Store, StoreError};
+use crate::store::{EventRecord, JobRecord, Store, StoreError, Writer};
+use hand_off::Outbox;
 use pod_set::PodSet;
 use std::collections::{BTreeSet, HashMap};
 use std::future::Future;
@@ -59,6 +64,8 @@ pub enum ManagerError {
 
 struct Entry {
     record: JobRecord,
+    /// The Job as last committed: what observers are shown.
+    shown: Job,
     pods: pod_set::PodSet,
     /// The pods running on the node, by name, with their uids.
     running: HashMap<String, String>,
@@ -74,6 +81,7 @@ struct Entry {
 impl Entry {
     fn new(record: JobRecord) -> Entry {
         Entry {
+            shown: record.job.clone(),
             record,
             pods: pod_set::PodSet::default(),
             running: HashMap::new(),
@@ -110,7 +118,11 @@ pub enum Scope {
 }
 
 pub struct Manager {
+    /// The manager's reads (and the writes that come before any hand-off of their Job).
     store: Store,
+    /// Commits what the manager hands off, in groups, on a thread of its own.
+    writer: Writer,
+    outbox: Outbox,
     /// The seam to the node: assignments and stops go out, reports and queue calls come in.
     orders: mpsc::UnboundedSender<ToNode>,
     reports: mpsc::UnboundedReceiver<FromNode>,
@@ -120,27 +132,25 @@ pub struct Manager {
     owner: String,
     scope: Scope,
     jobs: HashMap<String, Entry>,
-    /// (namespace, pod name) → job uid.
-    pod_owner: HashMap<(String, String), String>,
+    /// The Job uid of each pod in memory, by pod uid.
+    pod_jobs: HashMap<String, String>,
+    /// Jobs to reconcile.
     dirty_jobs: BTreeSet<String>,
-    dirty_pods: BTreeSet<(String, String)>,
     /// Jobs that may have something to collect: a deletion in progress, a TTL, deleted pods.
     to_collect: BTreeSet<String>,
     /// Own Jobs that were deleted, as they were last (for `run`'s summary).
-    gone: HashMap<String, (Job, Vec<Pod>)>,
+    gone: HashMap<String, Job>,
     /// The store's `data_version` at the last look for changes by other processes.
     seen_version: Option<i64>,
-    /// Events pods reported, for the next batch.
-    pod_events: Vec<EventRecord>,
     /// Jobs whose work queue has changes to store.
     queue_changes: mpsc::UnboundedReceiver<String>,
     queue_changes_tx: mpsc::UnboundedSender<String>,
-    dirty_queues: BTreeSet<String>,
     stats: Stats,
 }
 
 impl Manager {
-    /// A manager that records `owner` (its lease id) on the Jobs it runs.
+    /// A manager that records `owner` (its lease id) on the Jobs it runs; it starts the
+    /// store's writer.
     pub fn new(
         store: Store,
         node: NodeLink,
@@ -148,9 +158,11 @@ impl Manager {
         clock: Box<dyn Clock>,
         owner: String,
         scope: Scope,
-    ) -> Manager {
+    ) -> Result<Manager, ManagerError> {
         let (queue_changes_tx, queue_changes) = mpsc::unbounded_channel();
-        Manager {
+        Ok(Manager {
+            writer: Writer::start(store.dir())?,
+            outbox: Outbox::default(),
             store,
             orders: node.orders,
             reports: node.reports,
@@ -159,18 +171,15 @@ impl Manager {
             owner,
             scope,
             jobs: HashMap::new(),
-            pod_owner: HashMap::new(),
+            pod_jobs: HashMap::new(),
             dirty_jobs: BTreeSet::new(),
-            dirty_pods: BTreeSet::new(),
             to_collect: BTreeSet::new(),
             gone: HashMap::new(),
             seen_version: None,
-            pod_events: Vec::new(),
             queue_changes,
             queue_changes_tx,
-            dirty_queues: BTreeSet::new(),
             stats: Stats::default(),
-        }
+        })
     }
 
     pub fn stats(&self) -> Stats {
@@ -182,6 +191,7 @@ impl Manager {
     }
 
     /// Stores a new Job, with its work-queue items if it has a queue, and takes charge of it.
+    /// It is committed when this returns (nothing of it was handed to the writer yet).
     pub fn create(
         &mut self,
         mut record: JobRecord,
@@ -217,12 +227,12 @@ impl Manager {
         ))))
     }
 
-    /// A Job as it is now, or as it was when it was deleted.
+    /// A Job as its last commit has it, or as it was when it was deleted.
     pub fn job(&self, uid: &str) -> Option<&Job> {
         self.jobs
             .get(uid)
-            .map(|e| &e.record.job)
-            .or_else(|| self.gone.get(uid).map(|g| &g.0))
+            .map(|e| &e.shown)
+            .or_else(|| self.gone.get(uid))
     }
 
     /// Whether the Job was deleted while this manager ran it.
@@ -230,27 +240,22 @@ impl Manager {
         self.gone.contains_key(uid)
     }
 
-    pub fn pods(&self, uid: &str) -> impl Iterator<Item = &Pod> {
-        self.jobs
-            .get(uid)
-            .into_iter()
-            .flat_map(|e| e.pods.iter())
-            .chain(self.gone.get(uid).into_iter().flat_map(|g| g.1.iter()))
+    /// Every stored pod of the Job, from the store: call after [`Manager::run`] (or
+    /// [`Manager::flush`]) to read them all.
+    pub fn pods(&self, uid: &str) -> Result<Vec<Pod>, ManagerError> {
+        Ok(self.store.pods_of_job(uid)?)
     }
 
     /// The Job's pods that have not finished or not been counted: a cheap view for progress
     /// displays, whatever the Job's size.
     pub fn pods_in_flight(&self, uid: &str) -> impl Iterator<Item = &Pod> {
-        self.jobs
-            .get(uid)
-            .into_iter()
-            .flat_map(|e| e.pods.in_flight())
+        self.jobs.get(uid).into_iter().flat_map(|e| e.pods.iter())
     }
 
-    /// Runs until every Job in `uids` is finished (or deleted) and its pods have ended —
-    /// with `uids` `None`, until `shutdown` — calling `observe` after each change. When
-    /// `shutdown` fires, running pods are stopped (with a `DisruptionTarget` condition), their
-    /// last status is stored, and `Interrupted` returned.
+    /// Runs until every Job in `uids` is finished (or deleted), its pods have ended and all
+    /// of it is committed — with `uids` `None`, until `shutdown` — calling `observe` after each
+    /// change. When `shutdown` fires, running pods are stopped (with a `DisruptionTarget`
+    /// condition), their last status is committed, and `Interrupted` returned.
     pub async fn run(
         &mut self,
         uids: Option<&[String]>,
@@ -262,11 +267,12 @@ impl Manager {
         store_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         loop {
             let started = std::time::Instant::now();
-            if self.sync()? {
+            if !self.writer_behind() && self.sync() {
                 self.stats.syncs += 1;
                 self.stats.sync_time += started.elapsed();
             }
             self.collect()?;
+            self.hand_off();
             observe(self);
             if let Some(uids) = uids {
                 let done = uids.iter().all(|u| {
@@ -275,6 +281,8 @@ impl Manager {
                         .is_none_or(|e| e.record.job.is_finished() && e.running.is_empty())
                 });
                 if done {
+                    self.flush().await?;
+                    observe(self);
                     return Ok(());
                 }
             }
@@ -288,6 +296,10 @@ impl Manager {
                         self.take(m);
                     }
                 }
+                committed = self.writer.changed() => {
+                    let n = committed.map_err(StoreError::Shared)?;
+                    self.committed(n);
+                }
                 _ = sleep_until(wake) => {
                     let now = Instant::now();
                     for (uid, e) in &mut self.jobs {
@@ -299,9 +311,9 @@ impl Manager {
                     }
                 }
                 Some(uid) = self.queue_changes.recv() => {
-                    self.dirty_queues.insert(uid);
+                    self.outbox.queues.insert(uid);
                     while let Ok(uid) = self.queue_changes.try_recv() {
-                        self.dirty_queues.insert(uid);
+                        self.outbox.queues.insert(uid);
                     }
                 }
                 _ = store_check.tick() => self.look_at_store()?,
@@ -313,7 +325,7 @@ impl Manager {
         }
     }
 
-    /// Stops every running pod and waits for their final reports.
+    /// Stops every running pod, waits for their final reports, and commits them.
     async fn shutdown(&mut self) -> Result<(), ManagerError> {
         let all: Vec<String> = self
             .jobs
@@ -327,8 +339,7 @@ impl Manager {
                 _ => break,
             }
         }
-        self.write_dirty_pods()?;
-        Ok(())
+        self.flush().await
     }
 
     /// Sends the node one batch of stops (by pod uid).
@@ -411,70 +422,53 @@ impl Manager {
 
     fn apply_update(&mut self, u: StatusReport) {
         self.stats.pod_updates += 1;
-        let key = (u.namespace, u.name);
-        let Some(uid) = self.pod_owner.get(&key) else {
+        let Some(uid) = self.pod_jobs.get(&u.pod_uid) else {
             return;
         };
         let Some(entry) = self.jobs.get_mut(uid) else {
             return;
         };
-        if let Some(pod) = entry.pods.get_mut(&key.1) {
-            pod.status = u.status;
-            for message in u.warnings {
-                self.pod_events.push(EventRecord {
-                    namespace: key.0.clone(),
-                    kind: "Pod".into(),
-                    name: key.1.clone(),
-                    uid: pod.metadata.uid().to_string(),
-                    type_: "Warning".into(),
-                    reason: "OutputsNotPublished".into(),
-                    message,
-                    time: self.clock.now(),
-                });
-            }
-            entry.pods.settle(&key.1);
+        let name = u.name;
+        let Some(pod) = entry.pods.get_mut(&name) else {
+            return;
+        };
+        pod.status = u.status;
+        for message in u.warnings {
+            self.outbox.events.push(EventRecord {
+                namespace: u.namespace.clone(),
+                kind: "Pod".into(),
+                name: name.clone(),
+                uid: u.pod_uid.clone(),
+                type_: "Warning".into(),
+                reason: "OutputsNotPublished".into(),
+                message,
+                time: self.clock.now(),
+            });
         }
         if u.finished {
             if let Some(q) = &entry.queue {
-                let succeeded = entry
-                    .pods
-                    .get(&key.1)
-                    .is_some_and(|p| p.phase() == wasmjob_spec::PHASE_SUCCEEDED);
-                q.pod_ended(&key.1, succeeded);
-                // Stored in the same batch as the pod's end.
-                self.dirty_queues.insert(uid.clone());
+                let succeeded = pod.phase() == wasmjob_spec::PHASE_SUCCEEDED;
+                q.pod_ended(&name, succeeded);
+                // Stored in the same group as the pod's end.
+                self.outbox.queues.insert(uid.clone());
             }
-            entry.running.remove(&key.1);
-            if entry.deleting.is_some() || entry.deleted_pods.contains(&key.1) {
+            entry.running.remove(&name);
+            if entry.deleting.is_some() || entry.deleted_pods.contains(&name) {
                 self.to_collect.insert(uid.clone());
             }
         }
         self.dirty_jobs.insert(uid.clone());
-        self.dirty_pods.insert(key);
+        self.outbox.pods.insert((uid.clone(), name));
     }
 
-    fn write_dirty_pods(&mut self) -> Result<(), ManagerError> {
-        let mut batch = self.store.batch()?;
-        put_dirty_pods(
-            &mut batch,
-            &mut self.dirty_pods,
-            &self.pod_owner,
-            &mut self.jobs,
-        )?;
-        put_dirty_queues(&mut batch, &mut self.dirty_queues, &self.jobs)?;
-        batch.commit()?;
-        Ok(())
-    }
-
-    /// Reconciles every dirty Job: stops pods, writes all changes in one batch, then starts pods.
-    /// Returns whether there was anything to do.
-    fn sync(&mut self) -> Result<bool, ManagerError> {
-        if self.dirty_jobs.is_empty() && self.dirty_pods.is_empty() && self.dirty_queues.is_empty()
-        {
-            return Ok(false);
+    /// Reconciles every dirty Job: stops pods and starts new ones at once, and marks every
+    /// change for the writer. Returns whether there was anything to do.
+    fn sync(&mut self) -> bool {
+        if self.dirty_jobs.is_empty() {
+            return false;
         }
         let now = self.clock.now();
-        let mut starts: Vec<(String, Pod)> = Vec::new();
+        let mut starts: Vec<(String, String)> = Vec::new();
         let mut stops: Vec<(String, StopCause)> = Vec::new();
         let mut decisions: Vec<(String, Decision)> = Vec::new();
         for uid in std::mem::take(&mut self.dirty_jobs) {
@@ -485,134 +479,131 @@ impl Manager {
                 continue;
             }
             let started = std::time::Instant::now();
-            let pods: Vec<&Pod> = e.pods.in_flight().collect();
+            let pods: Vec<&Pod> = e.pods.iter().collect();
             let d = reconcile_pods(&e.record.job, &pods, &e.record.backoff, &self.config, now);
             self.stats.reconcile_time += started.elapsed();
             self.stats.reconciled_pods += pods.len() as u64;
             decisions.push((uid, d));
         }
-        let mut events: Vec<EventRecord> = Vec::new();
-        let mut changed: Vec<String> = Vec::new();
         for (uid, d) in decisions {
-            let Some(e) = self.jobs.get_mut(&uid) else {
+            // Out of the map while its decision is applied, so that new pods' names can be
+            // checked against the other Jobs' pods.
+            let Some(mut e) = self.jobs.remove(&uid) else {
                 continue;
             };
-            e.wake_at = d.requeue_after.map(|r| Instant::now() + r);
-            if d.is_noop(e.record.job.status(), &e.record.backoff) {
-                continue;
-            }
-            changed.push(uid.clone());
-            let ns = e.record.job.namespace().to_string();
-            let mut pods = EntryPods {
-                pods: &mut e.pods,
-                owners: &mut self.pod_owner,
-                dirty: &mut self.dirty_pods,
-                namespace: &ns,
-                uid: &uid,
-            };
-            let applied = apply(
-                &mut e.record.job,
-                &mut e.record.backoff,
-                &mut pods,
-                d,
-                &mut RandomIdentities,
-                now,
-            );
-            let job = &e.record.job;
-            let event = |type_: &str, reason: &str, message: String| EventRecord {
-                namespace: job.namespace().to_string(),
-                kind: "Job".into(),
-                name: job.name().to_string(),
-                uid: uid.clone(),
-                type_: type_.into(),
-                reason: reason.into(),
-                message,
-                time: now,
-            };
-            for (name, reason) in &applied.stop {
-                if let Some(pod_uid) = e.running.get(name) {
-                    stops.push((
-                        pod_uid.clone(),
-                        StopCause::Deleted(stop_message(job, *reason)),
-                    ));
-                }
-            }
-            for name in &applied.created {
-                if let Some(pod) = e.pods.get(name) {
-                    starts.push((uid.clone(), pod.clone()));
-                }
-            }
-            for ev in &applied.events {
-                events.push(event(ev.type_, &ev.reason, ev.message.clone()));
-            }
-            if applied.finished
-                && let Some(q) = &e.queue
-            {
-                let left = q.counts();
-                if left.pending + left.leased > 0 {
-                    events.push(event(
-                        "Warning",
-                        "QueueNotDrained",
-                        format!(
-                            "the Job finished with {} of its work-queue items not done (wasmjob queue {} lists them)",
-                            left.pending + left.leased,
-                            job.name()
-                        ),
-                    ));
-                }
-            }
-            if applied.requeue_after == Some(Duration::ZERO) {
-                self.dirty_jobs.insert(uid.clone());
-            }
-            if e.record.job.is_finished() || !e.deleted_pods.is_empty() {
-                self.to_collect.insert(uid.clone());
-            }
+            self.apply_decision(&uid, &mut e, d, now, &mut starts, &mut stops);
+            self.jobs.insert(uid, e);
         }
-        // Stops go out before the batch is written: a stop needs no record to be safe (after a
-        // crash the pods still stored as running are failed as lost, and the next sync decides
-        // the same), and 10,000 pods stopped by a deadline should not wait for 10,000 writes.
-        // Starts wait for the batch: a pod runs only once it is stored.
+        // Stops and starts go out at once. A stop needs no record to be safe (after a crash
+        // the pods still stored as running are failed as lost, and the next sync decides the
+        // same); a pod may run before its creation is committed — it counts only in a commit
+        // that holds its end, and a pod lost with an uncommitted creation was never seen, so
+        // its Job makes another (a pod may run twice, as on a cluster).
         self.stop_pods(stops);
-        // One transaction: pods, job statuses and events land together.
-        let mut batch = self.store.batch()?;
-        put_dirty_pods(
-            &mut batch,
-            &mut self.dirty_pods,
-            &self.pod_owner,
-            &mut self.jobs,
-        )?;
-        for uid in &changed {
-            if let Some(e) = self.jobs.get_mut(uid) {
-                let generation = e.record.job.metadata.generation;
-                batch.update_job(&mut e.record.job, &e.record.backoff)?;
-                if e.record.job.metadata.generation != generation {
-                    // The spec was changed by another process meanwhile: look again.
-                    self.dirty_jobs.insert(uid.clone());
-                }
-            }
-        }
-        for ev in events.iter().chain(&self.pod_events) {
-            batch.add_event(ev)?;
-        }
-        put_dirty_queues(&mut batch, &mut self.dirty_queues, &self.jobs)?;
-        batch.commit()?;
-        self.pod_events.clear();
-        let mut assignments = Vec::new();
-        for (uid, pod) in starts {
-            if let Some(e) = self.jobs.get_mut(&uid) {
+        let mut assignments = Vec::with_capacity(starts.len());
+        for (uid, name) in starts {
+            if let Some(e) = self.jobs.get_mut(&uid)
+                && let Some(pod) = e.pods.get(&name).cloned()
+            {
                 assignments.push(Manager::assignment(e, &uid, pod));
             }
         }
         self.assign(assignments);
-        Ok(true)
+        true
+    }
+
+    /// Applies Job `uid`'s decision to its entry `e` (taken out of the map), marking its
+    /// changes for the writer and collecting the pods to start (by name) and to stop.
+    fn apply_decision(
+        &mut self,
+        uid: &str,
+        e: &mut Entry,
+        d: Decision,
+        now: wasmjob_spec::Time,
+        starts: &mut Vec<(String, String)>,
+        stops: &mut Vec<(String, StopCause)>,
+    ) {
+        e.wake_at = d.requeue_after.map(|r| Instant::now() + r);
+        if d.is_noop(e.record.job.status(), &e.record.backoff) {
+            return;
+        }
+        self.outbox.statuses.insert(uid.to_string());
+        let ns = e.record.job.namespace().to_string();
+        let mut pods = EntryPods {
+            pods: &mut e.pods,
+            others: &self.jobs,
+            pod_jobs: &mut self.pod_jobs,
+            dirty: &mut self.outbox.pods,
+            namespace: &ns,
+            uid,
+        };
+        let applied = apply(
+            &mut e.record.job,
+            &mut e.record.backoff,
+            &mut pods,
+            d,
+            &mut RandomIdentities,
+            now,
+        );
+        let job = &e.record.job;
+        let event = |type_: &str, reason: &str, message: String| EventRecord {
+            namespace: job.namespace().to_string(),
+            kind: "Job".into(),
+            name: job.name().to_string(),
+            uid: uid.to_string(),
+            type_: type_.into(),
+            reason: reason.into(),
+            message,
+            time: now,
+        };
+        for (name, reason) in &applied.stop {
+            if let Some(pod_uid) = e.running.get(name) {
+                stops.push((
+                    pod_uid.clone(),
+                    StopCause::Deleted(stop_message(job, *reason)),
+                ));
+            }
+        }
+        for name in applied.created {
+            starts.push((uid.to_string(), name));
+        }
+        for ev in &applied.events {
+            self.outbox
+                .events
+                .push(event(ev.type_, &ev.reason, ev.message.clone()));
+        }
+        if applied.finished
+            && let Some(q) = &e.queue
+        {
+            let left = q.counts();
+            if left.pending + left.leased > 0 {
+                self.outbox.events.push(event(
+                    "Warning",
+                    "QueueNotDrained",
+                    format!(
+                        "the Job finished with {} of its work-queue items not done (wasmjob queue {} lists them)",
+                        left.pending + left.leased,
+                        job.name()
+                    ),
+                ));
+            }
+        }
+        if applied.requeue_after == Some(Duration::ZERO) {
+            self.dirty_jobs.insert(uid.to_string());
+        }
+        if e.record.job.is_finished() || !e.deleted_pods.is_empty() {
+            self.to_collect.insert(uid.to_string());
+        }
     }
 }
 
-/// A Job's pods as [`apply`] changes them: every change is marked for the next batch, and a
-/// new pod's name is taken in its namespace.
+/// A Job's pods as [`apply`] changes them: every change is marked for the writer, and a new
+/// pod's name is one no pod of the namespace's Jobs had.
 struct EntryPods<'a> {
     pods: &'a mut PodSet,
-    owners: &'a mut HashMap<(String, String), String>,
+    /// The other Jobs (the one applying is out of the map meanwhile).
+    others: &'a HashMap<String, Entry>,
+    pod_jobs: &'a mut HashMap<String, String>,
     dirty: &'a mut BTreeSet<(String, String)>,
     namespace: &'a str,
     uid: &'a str,
@@ -621,22 +612,22 @@ struct EntryPods<'a> {
 impl JobPods for EntryPods<'_> {
     fn pod_mut(&mut self, name: &str) -> Option<&mut Pod> {
         let pod = self.pods.get_mut(name)?;
-        self.dirty
-            .insert((self.namespace.to_string(), name.to_string()));
+        self.dirty.insert((self.uid.to_string(), name.to_string()));
         Some(pod)
     }
     fn name_taken(&self, name: &str) -> bool {
-        self.owners
-            .contains_key(&(self.namespace.to_string(), name.to_string()))
+        self.pods.has_name(name)
+            || self
+                .others
+                .values()
+                .any(|e| e.record.job.namespace() == self.namespace && e.pods.has_name(name))
     }
     fn add(&mut self, pod: Pod) {
-        let key = (self.namespace.to_string(), pod.metadata.name().to_string());
-        self.owners.insert(key.clone(), self.uid.to_string());
-        self.dirty.insert(key);
+        self.pod_jobs
+            .insert(pod.metadata.uid().to_string(), self.uid.to_string());
+        self.dirty
+            .insert((self.uid.to_string(), pod.metadata.name().to_string()));
         self.pods.insert(pod);
-    }
-    fn changed(&mut self, name: &str) {
-        self.pods.settle(name);
     }
 }
 
@@ -686,37 +677,6 @@ pub fn task_info(job: &Job, pod: &Pod) -> crate::node::TaskInfo {
         parallelism: job.spec.parallelism.unwrap_or(1),
         failed_before,
     }
-}
-
-/// Writes every pod marked dirty into `batch`.
-fn put_dirty_pods(
-    batch: &mut crate::store::Batch<'_>,
-    dirty: &mut BTreeSet<(String, String)>,
-    owners: &HashMap<(String, String), String>,
-    jobs: &mut HashMap<String, Entry>,
-) -> Result<(), ManagerError> {
-    for key in std::mem::take(dirty) {
-        if let Some(uid) = owners.get(&key)
-            && let Some(pod) = jobs.get_mut(uid).and_then(|e| e.pods.get_mut(&key.1))
-        {
-            batch.put_pod(pod, uid)?;
-        }
-    }
-    Ok(())
-}
-
-/// Writes the changed items of every queue marked dirty into `batch`.
-fn put_dirty_queues(
-    batch: &mut crate::store::Batch<'_>,
-    dirty: &mut BTreeSet<String>,
-    jobs: &HashMap<String, Entry>,
-) -> Result<(), ManagerError> {
-    for uid in std::mem::take(dirty) {
-        if let Some(q) = jobs.get(&uid).and_then(|e| e.queue.as_ref()) {
-            batch.update_queue_items(&uid, &q.take_dirty())?;
-        }
-    }
-    Ok(())
 }
 
 async fn sleep_until(at: Option<Instant>) {

@@ -1,15 +1,19 @@
-//! A Job's pods in memory, kept apart by whether a sync must still see them: in flight (not
-//! finished, or finished but not counted yet) or settled (finished and counted). A sync walks
-//! only the pods in flight, so its cost follows the pods running, not what the Job has done.
-//! A settled pod never goes back in flight.
+//! A Job's pods in memory: only those a sync must still see — not finished, or finished but not
+//! counted yet — by name, and a hash of the name of every pod the Job ever had, so a new pod's
+//! name is never one its namespace holds. A pod that is finished and counted (settled) leaves
+//! memory when its last state is handed to the store's writer: memory follows the pods in
+//! flight, not the size of the Job, and a sync walks only them.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
+use std::hash::{Hash, Hasher};
 use wasmjob_spec::{Pod, TRACKING_FINALIZER};
 
 #[derive(Default)]
 pub struct PodSet {
-    in_flight: BTreeMap<String, Pod>,
-    settled: BTreeMap<String, Pod>,
+    pods: BTreeMap<String, Pod>,
+    /// Hashes of every name the Job's pods had: a collision only makes a new pod draw another
+    /// name.
+    names: HashSet<u64>,
 }
 
 /// Whether a sync must still see the pod: it has not finished, or it has not been counted.
@@ -22,73 +26,57 @@ pub fn in_flight(pod: &Pod) -> bool {
             .any(|f| f == TRACKING_FINALIZER)
 }
 
+fn name_hash(name: &str) -> u64 {
+    let mut h = std::hash::DefaultHasher::new();
+    name.hash(&mut h);
+    h.finish()
+}
+
 impl PodSet {
+    /// Keeps the pod (its name is the Job's from now on).
     pub fn insert(&mut self, pod: Pod) {
-        let name = pod.metadata.name().to_string();
-        self.settled.remove(&name);
-        if in_flight(&pod) {
-            self.in_flight.insert(name, pod);
-        } else {
-            self.in_flight.remove(&name);
-            self.settled.insert(name, pod);
-        }
+        self.names.insert(name_hash(pod.metadata.name()));
+        self.pods.insert(pod.metadata.name().to_string(), pod);
+    }
+
+    /// Records a name of one of the Job's pods that is not in memory (a settled one).
+    pub fn add_name(&mut self, name: &str) {
+        self.names.insert(name_hash(name));
+    }
+
+    /// Whether one of the Job's pods may have had this name.
+    pub fn has_name(&self, name: &str) -> bool {
+        self.names.contains(&name_hash(name))
     }
 
     pub fn get(&self, name: &str) -> Option<&Pod> {
-        self.in_flight.get(name).or_else(|| self.settled.get(name))
+        self.pods.get(name)
     }
 
-    /// The pod, to change; call [`PodSet::settle`] after a change that may finish or count it.
     pub fn get_mut(&mut self, name: &str) -> Option<&mut Pod> {
-        match self.in_flight.get_mut(name) {
-            Some(p) => Some(p),
-            None => self.settled.get_mut(name),
-        }
-    }
-
-    /// Moves the pod to the settled ones if it no longer is in flight.
-    pub fn settle(&mut self, name: &str) {
-        if self.in_flight.get(name).is_some_and(|p| !in_flight(p))
-            && let Some(p) = self.in_flight.remove(name)
-        {
-            self.settled.insert(name.to_string(), p);
-        }
+        self.pods.get_mut(name)
     }
 
     pub fn remove(&mut self, name: &str) -> Option<Pod> {
-        self.in_flight
-            .remove(name)
-            .or_else(|| self.settled.remove(name))
+        self.pods.remove(name)
     }
 
-    /// The pods a sync must see, by name.
-    pub fn in_flight(&self) -> impl Iterator<Item = &Pod> {
-        self.in_flight.values()
+    /// The pod, out of memory, when it is settled (finished and counted).
+    pub fn take_settled(&mut self, name: &str) -> Option<Pod> {
+        if self.pods.get(name).is_some_and(|p| !in_flight(p)) {
+            self.pods.remove(name)
+        } else {
+            None
+        }
     }
 
-    /// Every pod, by name.
+    /// The pods in memory, by name.
     pub fn iter(&self) -> impl Iterator<Item = &Pod> {
-        let mut all: Vec<&Pod> = self
-            .in_flight
-            .values()
-            .chain(self.settled.values())
-            .collect();
-        all.sort_by(|a, b| a.metadata.name().cmp(b.metadata.name()));
-        all.into_iter()
+        self.pods.values()
     }
 
     pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut Pod> {
-        self.in_flight.values_mut().chain(self.settled.values_mut())
-    }
-
-    pub fn into_pods(self) -> Vec<Pod> {
-        let mut all: Vec<Pod> = self
-            .in_flight
-            .into_values()
-            .chain(self.settled.into_values())
-            .collect();
-        all.sort_by(|a, b| a.metadata.name().cmp(b.metadata.name()));
-        all
+        self.pods.values_mut()
     }
 }
 
@@ -107,31 +95,30 @@ mod tests {
     }
 
     #[test]
-    fn pods_leave_the_flight_once_finished_and_counted() {
+    fn settled_pods_leave_and_their_names_stay_taken() {
         let mut set = PodSet::default();
         set.insert(pod("b", "Running", true));
         set.insert(pod("a", "Succeeded", true));
-        set.insert(pod("c", "Failed", false));
-        let names = |it: Vec<&Pod>| {
-            it.iter()
+        set.add_name("old");
+        let names = |s: &PodSet| {
+            s.iter()
                 .map(|p| p.metadata.name().to_string())
                 .collect::<Vec<_>>()
         };
-        assert_eq!(names(set.in_flight().collect()), ["a", "b"]);
-        // Counted: the finalizer goes, and the pod settles.
-        set.get_mut("a").unwrap().metadata.finalizers.clear();
-        set.settle("a");
-        assert_eq!(names(set.in_flight().collect()), ["b"]);
+        assert_eq!(names(&set), ["a", "b"]);
         // Finished but not counted: still in flight.
-        set.get_mut("b").unwrap().status.phase = Some("Succeeded".into());
-        set.settle("b");
-        assert_eq!(names(set.in_flight().collect()), ["b"]);
-        assert_eq!(names(set.iter().collect()), ["a", "b", "c"]);
-        assert!(set.get("c").is_some());
+        assert!(set.take_settled("a").is_none());
+        // Counted: the finalizer goes, and the pod may leave.
+        set.get_mut("a").unwrap().metadata.finalizers.clear();
         assert_eq!(
-            set.remove("a").map(|p| p.metadata.name().to_string()),
+            set.take_settled("a").map(|p| p.metadata.name().to_string()),
             Some("a".into())
         );
-        assert_eq!(names(set.iter().collect()), ["b", "c"]);
+        assert!(set.take_settled("b").is_none(), "running");
+        assert_eq!(names(&set), ["b"]);
+        for taken in ["a", "b", "old"] {
+            assert!(set.has_name(taken), "{taken}");
+        }
+        assert!(!set.has_name("c"));
     }
 }

@@ -90,7 +90,8 @@ impl Fixture {
             Box::new(clock),
             "test".into(),
             scope,
-        );
+        )
+        .unwrap();
         let record = JobRecord {
             job,
             backoff: Default::default(),
@@ -155,7 +156,7 @@ spec:
     assert_eq!(active_seen, 2, "both pods ran");
     assert_eq!(job.status().succeeded, 0);
     assert_eq!(job.status().active, 0);
-    let pods: Vec<_> = manager.pods(&uid).collect();
+    let pods: Vec<_> = manager.pods(&uid).unwrap();
     assert_eq!(pods.len(), 2);
     assert!(
         pods.iter()

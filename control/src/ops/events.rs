@@ -6,8 +6,8 @@ use crate::store::StoredEvent;
 use serde_json::{Value, json};
 
 /// An event as the v1 API shapes it. Its name (`<object>.<hex>`, as the API server's
-/// recorder names events) and uid come from the resourceVersion it was stored with, which is
-/// never reused.
+/// recorder names events) and uid come from the resourceVersion it was first stored with,
+/// which is never reused; an aggregated event keeps them as its count grows.
 pub fn event_object(stored: &StoredEvent) -> Value {
     let e = &stored.event;
     let component = if e.kind == "Job" {
@@ -16,8 +16,8 @@ pub fn event_object(stored: &StoredEvent) -> Value {
         "kubelet"
     };
     // Events stored before they had versions are named by their row instead.
-    let key = if stored.version > 0 {
-        stored.version as u64
+    let key = if stored.name_version > 0 {
+        stored.name_version as u64
     } else {
         (1 << 63) | stored.id as u64
     };
@@ -29,7 +29,7 @@ pub fn event_object(stored: &StoredEvent) -> Value {
             "namespace": e.namespace,
             "uid": uuid::Uuid::from_u64_pair(EVENT_UID_HIGH, key).to_string(),
             "resourceVersion": stored.version.to_string(),
-            "creationTimestamp": e.time,
+            "creationTimestamp": stored.first,
         },
         "involvedObject": {
             "apiVersion": if e.kind == "Job" { "batch/v1" } else { "v1" },
@@ -38,8 +38,8 @@ pub fn event_object(stored: &StoredEvent) -> Value {
         "reason": e.reason,
         "message": e.message,
         "type": e.type_,
-        "count": 1,
-        "firstTimestamp": e.time,
+        "count": stored.count,
+        "firstTimestamp": stored.first,
         "lastTimestamp": e.time,
         "source": {"component": component},
         "reportingComponent": component,

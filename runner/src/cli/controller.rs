@@ -28,8 +28,10 @@ pub fn build_manager(
     sandbox: Arc<Sandbox>,
     owner: &str,
     scope: Scope,
-) -> Manager {
-    settings.manager(store, sandbox, owner, scope)
+) -> Result<Manager, Failure> {
+    settings
+        .manager(store, sandbox, owner, scope)
+        .map_err(manager_failure)
 }
 
 pub fn manager_failure(e: ManagerError) -> Failure {

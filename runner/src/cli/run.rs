@@ -112,7 +112,7 @@ async fn run_jobs(
         // A `serve` controls the directory: hand it the Jobs and follow them.
         Err(_) => return follow_under_serve(args, store, manifests).await,
     };
-    let mut manager = build_manager(&args.controller, store, sandbox, lease.id(), Scope::Own);
+    let mut manager = build_manager(&args.controller, store, sandbox, lease.id(), Scope::Own)?;
     let mut uids = Vec::new();
     for m in manifests {
         let record = JobRecord {
@@ -149,20 +149,22 @@ async fn run_jobs(
         }
         Err(e) => return Err(manager_failure(e)),
     }
-    let finished: Vec<(Job, Vec<Pod>, bool)> = uids
-        .iter()
-        .filter_map(|u| {
-            let job = manager.job(u)?.clone();
-            Some((
-                job,
-                manager.pods(u).cloned().collect(),
-                manager.was_deleted(u),
-            ))
-        })
-        .collect();
+    // What is reported is what was committed: each Job as stored, with its failed pods.
+    let mut finished: Vec<(Job, Vec<Pod>, bool)> = Vec::new();
+    for u in &uids {
+        let store = manager.store();
+        match store.get_job_by_uid(u)? {
+            Some(r) => finished.push((r.job, store.failed_pods_of_job(u)?, false)),
+            None => {
+                if let Some(job) = manager.job(u) {
+                    finished.push((job.clone(), Vec::new(), manager.was_deleted(u)));
+                }
+            }
+        }
+    }
     let code = report(&args, &finished, manager.store().dir())?;
     // ttlSecondsAfterFinished: what has expired goes now (TTL 0 leaves only what was printed).
-    manager.delete_expired().map_err(manager_failure)?;
+    manager.delete_expired().await.map_err(manager_failure)?;
     drop(lease);
     Ok(code)
 }

@@ -111,7 +111,7 @@ pub fn serve(args: ServeArgs, state_dir: &Path) -> Result<u8, Failure> {
             }
             None => None,
         };
-        let mut manager = build_manager(&args.controller, store, sandbox, lease.id(), Scope::All);
+        let mut manager = build_manager(&args.controller, store, sandbox, lease.id(), Scope::All)?;
         let swept = manager.sweep_leftovers().map_err(manager_failure)?;
         if swept > 0 {
             eprintln!("wasmjob serve: removed {swept} leftover log or volume folders of pods no longer stored");

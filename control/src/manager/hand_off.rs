@@ -1,0 +1,175 @@
+//! What the manager hands the store's writer, and what becomes true once it is committed. A
+//! sync changes pods, statuses, events and queue items in memory and marks them here; while the
+//! writer is busy with a commit the marks pile up, and when it is free they go to it as one
+//! group — a pod that changed five times since costs one write, a pod that was created and
+//! ended meanwhile is written once, and a settled pod leaves memory as it goes. The Jobs shown
+//! to observers (`run`'s display, the library API) and the files to remove after a deletion
+//! wait for their group's commit: nothing is reported before it is on disk.
+//!
+//! Must not: decide anything, or write to the store itself.
+
+use super::{Manager, ManagerError};
+use crate::store::{EventRecord, Writes};
+use std::collections::BTreeSet;
+use wasmjob_spec::Job;
+
+/// Something to do once a hand-off is committed.
+pub(super) type AfterCommit = Box<dyn FnOnce() + Send>;
+
+/// Most pods waiting for the writer before the manager stops making new ones.
+pub(super) const MAX_WAITING_PODS: usize = 50_000;
+
+#[derive(Default)]
+pub(super) struct Outbox {
+    /// Pods changed since the last hand-off, as (Job uid, pod name).
+    pub pods: BTreeSet<(String, String)>,
+    /// Jobs whose status changed since the last hand-off.
+    pub statuses: BTreeSet<String>,
+    pub events: Vec<EventRecord>,
+    /// Jobs whose work queue has changed items.
+    pub queues: BTreeSet<String>,
+    /// Other writes (claims, deletions), after the ones above, in order.
+    pub other: Vec<Writes>,
+    /// Things to do once the next hand-off is committed.
+    pub after: Vec<AfterCommit>,
+    /// Give the space of deleted rows back after the next commit.
+    pub reclaim: bool,
+    /// Hand-offs on their way, with what their commit makes true.
+    waiting: Vec<Waiting>,
+}
+
+/// One hand-off on its way to disk.
+struct Waiting {
+    number: u64,
+    /// Jobs as handed off, shown from its commit on (by uid).
+    shown: Vec<(String, Job)>,
+    after: Vec<AfterCommit>,
+}
+
+impl Outbox {
+    pub fn is_empty(&self) -> bool {
+        self.pods.is_empty()
+            && self.statuses.is_empty()
+            && self.events.is_empty()
+            && self.queues.is_empty()
+            && self.other.is_empty()
+            && self.after.is_empty()
+            && !self.reclaim
+    }
+}
+
+impl Manager {
+    /// Hands everything marked to the writer as one group, unless it is still committing the
+    /// last one (then the marks gather for the next).
+    pub(super) fn hand_off(&mut self) {
+        if self.outbox.is_empty() || !self.writer.idle() {
+            return;
+        }
+        let out = &mut self.outbox;
+        let mut pods = Vec::with_capacity(out.pods.len());
+        for (uid, name) in std::mem::take(&mut out.pods) {
+            let Some(e) = self.jobs.get_mut(&uid) else {
+                continue;
+            };
+            // A settled pod goes with its last write; the others are copied.
+            match e.pods.take_settled(&name) {
+                Some(p) => {
+                    if let Some(pod_uid) = p.metadata.uid.as_deref() {
+                        self.pod_jobs.remove(pod_uid);
+                    }
+                    pods.push((uid, p));
+                }
+                None => {
+                    if let Some(p) = e.pods.get(&name) {
+                        pods.push((uid, p.clone()));
+                    }
+                }
+            }
+        }
+        let mut statuses = Vec::with_capacity(out.statuses.len());
+        let mut shown = Vec::with_capacity(out.statuses.len());
+        for uid in std::mem::take(&mut out.statuses) {
+            if let Some(e) = self.jobs.get(&uid) {
+                statuses.push((
+                    uid.clone(),
+                    e.record.job.status().clone(),
+                    e.record.backoff.clone(),
+                ));
+                shown.push((uid, e.record.job.clone()));
+            }
+        }
+        let mut queues = Vec::new();
+        for uid in std::mem::take(&mut out.queues) {
+            if let Some(q) = self.jobs.get(&uid).and_then(|e| e.queue.as_ref()) {
+                queues.push((uid, q.take_dirty()));
+            }
+        }
+        let events = std::mem::take(&mut out.events);
+        let other = std::mem::take(&mut out.other);
+        let writes: Writes = Box::new(move |batch| {
+            for (uid, mut pod) in pods {
+                batch.put_pod(&mut pod, &uid)?;
+            }
+            for (uid, status, backoff) in &statuses {
+                batch.update_status(uid, status, backoff)?;
+            }
+            for e in &events {
+                batch.add_event(e)?;
+            }
+            for (uid, items) in &queues {
+                batch.update_queue_items(uid, items)?;
+            }
+            for w in other {
+                w(batch)?;
+            }
+            Ok(())
+        });
+        let number = self.writer.hand(writes);
+        if std::mem::take(&mut out.reclaim) {
+            self.writer.reclaim_space();
+        }
+        out.waiting.push(Waiting {
+            number,
+            shown,
+            after: std::mem::take(&mut out.after),
+        });
+    }
+
+    /// What a commit up to hand-off `committed` makes true: its Jobs are shown, its
+    /// after-commit work starts.
+    pub(super) fn committed(&mut self, committed: u64) {
+        let (done, waiting): (Vec<Waiting>, Vec<Waiting>) =
+            std::mem::take(&mut self.outbox.waiting)
+                .into_iter()
+                .partition(|w| w.number <= committed);
+        self.outbox.waiting = waiting;
+        for w in done {
+            for (uid, job) in w.shown {
+                if let Some(e) = self.jobs.get_mut(&uid) {
+                    e.shown = job;
+                }
+            }
+            for f in w.after {
+                tokio::task::spawn_blocking(f);
+            }
+        }
+    }
+
+    /// Hands off everything marked and waits until all of it is committed.
+    pub async fn flush(&mut self) -> Result<(), ManagerError> {
+        loop {
+            self.hand_off();
+            self.writer.flush().await?;
+            self.committed(self.writer.handed());
+            if self.outbox.is_empty() {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Whether so many pods wait for the writer that no new ones should be made until it
+    /// catches up.
+    pub(super) fn writer_behind(&self) -> bool {
+        self.outbox.pods.len() > MAX_WAITING_PODS && !self.writer.idle()
+    }
+}

@@ -1,0 +1,246 @@
+//! The controller's one writer, owning a connection of its own, which commits what it is
+//! handed in groups — everything that arrived while the previous commit was on its way to disk
+//! goes into the next one, in one transaction, synced (`synchronous=FULL`) before the group is
+//! reported committed. The controller decides and hands off; serializing, SQLite and the sync
+//! happen here, each group on a thread of tokio's blocking pool (so a test on paused time does
+//! not skip ahead while a commit is under way). A thread of its own moves the write-ahead log
+//! into the database (a passive checkpoint) while the writer goes on, so no commit waits for
+//! one.
+//!
+//! A commit that fails (a full disk, say) stops the writer: the group is rolled back, the
+//! error is reported to whoever waits, and nothing more is written — what was committed
+//! before stays, and nothing counted is lost.
+//!
+//! Must not: decide anything, or be written to by more than one controller.
+
+use super::{Batch, Result, StateDir, Store, StoreError};
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::time::Duration;
+use tokio::sync::{mpsc as queue, watch};
+
+/// Writes for one group commit, run in order inside its transaction.
+pub type Writes = Box<dyn FnOnce(&mut Batch<'_>) -> Result<()> + Send>;
+
+/// How often the log is moved into the database while commits come in.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
+
+enum Msg {
+    Writes(u64, Writes),
+    /// Give the pages of deleted rows back to the file system, after the next commit.
+    Reclaim,
+}
+
+/// Where the writer stands: the last hand-off it committed, or why it stopped.
+pub type Committed = std::result::Result<u64, Arc<StoreError>>;
+
+/// The handle of the writer. Hand-offs are numbered from 1 in the order given.
+pub struct Writer {
+    queue: queue::UnboundedSender<Msg>,
+    committed: watch::Receiver<Committed>,
+    handed: u64,
+    checkpointer: Option<Checkpointer>,
+}
+
+/// The checkpointer thread, and how to stop it.
+struct Checkpointer {
+    poke: mpsc::Sender<()>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Writer {
+    /// Starts the writer of the state directory `dir`, on a connection of its own (in the
+    /// current tokio runtime). It ends once dropped and what it was handed is committed.
+    pub fn start(dir: &std::path::Path) -> Result<Writer> {
+        let store = Store::open(dir)?;
+        let db = StateDir::new(dir).db();
+        // Checkpoints are the checkpointer's, never a commit's.
+        store
+            .conn
+            .pragma_update(None, "wal_autocheckpoint", 0)
+            .map_err(|e| super::sqlite_error(&db, e))?;
+        let (queue, rx) = queue::unbounded_channel::<Msg>();
+        let (tx, committed) = watch::channel(Ok(0));
+        let (poke, pokes) = mpsc::channel::<()>();
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stopped = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("wasmjob-checkpoint".into())
+            .spawn(move || checkpoint_while_poked(&db, &pokes, &stopped))
+            .map_err(super::open::io(dir))?;
+        tokio::spawn(write_groups(store, rx, tx, poke.clone()));
+        Ok(Writer {
+            queue,
+            committed,
+            handed: 0,
+            checkpointer: Some(Checkpointer { poke, stop, thread }),
+        })
+    }
+
+    /// Hands `writes` to the writer; they are committed with whatever else it has when it
+    /// gets to them. Returns the hand-off's number.
+    pub fn hand(&mut self, writes: Writes) -> u64 {
+        self.handed += 1;
+        // A stopped writer has reported why; `committed` says so.
+        let _ = self.queue.send(Msg::Writes(self.handed, writes));
+        self.handed
+    }
+
+    /// Asks for the space of deleted rows to be given back after the next commit.
+    pub fn reclaim_space(&self) {
+        let _ = self.queue.send(Msg::Reclaim);
+    }
+
+    /// The number of the last hand-off.
+    pub fn handed(&self) -> u64 {
+        self.handed
+    }
+
+    /// Where the writer stands now.
+    pub fn committed(&self) -> Committed {
+        self.committed.borrow().clone()
+    }
+
+    /// Whether everything handed off is committed.
+    pub fn idle(&self) -> bool {
+        matches!(self.committed(), Ok(n) if n >= self.handed)
+    }
+
+    /// Waits until the writer commits more (or fails), and says where it stands.
+    pub async fn changed(&mut self) -> Committed {
+        if self.committed.changed().await.is_err() {
+            // The thread is gone without a word: it panicked.
+            return Err(Arc::new(StoreError::Io {
+                path: "the store's writer".into(),
+                source: std::io::Error::other("the writer thread ended"),
+            }));
+        }
+        self.committed()
+    }
+
+    /// Waits until every hand-off so far is committed; the error of a failed commit.
+    pub async fn flush(&mut self) -> Result<()> {
+        loop {
+            match self.committed() {
+                Err(e) => return Err(StoreError::Shared(e)),
+                Ok(n) if n >= self.handed => return Ok(()),
+                Ok(_) => {
+                    self.changed().await.map_err(StoreError::Shared)?;
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Writer {
+    /// Stops the checkpointer at once (a checkpoint under way finishes first), so that the
+    /// writer's connection, which closes once what it was handed is committed, is the last:
+    /// closing, it folds the log into the database and removes it.
+    fn drop(&mut self) {
+        if let Some(c) = self.checkpointer.take() {
+            c.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+            let _ = c.poke.send(());
+            let _ = c.thread.join();
+        }
+    }
+}
+
+/// The writer: each turn takes everything handed so far and commits it as one group, on a
+/// blocking thread.
+async fn write_groups(
+    mut store: Store,
+    mut queue: queue::UnboundedReceiver<Msg>,
+    committed: watch::Sender<Committed>,
+    checkpoint: mpsc::Sender<()>,
+) {
+    while let Some(first) = queue.recv().await {
+        let mut group = vec![first];
+        while let Ok(m) = queue.try_recv() {
+            group.push(m);
+        }
+        let turn = tokio::task::spawn_blocking(move || {
+            let r = commit(&mut store, group);
+            (store, r)
+        })
+        .await;
+        let result = match turn {
+            Ok((s, r)) => {
+                store = s;
+                r
+            }
+            Err(e) => {
+                let e = StoreError::Io {
+                    path: "the store's writer".into(),
+                    source: std::io::Error::other(format!("a commit did not finish: {e}")),
+                };
+                let _ = committed.send_replace(Err(Arc::new(e)));
+                return;
+            }
+        };
+        match result {
+            Ok(Some(n)) => {
+                let _ = committed.send_replace(Ok(n));
+                let _ = checkpoint.send(());
+            }
+            Ok(None) => {}
+            Err(e) => {
+                let _ = committed.send_replace(Err(Arc::new(e)));
+                return;
+            }
+        }
+    }
+}
+
+/// Commits one group in one transaction; returns the number of its last hand-off.
+fn commit(store: &mut Store, group: Vec<Msg>) -> Result<Option<u64>> {
+    let mut last = None;
+    let mut reclaim = false;
+    let mut batch = store.batch()?;
+    for m in group {
+        match m {
+            Msg::Writes(n, writes) => {
+                writes(&mut batch)?;
+                last = Some(n);
+            }
+            Msg::Reclaim => reclaim = true,
+        }
+    }
+    batch.commit()?;
+    if reclaim {
+        store.reclaim_space()?;
+    }
+    Ok(last)
+}
+
+/// The checkpointer thread: while commits come in, moves the log into the database at most
+/// every [`CHECKPOINT_EVERY`], without blocking the writer (a passive checkpoint), on a
+/// connection opened for it and closed after — so that when the controller ends, the last
+/// connection to close is the writer's, which folds the log in and removes it. Ends when told
+/// to, or when the writer does.
+fn checkpoint_while_poked(
+    db: &std::path::Path,
+    pokes: &mpsc::Receiver<()>,
+    stop: &std::sync::atomic::AtomicBool,
+) {
+    let stopped = || stop.load(std::sync::atomic::Ordering::SeqCst);
+    let mut last: Option<std::time::Instant> = None;
+    while pokes.recv().is_ok() && !stopped() {
+        if let Some(wait) = last.map(|l| CHECKPOINT_EVERY.saturating_sub(l.elapsed())) {
+            match pokes.recv_timeout(wait) {
+                Err(mpsc::RecvTimeoutError::Disconnected) => return,
+                Ok(()) | Err(mpsc::RecvTimeoutError::Timeout) => {}
+            }
+        }
+        // The commits made meanwhile are covered by this checkpoint.
+        while pokes.try_recv().is_ok() {}
+        if stopped() {
+            return;
+        }
+        if let Ok(conn) = rusqlite::Connection::open(db) {
+            let _ = conn.busy_timeout(Duration::from_secs(1));
+            let _ = conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)");
+        }
+        last = Some(std::time::Instant::now());
+    }
+}
