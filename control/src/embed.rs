@@ -135,9 +135,11 @@ impl Finished {
             .find(|c| c.name == container)
             .map(|c| c.restart_count)
             .unwrap_or(0);
-        let logs = crate::store::StateDir::new(&self.state_dir).logs();
-        let path = crate::node::log_path(&logs, pod, container, restarts);
-        let records = crate::sandbox::read_log(&path)?;
+        let store = crate::store::Store::open(&self.state_dir).map_err(std::io::Error::other)?;
+        let records =
+            crate::ops::logs::Source::run(&store, pod.clone(), container.into(), restarts)
+                .and_then(|s| crate::ops::logs::Reader::plain(s, false).read_all())
+                .map_err(std::io::Error::other)?;
         let mut text = String::new();
         for r in &records {
             text.push_str(&String::from_utf8_lossy(&r.content));

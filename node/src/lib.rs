@@ -20,7 +20,7 @@ pub use task_host::TaskInfo;
 pub mod volumes;
 
 pub use messages::{
-    Assignment, FromNode, QueueAnswer, QueueCall, QueueOp, StatusReport, Stop, ToNode,
+    Assignment, FromNode, QueueAnswer, QueueCall, QueueOp, RunLog, StatusReport, Stop, ToNode,
 };
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -33,7 +33,8 @@ use wasmjob_spec::Pod;
 /// Settings of the node. Defaults are the kubelet's where it has one.
 #[derive(Clone, Debug)]
 pub struct NodeConfig {
-    /// Where each container run's log is written (one file per run).
+    /// Where each container run's log is written when it does not stay in memory (one file
+    /// per run).
     pub logs_dir: PathBuf,
     /// Where pods' scratch space lives (`emptyDir` volumes, a folder per pod uid).
     pub pods_dir: PathBuf,
@@ -44,6 +45,10 @@ pub struct NodeConfig {
     pub memory_budget: Option<u64>,
     /// Bytes of output kept per container run (default 10 MiB).
     pub log_limit: u64,
+    /// How long a run's log may stay in memory before it goes to its file, so that it can be
+    /// followed (default 250 ms). A run that ends sooner with a small log leaves no file: its log
+    /// travels with the pod's report.
+    pub inline_log_age: Duration,
     /// First delay before restarting a failed container (OnFailure). Kubelet: 10 s.
     pub restart_backoff_base: Duration,
     /// Cap of that delay. Kubelet: 5 min.
@@ -58,6 +63,7 @@ impl NodeConfig {
             max_pods: 1000,
             memory_budget: None,
             log_limit: 10 << 20,
+            inline_log_age: Duration::from_millis(250),
             restart_backoff_base: Duration::from_secs(10),
             restart_backoff_max: Duration::from_secs(300),
         }

@@ -7,7 +7,7 @@
 //! that goes through several states before the reporter looks costs one report, not one per
 //! state.
 
-use super::{NodeInner, StatusReport};
+use super::{NodeInner, RunLog, StatusReport};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
@@ -39,6 +39,8 @@ pub(super) struct Live {
     finished: AtomicBool,
     /// Warnings for the pod's events, sent with the next update.
     notes: Mutex<Vec<String>>,
+    /// Logs of ended runs kept in memory, sent with the next update.
+    logs: Mutex<Vec<RunLog>>,
     /// The pod waits in the manager's queue: further changes need no new report.
     queued: AtomicBool,
     /// The manager has read the final status.
@@ -97,7 +99,14 @@ impl Live {
             status,
             finished,
             warnings: std::mem::take(&mut *lock(&self.notes)),
+            logs: std::mem::take(&mut *lock(&self.logs)),
         })
+    }
+
+    /// Keeps the log of a run that ended in memory, for the next report (before the status
+    /// change that ends the run, so that they travel together).
+    pub fn add_log(&self, log: RunLog) {
+        lock(&self.logs).push(log);
     }
 
     /// Records a warning as an event of the pod (sent with the next update).
@@ -180,6 +189,7 @@ impl Live {
             progress: Mutex::new(ProgressReports::default()),
             finished: AtomicBool::new(false),
             notes: Mutex::new(Vec::new()),
+            logs: Mutex::new(Vec::new()),
             queued: AtomicBool::new(false),
             delivered_final: AtomicBool::new(false),
             me: me.clone(),

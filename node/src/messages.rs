@@ -54,6 +54,17 @@ pub struct StatusReport {
     pub finished: bool,
     /// Warnings to record as events of the pod.
     pub warnings: Vec<String>,
+    /// The logs of container runs that ended since the last report and were small enough to
+    /// stay in memory (the others are files on the node).
+    pub logs: Vec<RunLog>,
+}
+
+/// The whole log of one container run, in the CRI format of the node's log files.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunLog {
+    pub container: String,
+    pub restart: i32,
+    pub bytes: Vec<u8>,
 }
 
 /// What a pod's task asks of its Job's work queue.

@@ -3,7 +3,7 @@
 use super::live::{Live, condition, now, set_condition};
 use super::outputs;
 use super::task_host::{ContainerHost, PodSetup, TaskInfo};
-use super::{NodeInner, PodHandle, StopCause, env, log_path, storage_limits, volumes};
+use super::{NodeInner, PodHandle, RunLog, StopCause, env, log_path, storage_limits, volumes};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -265,19 +265,10 @@ async fn run_container(
                 c.name
             ));
         });
-        let log = match LogWriter::create(
+        let log = LogWriter::in_memory(
             &log_path(&cfg.logs_dir, pod, &c.name, restarts),
             cfg.log_limit,
-        ) {
-            Ok(l) => l,
-            Err(e) => {
-                let exit = Exit::StartError(format!("cannot create the log file: {e}"));
-                live.container(init, &c.name, |cs| {
-                    cs.state = terminated(&exit, None, started, None, None)
-                });
-                return false;
-            }
-        };
+        );
         let exit = if stop.borrow().is_some() {
             Exit::Stopped
         } else {
@@ -289,14 +280,26 @@ async fn run_container(
                 setup.clone(),
                 restarts,
             ));
-            live.inner
-                .sandbox
-                .run(&plan, &log, host, async move {
-                    let _ = s.wait_for(Option::is_some).await;
-                })
-                .await
+            let run = live.inner.sandbox.run(&plan, &log, host, async move {
+                let _ = s.wait_for(Option::is_some).await;
+            });
+            tokio::pin!(run);
+            // A run that lasts has its log in a file, where it can be followed.
+            tokio::select! {
+                exit = &mut run => exit,
+                _ = tokio::time::sleep(cfg.inline_log_age) => {
+                    log.spill();
+                    run.await
+                }
+            }
         };
-        let _ = log.close();
+        if let Ok(Some(bytes)) = log.close() {
+            live.add_log(RunLog {
+                container: c.name.clone(),
+                restart: restarts,
+                bytes,
+            });
+        }
         let cause = stop.borrow().clone();
         let message = live.take_message(&c.name);
         let state = terminated(&exit, cause.as_ref(), started, Some(now()), message);

@@ -106,6 +106,54 @@ fn describe_and_events_show_what_happened() {
     assert_eq!(items[0]["source"]["component"], "job-controller");
 }
 
+/// A Job of 40 pods records its creations as Kubernetes' event recorder does: nine events of
+/// their own, then one combined event whose count grows (client-go's `EventAggregator`).
+#[test]
+fn many_alike_events_are_combined_with_a_count() {
+    let env = Env::new();
+    let r = env.run(
+        &FAILING_ONCE
+            .replace(
+                "completions: 2\n  parallelism: 2",
+                "completions: 40\n  parallelism: 8",
+            )
+            .replace("name: look", "name: many"),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let ev = env.wasmjob(&[
+        "get",
+        "events",
+        "--field-selector",
+        "reason=SuccessfulCreate",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(ev.code, 0, "{}", ev.stderr);
+    let items = ev.json()["items"].as_array().unwrap().clone();
+    assert_eq!(items.len(), 10, "nine events and a combined one");
+    let counts: Vec<i64> = items.iter().map(|e| e["count"].as_i64().unwrap()).collect();
+    assert_eq!(counts.iter().sum::<i64>(), 40, "{counts:?}");
+    let combined: Vec<_> = items
+        .iter()
+        .filter(|e| {
+            e["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("(combined from similar events): Created pod: many-")
+        })
+        .collect();
+    assert_eq!(combined.len(), 1);
+    assert_eq!(combined[0]["count"], 31);
+    assert!(
+        combined[0]["firstTimestamp"].as_str() <= combined[0]["lastTimestamp"].as_str(),
+        "{}",
+        combined[0]
+    );
+    let d = env.wasmjob(&["describe", "job", "many"]);
+    assert_eq!(d.code, 0, "{}", d.stderr);
+    assert!(d.stdout.contains(" (x31 over "), "{}", d.stdout);
+}
+
 #[test]
 fn field_selectors_filter_and_unknown_fields_are_refused() {
     let env = Env::new();

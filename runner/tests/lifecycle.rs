@@ -73,7 +73,7 @@ fn serve_runs_applied_jobs_and_delete_takes_pods_and_logs_with_it() {
         assert_eq!(env.logs(p), "beta-says-hi\n");
     }
     assert_eq!(env.job("beta").unwrap()["status"]["succeeded"], 2);
-    let logs_before = env.log_files().len();
+    let logs_before = env.logs_kept().len();
     assert_eq!(logs_before, 4);
 
     // Applying the same file again changes nothing.
@@ -89,7 +89,7 @@ fn serve_runs_applied_jobs_and_delete_takes_pods_and_logs_with_it() {
     assert_eq!(r.stdout, "job.batch \"beta\" deleted\n");
     assert!(env.job("beta").is_none());
     assert!(pod_names(&env, "beta").is_empty());
-    let logs = env.log_files();
+    let logs = env.logs_kept();
     assert_eq!(logs.len(), 2, "{logs:?}");
     assert!(logs.iter().all(|p| !p.to_string_lossy().contains("beta")));
     for p in &beta_pods {
@@ -210,7 +210,7 @@ fn ttl_zero_and_two_seconds_go_on_time_and_unset_stays() {
     std::thread::sleep(Duration::from_millis(500));
     assert!(env.job("keep").is_some());
     assert_eq!(env.logs("job/keep"), "kept\n");
-    assert_eq!(env.log_files().len(), 1);
+    assert_eq!(env.logs_kept().len(), 1);
 }
 
 #[test]
@@ -224,7 +224,7 @@ fn run_honours_ttl_zero_and_leaves_nothing_behind() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(r.json()["status"]["succeeded"], 1);
     assert!(env.job("once").is_none());
-    assert!(env.log_files().is_empty());
+    assert!(env.logs_kept().is_empty());
     assert!(
         env.wasmjob(&["get", "pods", "-o", "name"])
             .stdout
@@ -587,7 +587,7 @@ fn delete_by_file_all_and_orphan_without_a_controller() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     let third = env.manifest("third.yaml", &job_yaml("third", "[print, three]", ""));
     assert_eq!(env.wasmjob(&["run", third.to_str().unwrap()]).code, 0);
-    assert_eq!(env.log_files().len(), 3);
+    assert_eq!(env.logs_kept().len(), 3);
 
     // Orphan: the Job goes, its pod and log stay, without an owner.
     let r = env.wasmjob(&["delete", "job", "third", "--cascade=orphan"]);
@@ -596,7 +596,7 @@ fn delete_by_file_all_and_orphan_without_a_controller() {
     let orphans = env.pods("batch.kubernetes.io/job-name=third");
     assert_eq!(orphans.len(), 1);
     assert!(orphans[0]["metadata"]["ownerReferences"].is_null());
-    assert_eq!(env.log_files().len(), 3);
+    assert_eq!(env.logs_kept().len(), 3);
 
     // -f deletes what the file defines; --ignore-not-found tolerates the rest.
     let r = env.wasmjob(&["delete", "-f", file.to_str().unwrap()]);
@@ -605,7 +605,7 @@ fn delete_by_file_all_and_orphan_without_a_controller() {
         r.stdout,
         "job.batch \"first\" deleted\njob.batch \"second\" deleted\n"
     );
-    assert_eq!(env.log_files().len(), 1);
+    assert_eq!(env.logs_kept().len(), 1);
     let r = env.wasmjob(&["delete", "-f", file.to_str().unwrap()]);
     assert_eq!(r.code, 1);
     let r = env.wasmjob(&["delete", "-f", file.to_str().unwrap(), "--ignore-not-found"]);
@@ -614,7 +614,7 @@ fn delete_by_file_all_and_orphan_without_a_controller() {
     // --all pods takes the orphan too.
     let r = env.wasmjob(&["delete", "pods", "--all"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(env.log_files().is_empty());
+    assert!(env.logs_kept().is_empty());
     assert!(
         env.wasmjob(&["get", "pods", "-o", "name"])
             .stdout

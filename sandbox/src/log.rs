@@ -1,8 +1,11 @@
-//! Container logs: a guest's stdout and stderr go to one file per container run, in the CRI
+//! Container logs: a guest's stdout and stderr go to one log per container run, in the CRI
 //! format the kubelet writes (`<RFC 3339 time> <stream> <F|P> <content>`; `P` marks a partial
-//! line). The log is capped in size; past the cap one marker line says so and the rest is
-//! dropped — the guest never sees an error for it. Bytes are kept as written (binary and invalid
-//! UTF-8 included); only newlines split lines.
+//! line). A log starts in memory and goes to its file only once it is large ([`INLINE_MAX`])
+//! or someone asks ([`LogWriter::spill`], as the node does when a run lasts): a short run's log
+//! comes back from [`LogWriter::close`] to be stored with its pod, and no file is made for it.
+//! The log is capped in size; past the cap one marker line says so and the rest is dropped —
+//! the guest never sees an error for it. Bytes are kept as written (binary and invalid UTF-8
+//! included); only newlines split lines.
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, Write};
@@ -15,6 +18,9 @@ use wasmtime_wasi::p2::{OutputStream, Pollable, StreamError, StreamResult};
 
 /// Longest line kept whole; longer lines are split into partial (`P`) records.
 const MAX_LINE: usize = 16 * 1024;
+
+/// Bytes of log kept in memory at most; past them the log goes to its file.
+pub const INLINE_MAX: usize = 64 * 1024;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Stream {
@@ -31,8 +37,33 @@ impl Stream {
     }
 }
 
+/// Where a log's records go: memory until it spills, then its file.
+enum Out {
+    Memory(Vec<u8>),
+    File(BufWriter<File>),
+}
+
+impl Write for Out {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Out::Memory(v) => v.write(buf),
+            Out::File(f) => f.write(buf),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Out::Memory(_) => Ok(()),
+            Out::File(f) => f.flush(),
+        }
+    }
+}
+
 struct Inner {
-    out: BufWriter<File>,
+    out: Out,
+    /// The file the log spills to.
+    path: std::path::PathBuf,
+    /// Asked to spill while empty: the file is made at the first write.
+    spill_at_write: bool,
     limit: u64,
     written: u64,
     truncated: bool,
@@ -46,29 +77,58 @@ pub struct LogWriter {
     inner: Arc<Mutex<Inner>>,
 }
 
+/// Creates (truncates) a log file, making its folder when missing.
+fn create_file(path: &Path) -> io::Result<File> {
+    match File::create(path) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            // The folder is made once, not per run.
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            File::create(path)
+        }
+        other => other,
+    }
+}
+
 impl LogWriter {
     /// Creates (truncates) the log file; `limit` caps the bytes of guest output kept.
     pub fn create(path: &Path, limit: u64) -> io::Result<LogWriter> {
-        let file = match File::create(path) {
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                // The folder is made once, not per run.
-                if let Some(dir) = path.parent() {
-                    std::fs::create_dir_all(dir)?;
-                }
-                File::create(path)?
-            }
-            other => other?,
-        };
-        Ok(LogWriter {
+        let file = create_file(path)?;
+        Ok(LogWriter::with(
+            Out::File(BufWriter::new(file)),
+            path,
+            limit,
+        ))
+    }
+
+    /// A log kept in memory until it outgrows [`INLINE_MAX`] or [`LogWriter::spill`] is
+    /// called; then it goes to `path`. `limit` caps the bytes of guest output kept.
+    pub fn in_memory(path: &Path, limit: u64) -> LogWriter {
+        LogWriter::with(Out::Memory(Vec::new()), path, limit)
+    }
+
+    fn with(out: Out, path: &Path, limit: u64) -> LogWriter {
+        LogWriter {
             inner: Arc::new(Mutex::new(Inner {
-                out: BufWriter::new(file),
+                out,
+                path: path.to_path_buf(),
+                spill_at_write: false,
                 limit,
                 written: 0,
                 truncated: false,
                 pending: [Vec::new(), Vec::new()],
                 error: None,
             })),
-        })
+        }
+    }
+
+    /// Moves the log to its file (nothing happens when it is there already), so that readers
+    /// can follow it.
+    pub fn spill(&self) {
+        let mut inner = self.lock();
+        inner.spill();
+        inner.flush();
     }
 
     pub fn sink(&self, stream: Stream) -> LogSink {
@@ -119,15 +179,19 @@ impl LogWriter {
         inner.flush();
     }
 
-    /// Writes out any unterminated line and flushes the file.
-    pub fn close(&self) -> io::Result<()> {
+    /// Writes out any unterminated line and flushes the file; returns the log when it is
+    /// still in memory (no file was made for it).
+    pub fn close(&self) -> io::Result<Option<Vec<u8>>> {
         let mut inner = self.lock();
         inner.flush_pending();
         inner.flush();
-        match inner.error.take() {
-            Some(e) => Err(e),
-            None => Ok(()),
+        if let Some(e) = inner.error.take() {
+            return Err(e);
         }
+        Ok(match &mut inner.out {
+            Out::Memory(v) => Some(std::mem::take(v)),
+            Out::File(_) => None,
+        })
     }
 }
 
@@ -153,8 +217,39 @@ impl Inner {
     }
 
     fn flush(&mut self) {
+        if let Out::Memory(v) = &self.out
+            && (v.len() > INLINE_MAX || (self.spill_at_write && !v.is_empty()))
+        {
+            self.spill();
+        }
         if let Err(e) = self.out.flush() {
             self.error.get_or_insert(e);
+        }
+    }
+
+    fn spill(&mut self) {
+        let Out::Memory(kept) = &mut self.out else {
+            return;
+        };
+        if kept.is_empty() {
+            // No file for a log with nothing in it (yet).
+            self.spill_at_write = true;
+            return;
+        }
+        let kept = std::mem::take(kept);
+        match create_file(&self.path) {
+            Ok(f) => {
+                let mut f = BufWriter::new(f);
+                if let Err(e) = f.write_all(&kept) {
+                    self.error.get_or_insert(e);
+                }
+                self.out = Out::File(f);
+            }
+            Err(e) => {
+                // Kept in memory: the run goes on, and the error is reported at its end.
+                self.out = Out::Memory(kept);
+                self.error.get_or_insert(e);
+            }
         }
     }
 }
@@ -322,6 +417,48 @@ mod tests {
         w.close().unwrap();
         let lines = read_log(&path).unwrap();
         assert_eq!(lines[0].content, bytes);
+    }
+
+    /// A short run's log stays in memory and comes back at its end; a long one, or one asked
+    /// to spill, goes to its file whole.
+    #[test]
+    fn logs_start_in_memory_and_spill_to_their_file() {
+        let dir = tempdir();
+        let path = dir.join("0.log");
+        let w = LogWriter::in_memory(&path, 1 << 20);
+        w.write(Stream::Stdout, b"short\nno newline");
+        let kept = w.close().unwrap().expect("in memory");
+        assert!(!path.exists(), "no file for a short log");
+        let lines: Vec<LogLine> = kept
+            .split(|b| *b == b'\n')
+            .filter(|r| !r.is_empty())
+            .map(parse_record)
+            .collect();
+        assert_eq!(text(&lines), "short\nno newline");
+        // Past the inline size: the file holds all of it.
+        let w = LogWriter::in_memory(&path, 1 << 20);
+        let line = vec![b'x'; 1000];
+        for _ in 0..100 {
+            w.write(Stream::Stdout, &line);
+            w.write(Stream::Stdout, b"\n");
+        }
+        assert!(w.close().unwrap().is_none());
+        assert_eq!(read_log(&path).unwrap().len(), 100);
+        // Asked to spill while empty: the file comes with the first output.
+        let later = dir.join("1.log");
+        let w = LogWriter::in_memory(&later, 1 << 20);
+        w.spill();
+        assert!(!later.exists(), "no file for an empty log");
+        // Spilled, a log is in its file at once, for followers.
+        let early = dir.join("2.log");
+        let e = LogWriter::in_memory(&early, 1 << 20);
+        e.write(Stream::Stdout, b"first\n");
+        e.spill();
+        assert_eq!(text(&read_log(&early).unwrap()), "first\n");
+        w.write(Stream::Stderr, b"late\n");
+        assert!(later.exists());
+        assert!(w.close().unwrap().is_none());
+        assert_eq!(text(&read_log(&later).unwrap()), "late\n");
     }
 
     fn tempdir() -> std::path::PathBuf {

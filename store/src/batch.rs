@@ -12,6 +12,7 @@ impl Store {
             conn,
             commits,
             templates,
+            event_rows,
             ..
         } = self;
         let tx = conn
@@ -23,6 +24,7 @@ impl Store {
             version: None,
             commits,
             templates,
+            event_rows,
         })
     }
 }
@@ -36,6 +38,7 @@ pub struct Batch<'a> {
     /// The store's count of its own commits, counted up by [`Batch::commit`].
     commits: &'a mut u64,
     templates: &'a Templates,
+    event_rows: &'a std::cell::RefCell<std::collections::HashMap<u64, i64>>,
 }
 
 impl Batch<'_> {
@@ -309,9 +312,25 @@ impl Batch<'_> {
             .transpose()
     }
 
+    /// Inserts or replaces a pod, with the inline logs of its ended runs (all of them: they
+    /// replace those stored).
+    pub fn put_pod_with_logs(
+        &mut self,
+        pod: &mut Pod,
+        job_uid: &str,
+        logs: &[InlineLog],
+    ) -> Result<()> {
+        self.write_pod(pod, job_uid, Some(pod_rows::encode_logs(logs)))
+    }
+
     /// Inserts or replaces a pod: compactly when it is what its Job's template makes (plus
-    /// the controller's marks and its status), else whole.
+    /// the controller's marks and its status), else whole. Its inline logs stay as they are.
     pub fn put_pod(&mut self, pod: &mut Pod, job_uid: &str) -> Result<()> {
+        self.write_pod(pod, job_uid, None)
+    }
+
+    /// Writes a pod row; its `logs` column too when given.
+    fn write_pod(&mut self, pod: &mut Pod, job_uid: &str, logs: Option<Vec<u8>>) -> Result<()> {
         let version = self.next_version()?;
         pod.metadata.resource_version = Some(version.to_string());
         let db = StateDir::new(&self.dir).db();
@@ -342,23 +361,34 @@ impl Batch<'_> {
             .finalizers
             .iter()
             .any(|f| f == TRACKING_FINALIZER);
-        self.exec(
+        let sql = if logs.is_some() {
+            "INSERT INTO pods (uid, namespace, name, job_uid, object, version, idx, finalizer, phase, record, logs) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+                 ON CONFLICT (uid) DO UPDATE SET object = excluded.object, version = excluded.version, idx = excluded.idx, finalizer = excluded.finalizer, phase = excluded.phase, record = excluded.record, logs = excluded.logs"
+        } else {
             "INSERT INTO pods (uid, namespace, name, job_uid, object, version, idx, finalizer, phase, record) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
-                 ON CONFLICT (uid) DO UPDATE SET object = excluded.object, version = excluded.version, idx = excluded.idx, finalizer = excluded.finalizer, phase = excluded.phase, record = excluded.record",
-            params![
-                pod.metadata.uid(),
-                pod.metadata.namespace(),
-                pod.metadata.name(),
-                job_uid,
-                object,
-                version,
-                idx,
-                finalizer,
-                pod.phase(),
-                record
-            ],
-        )
-        .map_err(self.err())?;
+                 ON CONFLICT (uid) DO UPDATE SET object = excluded.object, version = excluded.version, idx = excluded.idx, finalizer = excluded.finalizer, phase = excluded.phase, record = excluded.record"
+        };
+        let columns = params![
+            pod.metadata.uid(),
+            pod.metadata.namespace(),
+            pod.metadata.name(),
+            job_uid,
+            object,
+            version,
+            idx,
+            finalizer,
+            pod.phase(),
+            record
+        ];
+        let r = match logs {
+            Some(l) => {
+                let mut all: Vec<&dyn rusqlite::ToSql> = columns.to_vec();
+                all.push(&l);
+                self.exec(sql, all.as_slice())
+            }
+            None => self.exec(sql, columns),
+        };
+        r.map_err(self.err())?;
         Ok(())
     }
 
@@ -372,6 +402,65 @@ impl Batch<'_> {
             )
             .map_err(self.err())?;
         Ok(())
+    }
+
+    /// Stores an event the caller correlates (aggregated events): the first time a `handle`
+    /// is given, as a new event; afterwards as the next state of that event — its count, last
+    /// time and message change, its name stays, and it gets a new resourceVersion.
+    pub fn put_event(
+        &mut self,
+        handle: u64,
+        e: &EventRecord,
+        count: i32,
+        first: Time,
+    ) -> Result<()> {
+        let version = self.next_version()?;
+        let row = self.event_rows.borrow().get(&handle).copied();
+        if let Some(id) = row {
+            let n = self
+                .exec(
+                    "UPDATE events SET message = ?2, time = ?3, count = ?4, version = ?5 WHERE id = ?1",
+                    params![id, e.message, e.time.to_string(), count, version],
+                )
+                .map_err(self.err())?;
+            if n > 0 {
+                return Ok(());
+            }
+        }
+        let id: i64 = self
+            .tx
+            .prepare_cached(
+                "INSERT INTO events (namespace, kind, name, uid, type, reason, message, time, version, count, first_time, name_version) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?9) RETURNING id",
+            )
+            .and_then(|mut s| {
+                s.query_row(
+                    params![
+                        e.namespace,
+                        e.kind,
+                        e.name,
+                        e.uid,
+                        e.type_,
+                        e.reason,
+                        e.message,
+                        e.time.to_string(),
+                        version,
+                        count,
+                        first.to_string()
+                    ],
+                    |r| r.get(0),
+                )
+            })
+            .map_err(self.err())?;
+        self.event_rows.borrow_mut().insert(handle, id);
+        Ok(())
+    }
+
+    /// Forgets the rows of event handles that will not be given again.
+    pub fn forget_events(&mut self, handles: &[u64]) {
+        let mut rows = self.event_rows.borrow_mut();
+        for h in handles {
+            rows.remove(h);
+        }
     }
 
     /// Records `owner` as the controller running Job `uid`.

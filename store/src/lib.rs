@@ -27,6 +27,7 @@ mod wal_check;
 pub mod writer;
 pub use batch::Batch;
 pub use open::{FORMAT, check_dir};
+pub use pod_rows::InlineLog;
 pub use writer::{Writer, Writes};
 
 #[derive(Debug, thiserror::Error)]
@@ -151,6 +152,16 @@ pub struct StoredEvent {
     pub name_version: i64,
 }
 
+/// A container run whose log is stored with its pod.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InlineRun {
+    pub namespace: String,
+    pub pod: String,
+    pub pod_uid: String,
+    pub container: String,
+    pub restart: i32,
+}
+
 /// A namespace as stored: its name, creation time and the resourceVersion of its creation
 /// (0 when not known: stores written before versions were kept).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -168,6 +179,8 @@ pub struct Store {
     commits: u64,
     /// The pod templates of Jobs read so far, by Job uid (a template never changes).
     templates: Templates,
+    /// The rows of the events this connection stored by handle ([`Batch::put_event`]).
+    event_rows: std::cell::RefCell<std::collections::HashMap<u64, i64>>,
 }
 
 /// Pod templates by Job uid, parsed once per connection.

@@ -179,6 +179,77 @@ pub(crate) fn decode(
     Ok(pod)
 }
 
+/// The log of one container run kept with its pod (small runs': the node keeps no file).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InlineLog {
+    pub container: String,
+    pub restart: i32,
+    /// The log as the node's files hold one (CRI format).
+    pub bytes: Vec<u8>,
+}
+
+/// The `logs` column of a pod: its inline run logs.
+pub(crate) fn encode_logs(logs: &[InlineLog]) -> Vec<u8> {
+    let mut e = Enc(Vec::with_capacity(
+        logs.iter().map(|l| l.bytes.len() + 16).sum(),
+    ));
+    e.u8(LAYOUT);
+    e.varint(logs.len() as u64);
+    for l in logs {
+        e.str(&l.container);
+        e.signed(l.restart.into());
+        e.varint(l.bytes.len() as u64);
+        e.0.extend_from_slice(&l.bytes);
+    }
+    e.0
+}
+
+/// The inline log of run `restart` of `container`, from a pod's `logs` column.
+pub(crate) fn find_log(
+    column: &[u8],
+    container: &str,
+    restart: i32,
+) -> Result<Option<Vec<u8>>, String> {
+    let mut found = None;
+    walk_logs(column, |name, run, bytes| {
+        if found.is_none() && name == container && run == restart {
+            found = Some(bytes.to_vec());
+        }
+    })?;
+    Ok(found)
+}
+
+/// The runs (container, restart) whose logs a pod's `logs` column holds.
+pub(crate) fn runs_of(column: &[u8]) -> Result<Vec<(String, i32)>, String> {
+    let mut runs = Vec::new();
+    walk_logs(column, |name, run, _| runs.push((name.to_string(), run)))?;
+    Ok(runs)
+}
+
+/// Calls `each` with every run log of a pod's `logs` column.
+fn walk_logs(column: &[u8], mut each: impl FnMut(&str, i32, &[u8])) -> Result<(), String> {
+    let mut d = Dec {
+        bytes: column,
+        at: 0,
+    };
+    let layout = d.u8()?;
+    if layout != LAYOUT {
+        return Err(format!("unknown logs layout {layout}"));
+    }
+    for _ in 0..d.count()? {
+        let name = d.str()?;
+        let run = d.i32()?;
+        let len = usize::try_from(d.varint()?).map_err(|_| "a log too long")?;
+        let end =
+            d.at.checked_add(len)
+                .filter(|e| *e <= d.bytes.len())
+                .ok_or_else(|| format!("a log of {len} bytes past the column's end"))?;
+        each(&name, run, &d.bytes[d.at..end]);
+        d.at = end;
+    }
+    Ok(())
+}
+
 /// Writes a record: integers as zig-zag varints, strings with their length, options with a
 /// presence byte.
 struct Enc(Vec<u8>);

@@ -15,6 +15,7 @@ impl Store {
             dir: dir.to_path_buf(),
             commits: 0,
             templates: Default::default(),
+            event_rows: Default::default(),
         })
     }
 
@@ -224,6 +225,69 @@ impl Store {
             .map_err(self.sql_err())
     }
 
+    /// The log of run `restart` of `container` in pod `pod_uid`, when it is stored with the
+    /// pod (a run that ended small and soon); `None`: it is a file of the node's, or missing.
+    pub fn inline_log(
+        &self,
+        pod_uid: &str,
+        container: &str,
+        restart: i32,
+    ) -> Result<Option<Vec<u8>>> {
+        let column: Option<Vec<u8>> = self
+            .conn
+            .prepare_cached("SELECT logs FROM pods WHERE uid = ?1")
+            .and_then(|mut s| {
+                s.query_row(params![pod_uid], |r| {
+                    Ok(match r.get_ref(0)? {
+                        rusqlite::types::ValueRef::Blob(b) => Some(b.to_vec()),
+                        _ => None,
+                    })
+                })
+                .optional()
+            })
+            .map_err(self.sql_err())?
+            .flatten();
+        let Some(column) = column else {
+            return Ok(None);
+        };
+        pod_rows::find_log(&column, container, restart).map_err(|e| StoreError::Corrupt {
+            path: StateDir::new(&self.dir).db().display().to_string(),
+            what: format!("logs of pod {pod_uid}"),
+            detail: format!("{e}; the pod's other data is readable, its logs are not"),
+        })
+    }
+
+    /// Every run log stored with its pod.
+    pub fn inline_logs(&self) -> Result<Vec<InlineRun>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT namespace, name, uid, logs FROM pods WHERE logs IS NOT NULL")
+            .map_err(self.sql_err())?;
+        let rows: Vec<(String, String, String, Vec<u8>)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .map_err(self.sql_err())?
+            .collect::<std::result::Result<_, _>>()
+            .map_err(self.sql_err())?;
+        let mut out = Vec::new();
+        for (ns, name, uid, column) in rows {
+            let runs = pod_rows::runs_of(&column).map_err(|e| StoreError::Corrupt {
+                path: StateDir::new(&self.dir).db().display().to_string(),
+                what: format!("logs of pod {name}"),
+                detail: e,
+            })?;
+            for (container, restart) in runs {
+                out.push(InlineRun {
+                    namespace: ns.clone(),
+                    pod: name.clone(),
+                    pod_uid: uid.clone(),
+                    container,
+                    restart,
+                });
+            }
+        }
+        Ok(out)
+    }
+
     /// The uid of every stored pod.
     pub fn pod_uids(&self) -> Result<Vec<String>> {
         let mut stmt = self
@@ -268,13 +332,18 @@ impl Store {
     /// Events about the object with `uid`, oldest first.
     pub fn events_of(&self, uid: &str) -> Result<Vec<EventRecord>> {
         Ok(self
-            .query_events(
-                &format!("{EVENT_SQL} WHERE uid = ?1 ORDER BY id"),
-                params![uid],
-            )?
+            .events_about(uid)?
             .into_iter()
             .map(|e| e.event)
             .collect())
+    }
+
+    /// Events about the object with `uid` as stored (with their counts), oldest first.
+    pub fn events_about(&self, uid: &str) -> Result<Vec<StoredEvent>> {
+        self.query_events(
+            &format!("{EVENT_SQL} WHERE uid = ?1 ORDER BY id"),
+            params![uid],
+        )
     }
 
     fn query_events(&self, sql: &str, p: impl rusqlite::Params) -> Result<Vec<StoredEvent>> {

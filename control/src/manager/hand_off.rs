@@ -8,9 +8,10 @@
 //!
 //! Must not: decide anything, or write to the store itself.
 
+use super::correlator::{Correlated, Correlator};
 use super::{Manager, ManagerError};
 use crate::store::{EventRecord, Writes};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 use wasmjob_spec::Job;
 
 /// Something to do once a hand-off is committed.
@@ -25,7 +26,9 @@ pub(super) struct Outbox {
     pub pods: BTreeSet<(String, String)>,
     /// Jobs whose status changed since the last hand-off.
     pub statuses: BTreeSet<String>,
-    pub events: Vec<EventRecord>,
+    /// Events, as the correlator made them.
+    events: Vec<Correlated>,
+    correlator: Correlator,
     /// Jobs whose work queue has changed items.
     pub queues: BTreeSet<String>,
     /// Other writes (claims, deletions), after the ones above, in order.
@@ -47,6 +50,12 @@ struct Waiting {
 }
 
 impl Outbox {
+    /// Records an event (aggregated as Kubernetes' recorder does).
+    pub fn event(&mut self, e: EventRecord) {
+        let c = self.correlator.correlate(e);
+        self.events.push(c);
+    }
+
     pub fn is_empty(&self) -> bool {
         self.pods.is_empty()
             && self.statuses.is_empty()
@@ -71,17 +80,23 @@ impl Manager {
             let Some(e) = self.jobs.get_mut(&uid) else {
                 continue;
             };
-            // A settled pod goes with its last write; the others are copied.
+            // A settled pod goes with its last write, with its logs; the others are copied,
+            // with their logs when new ones came.
             match e.pods.take_settled(&name) {
                 Some(p) => {
                     if let Some(pod_uid) = p.metadata.uid.as_deref() {
                         self.pod_jobs.remove(pod_uid);
                     }
-                    pods.push((uid, p));
+                    let logs = e.logs.remove(&name).filter(|l| l.1).map(|l| l.0);
+                    pods.push((uid, p, logs));
                 }
                 None => {
                     if let Some(p) = e.pods.get(&name) {
-                        pods.push((uid, p.clone()));
+                        let logs = e.logs.get_mut(&name).filter(|l| l.1).map(|l| {
+                            l.1 = false;
+                            l.0.clone()
+                        });
+                        pods.push((uid, p.clone(), logs));
                     }
                 }
             }
@@ -104,18 +119,30 @@ impl Manager {
                 queues.push((uid, q.take_dirty()));
             }
         }
-        let events = std::mem::take(&mut out.events);
+        // Of an event changed several times since the last hand-off, its last state.
+        let mut handles = HashSet::new();
+        let mut events: Vec<Correlated> = std::mem::take(&mut out.events)
+            .into_iter()
+            .rev()
+            .filter(|e| handles.insert(e.handle))
+            .collect();
+        events.reverse();
+        let forgotten = out.correlator.take_forgotten();
         let other = std::mem::take(&mut out.other);
         let writes: Writes = Box::new(move |batch| {
-            for (uid, mut pod) in pods {
-                batch.put_pod(&mut pod, &uid)?;
+            for (uid, mut pod, logs) in pods {
+                match logs {
+                    Some(logs) => batch.put_pod_with_logs(&mut pod, &uid, &logs)?,
+                    None => batch.put_pod(&mut pod, &uid)?,
+                }
             }
             for (uid, status, backoff) in &statuses {
                 batch.update_status(uid, status, backoff)?;
             }
             for e in &events {
-                batch.add_event(e)?;
+                batch.put_event(e.handle, &e.event, e.count, e.first)?;
             }
+            batch.forget_events(&forgotten);
             for (uid, items) in &queues {
                 batch.update_queue_items(uid, items)?;
             }

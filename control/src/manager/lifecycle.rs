@@ -262,6 +262,7 @@ impl Manager {
             if let Some(p) = e.pods.remove(n) {
                 self.pod_jobs.remove(p.metadata.uid());
             }
+            e.logs.remove(n);
         }
         let removed = Arc::new(Mutex::new(Vec::new()));
         let into = removed.clone();

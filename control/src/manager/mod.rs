@@ -9,6 +9,7 @@
 //! decision's changes to the Job and its pods), or write to the store but through the writer
 //! (a Job's creation and adoption, before any write of it is handed off, excepted).
 
+mod correlator;
 mod hand_off;
 mod lifecycle;
 mod pod_set;
@@ -24,7 +25,7 @@ use crate::node::{
     ToNode,
 };
 use crate::queue::WorkQueue;
-use crate::store::{EventRecord, JobRecord, Store, StoreError, Writer};
+use crate::store::{EventRecord, InlineLog, JobRecord, Store, StoreError, Writer};
 use hand_off::Outbox;
 use pod_set::PodSet;
 use std::collections::{BTreeSet, HashMap};
@@ -76,6 +77,9 @@ struct Entry {
     deleted_pods: BTreeSet<String>,
     /// The brokered work queue, for Jobs given items.
     queue: Option<Arc<WorkQueue>>,
+    /// Logs of ended runs of pods in memory that stay with their pod (small and short runs),
+    /// by pod name, and whether any came since the pod's last hand-off.
+    logs: HashMap<String, (Vec<InlineLog>, bool)>,
 }
 
 impl Entry {
@@ -89,6 +93,7 @@ impl Entry {
             deleting: None,
             deleted_pods: BTreeSet::new(),
             queue: None,
+            logs: HashMap::new(),
         }
     }
 }
@@ -433,8 +438,17 @@ impl Manager {
             return;
         };
         pod.status = u.status;
+        if !u.logs.is_empty() {
+            let (kept, fresh) = entry.logs.entry(name.clone()).or_default();
+            kept.extend(u.logs.into_iter().map(|l| InlineLog {
+                container: l.container,
+                restart: l.restart,
+                bytes: l.bytes,
+            }));
+            *fresh = true;
+        }
         for message in u.warnings {
-            self.outbox.events.push(EventRecord {
+            self.outbox.event(EventRecord {
                 namespace: u.namespace.clone(),
                 kind: "Pod".into(),
                 name: name.clone(),
@@ -569,15 +583,14 @@ impl Manager {
         }
         for ev in &applied.events {
             self.outbox
-                .events
-                .push(event(ev.type_, &ev.reason, ev.message.clone()));
+                .event(event(ev.type_, &ev.reason, ev.message.clone()));
         }
         if applied.finished
             && let Some(q) = &e.queue
         {
             let left = q.counts();
             if left.pending + left.leased > 0 {
-                self.outbox.events.push(event(
+                self.outbox.event(event(
                     "Warning",
                     "QueueNotDrained",
                     format!(

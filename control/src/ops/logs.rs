@@ -1,6 +1,8 @@
 //! Reading a container's log from the state directory, whole or as it grows, bytes as the
 //! guest wrote them: `wasmjob logs` and the API's `pods/{name}/log` read through the same
-//! [`Reader`]. Knows the kubelet's rules for which run is read (`--previous`) and how
+//! [`Reader`]. A run's log is in one of two places: stored with its pod (a run that ended
+//! small and soon), or in the node's file for it (a run that lasts, which is how a running
+//! pod's log can be followed). Knows the kubelet's rules for which run is read (`--previous`) and how
 //! `--tail` counts lines; writes to whatever it is given.
 
 use super::OpError;
@@ -15,7 +17,11 @@ pub struct Source {
     pub pod: Pod,
     pub container: String,
     pub restart: i32,
+    /// The node's file of the run's log (missing while the log is in memory, and for good
+    /// when it was stored with the pod).
     pub path: PathBuf,
+    /// The log as stored with the pod.
+    pub inline: Option<Vec<u8>>,
 }
 
 impl Source {
@@ -28,13 +34,25 @@ impl Source {
         previous: bool,
     ) -> Result<Source, OpError> {
         let restart = run_of(&pod, &container, previous).map_err(OpError::Invalid)?;
+        Source::run(store, pod, container, restart)
+    }
+
+    /// The log of run `restart` of `container` in `pod`.
+    pub fn run(
+        store: &Store,
+        pod: Pod,
+        container: String,
+        restart: i32,
+    ) -> Result<Source, OpError> {
         let logs = StateDir::new(store.dir()).logs();
         let path = crate::node::log_path(&logs, &pod, &container, restart);
+        let inline = store.inline_log(pod.metadata.uid(), &container, restart)?;
         Ok(Source {
             pod,
             container,
             restart,
             path,
+            inline,
         })
     }
 }
@@ -110,16 +128,22 @@ impl Reader {
 
     fn read_new(&mut self) -> Result<Vec<LogLine>, OpError> {
         let path = &self.source.path;
-        let mut f = match std::fs::File::open(path) {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        let mut bytes = Vec::new();
+        match std::fs::File::open(path) {
+            Ok(mut f) => {
+                f.seek(std::io::SeekFrom::Start(self.offset))?;
+                f.read_to_end(&mut bytes)?;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                if let Some(inline) = &self.source.inline {
+                    let from = usize::try_from(self.offset).unwrap_or(usize::MAX);
+                    bytes.extend_from_slice(inline.get(from..).unwrap_or_default());
+                }
+            }
             Err(e) => {
                 return Err(OpError::Failed(format!("reading {}: {e}", path.display())));
             }
-        };
-        f.seek(std::io::SeekFrom::Start(self.offset))?;
-        let mut bytes = Vec::new();
-        f.read_to_end(&mut bytes)?;
+        }
         self.offset += bytes.len() as u64;
         self.pending.extend(bytes);
         let Some(end) = self.pending.iter().rposition(|b| *b == b'\n') else {
@@ -131,6 +155,15 @@ impl Reader {
             .filter(|r| !r.is_empty())
             .map(parse_record)
             .collect())
+    }
+
+    /// Every record of the log as it is now, its unfinished last line too.
+    pub fn read_all(&mut self) -> Result<Vec<LogLine>, OpError> {
+        let mut lines = self.read_new()?;
+        if !self.pending.is_empty() {
+            lines.push(parse_record(&std::mem::take(&mut self.pending)));
+        }
+        Ok(lines)
     }
 
     pub fn print_existing(
@@ -174,8 +207,18 @@ impl Reader {
         Ok(())
     }
 
-    /// Whether the followed run of the container has ended (or the pod is gone).
-    pub fn ended(&self, store: &Store) -> Result<bool, OpError> {
+    /// Whether the followed run of the container has ended (or the pod is gone). Once it
+    /// has, a log stored with the pod is read too.
+    pub fn ended(&mut self, store: &Store) -> Result<bool, OpError> {
+        let ended = self.run_ended(store)?;
+        if ended && self.source.inline.is_none() {
+            let s = &self.source;
+            self.source.inline = store.inline_log(s.pod.metadata.uid(), &s.container, s.restart)?;
+        }
+        Ok(ended)
+    }
+
+    fn run_ended(&self, store: &Store) -> Result<bool, OpError> {
         let pod = &self.source.pod;
         let Some(now) = store.get_pod(pod.metadata.namespace(), pod.metadata.name())? else {
             return Ok(true);

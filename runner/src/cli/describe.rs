@@ -5,7 +5,7 @@ use super::Failure;
 use super::printers::{format_selector, human_duration, since, table};
 use super::resource::Kind;
 use crate::store::QueueItem;
-use crate::store::{EventRecord, Store};
+use crate::store::{Store, StoredEvent};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::Write;
@@ -59,7 +59,7 @@ pub fn describe(
                 if i > 0 {
                     text.push_str("\n\n");
                 }
-                let events = store.events_of(job.metadata.uid())?;
+                let events = store.events_about(job.metadata.uid())?;
                 let queue = store.queue_items(job.metadata.uid())?;
                 describe_job(&mut text, job, &queue, &events, now);
             }
@@ -82,7 +82,7 @@ pub fn describe(
                 if i > 0 {
                     text.push_str("\n\n");
                 }
-                let events = store.events_of(pod.metadata.uid())?;
+                let events = store.events_about(pod.metadata.uid())?;
                 describe_pod(&mut text, pod, &events, now);
             }
         }
@@ -129,7 +129,7 @@ fn describe_job(
     out: &mut String,
     job: &Job,
     queue: &[QueueItem],
-    events: &[EventRecord],
+    events: &[StoredEvent],
     now: Time,
 ) {
     let s = job.status();
@@ -404,7 +404,7 @@ fn indented_table(out: &mut String, rows: &[Vec<String>]) {
     }
 }
 
-fn event_table(out: &mut String, events: &[EventRecord], now: Time) {
+fn event_table(out: &mut String, events: &[StoredEvent], now: Time) {
     if events.is_empty() {
         field(out, 0, "Events", "<none>");
         return;
@@ -426,16 +426,28 @@ fn event_table(out: &mut String, events: &[EventRecord], now: Time) {
             "-------".into(),
         ],
     ];
-    for e in events {
+    for stored in events {
+        let e = &stored.event;
         let from = if e.kind == "Job" {
             "job-controller"
         } else {
             "kubelet"
         };
+        // As kubectl describes an event seen more than once.
+        let age = if stored.count > 1 {
+            format!(
+                "{} (x{} over {})",
+                since(Some(e.time), now),
+                stored.count,
+                since(Some(stored.first), now)
+            )
+        } else {
+            since(Some(stored.first), now)
+        };
         rows.push(vec![
             e.type_.clone(),
             e.reason.clone(),
-            since(Some(e.time), now),
+            age,
             from.into(),
             e.message.clone(),
         ]);
@@ -443,7 +455,7 @@ fn event_table(out: &mut String, events: &[EventRecord], now: Time) {
     indented_table(out, &rows);
 }
 
-fn describe_pod(out: &mut String, pod: &Pod, events: &[EventRecord], now: Time) {
+fn describe_pod(out: &mut String, pod: &Pod, events: &[StoredEvent], now: Time) {
     let s = &pod.status;
     field(out, 0, "Name", pod.metadata.name());
     field(out, 0, "Namespace", pod.metadata.namespace());

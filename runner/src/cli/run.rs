@@ -8,7 +8,6 @@ use super::input::{Manifest, check_modules, give_identity, read_manifests};
 use super::printers;
 use crate::lease::Role;
 use crate::manager::{ManagerError, Scope};
-use crate::sandbox::read_log;
 use crate::store::{JobRecord, Store};
 use std::io::{IsTerminal, Write};
 use std::path::Path;
@@ -162,7 +161,7 @@ async fn run_jobs(
             }
         }
     }
-    let code = report(&args, &finished, manager.store().dir())?;
+    let code = report(&args, &finished, manager.store())?;
     // ttlSecondsAfterFinished: what has expired goes now (TTL 0 leaves only what was printed).
     manager.delete_expired().await.map_err(manager_failure)?;
     drop(lease);
@@ -258,7 +257,7 @@ async fn follow_under_serve(
                 .map(|(j, p)| (j.clone(), p.clone(), deleted.contains(u)))
         })
         .collect();
-    report(&args, &finished, store.dir())
+    report(&args, &finished, &store)
 }
 
 /// Prints the closing lines (stdout, or stderr with `-o`) and the Jobs with `-o`; the exit
@@ -266,7 +265,7 @@ async fn follow_under_serve(
 fn report(
     args: &RunArgs,
     finished: &[(Job, Vec<Pod>, bool)],
-    state_dir: &Path,
+    store: &Store,
 ) -> Result<u8, Failure> {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
@@ -288,7 +287,7 @@ fn report(
             continue;
         }
         all_complete &= job.true_condition(COND_COMPLETE).is_some();
-        summarize(summary, job, &pods.iter().collect::<Vec<_>>(), state_dir)?;
+        summarize(summary, job, &pods.iter().collect::<Vec<_>>(), store)?;
     }
     if let Some(format) = args.output {
         let jobs: Vec<Job> = finished.iter().map(|f| f.0.clone()).collect();
@@ -308,12 +307,7 @@ fn report(
 
 /// The closing lines for one Job: how it ended, and for a failure why, with the tail of the
 /// last failed pod's log.
-fn summarize(
-    out: &mut dyn Write,
-    job: &Job,
-    pods: &[&Pod],
-    state_dir: &Path,
-) -> std::io::Result<()> {
+fn summarize(out: &mut dyn Write, job: &Job, pods: &[&Pod], store: &Store) -> std::io::Result<()> {
     let s = job.status();
     let took = match (
         s.start_time,
@@ -374,13 +368,10 @@ fn summarize(
                 .map(|m| format!(": {}", m.lines().next().unwrap_or("")))
                 .unwrap_or_default()
         )?;
-        let lines = read_log(&crate::node::log_path(
-            &crate::store::StateDir::new(state_dir).logs(),
-            pod,
-            &cs.name,
-            cs.restart_count,
-        ))
-        .unwrap_or_default();
+        let lines =
+            crate::ops::logs::Source::run(store, (*pod).clone(), cs.name.clone(), cs.restart_count)
+                .and_then(|s| crate::ops::logs::Reader::plain(s, false).read_all())
+                .unwrap_or_default();
         let tail = &lines[lines.len().saturating_sub(10)..];
         if !tail.is_empty() {
             writeln!(

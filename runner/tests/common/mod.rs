@@ -224,6 +224,20 @@ impl Env {
         (r.code == 0).then(|| r.json())
     }
 
+    /// Every log the state directory keeps: the files below its `logs` folder, and the logs
+    /// of short runs stored with their pods (named as their files would be).
+    pub fn logs_kept(&self) -> Vec<PathBuf> {
+        let mut kept = self.log_files();
+        let store = wasmjob::store::Store::open(&self.state()).unwrap();
+        for r in store.inline_logs().unwrap() {
+            kept.push(PathBuf::from(format!(
+                "{}_{}_{}_{}_{}.log (stored with its pod)",
+                r.namespace, r.pod, r.pod_uid, r.container, r.restart
+            )));
+        }
+        kept
+    }
+
     /// Every file below the state directory's `logs` folder.
     pub fn log_files(&self) -> Vec<PathBuf> {
         fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
