@@ -136,7 +136,7 @@ impl Api {
                 "status": {"phase": "Succeeded"}
             }))
             .unwrap();
-            batch.put_pod(&mut pod, uid).unwrap();
+            batch.put_pod(&mut pod, uid, false).unwrap();
         }
         batch.commit().unwrap();
     }

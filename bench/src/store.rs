@@ -87,7 +87,7 @@ fn run(dir: &Path, args: &BenchArgs) -> Result<(), BenchError> {
     // Every pod is written once (created), so that the measured writes are updates.
     let mut b = store.batch()?;
     for p in &mut pods {
-        b.put_pod(p, &uid)?;
+        b.put_pod(p, &uid, false)?;
     }
     b.commit()?;
     let phases = [PHASE_RUNNING, PHASE_SUCCEEDED];
@@ -98,7 +98,7 @@ fn run(dir: &Path, args: &BenchArgs) -> Result<(), BenchError> {
                 let mut b = store.batch()?;
                 for p in chunk {
                     p.status.phase = Some(phase.to_string());
-                    b.put_pod(p, &uid)?;
+                    b.put_pod(p, &uid, false)?;
                 }
                 b.commit()?;
             }

@@ -197,6 +197,11 @@ async fn run_containers(
     if !pod.spec.init_containers.is_empty() {
         live.update(|s| set_condition(s, condition("Initialized", true, None, None)));
     }
+    // One container (most pods): it runs in the pod's own task.
+    if let [c] = pod.spec.containers.as_slice() {
+        run_container(live, pod, setup, c, false, base_dir, vols, stop.clone()).await;
+        return;
+    }
     let mut set = tokio::task::JoinSet::new();
     for c in pod.spec.containers.clone() {
         let (live, pod, setup, base_dir, vols, stop) = (

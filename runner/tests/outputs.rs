@@ -205,6 +205,10 @@ fn killing_a_pod_mid_write_leaves_no_partial_file() {
     wait_for("the staged file", Duration::from_secs(30), || {
         staged_file(&out, "part.txt")
     });
+    // A pod may start a moment before it is stored (docs/reference.md).
+    wait_for("the pod to be stored", Duration::from_secs(30), || {
+        !env.pods("batch.kubernetes.io/job-name=slow").is_empty()
+    });
     let pods = env.pods("batch.kubernetes.io/job-name=slow");
     let name = pods[0]["metadata"]["name"].as_str().unwrap().to_string();
     let deleted = env.wasmjob(&["delete", "pod", &name]);
@@ -240,6 +244,11 @@ fn a_crash_mid_write_leaves_no_partial_file() {
     let out = env.path().join("out/crash");
     wait_for("the staged file", Duration::from_secs(30), || {
         staged_file(&out, "part.txt")
+    });
+    // A pod may start a moment before it is stored (docs/reference.md): killed before, the
+    // next controller would not know it.
+    wait_for("the pod to be stored", Duration::from_secs(30), || {
+        !env.pods("batch.kubernetes.io/job-name=crash").is_empty()
     });
     serve.kill9();
     // The next controller finds the pod lost: the Job fails (backoffLimit 0), and the attempt

@@ -312,31 +312,46 @@ impl Batch<'_> {
             .transpose()
     }
 
-    /// Inserts or replaces a pod, with the inline logs of its ended runs (all of them: they
-    /// replace those stored).
+    /// Inserts or replaces a pod (see [`Batch::put_pod`]), with the inline logs of its ended
+    /// runs (all of them: they replace those stored).
     pub fn put_pod_with_logs(
         &mut self,
         pod: &mut Pod,
         job_uid: &str,
+        made: bool,
         logs: &[InlineLog],
     ) -> Result<()> {
-        self.write_pod(pod, job_uid, Some(pod_rows::encode_logs(logs)))
+        self.write_pod(pod, job_uid, made, Some(pod_rows::encode_logs(logs)))
     }
 
-    /// Inserts or replaces a pod: compactly when it is what its Job's template makes (plus
-    /// the controller's marks and its status), else whole. Its inline logs stay as they are.
-    pub fn put_pod(&mut self, pod: &mut Pod, job_uid: &str) -> Result<()> {
-        self.write_pod(pod, job_uid, None)
+    /// Inserts or replaces a pod. `made` says the caller knows the pod is what its Job's
+    /// template makes (`wasmjob_controller::new_pod`), changed since only in its status,
+    /// finalizers, deletion marks and resourceVersion: it is then stored compactly at once
+    /// (debug builds check that it reads back as it is). Otherwise it is compared with what
+    /// its template makes, and stored compactly when it is, whole when it is not. Its inline
+    /// logs stay as they are.
+    pub fn put_pod(&mut self, pod: &mut Pod, job_uid: &str, made: bool) -> Result<()> {
+        self.write_pod(pod, job_uid, made, None)
     }
 
     /// Writes a pod row; its `logs` column too when given.
-    fn write_pod(&mut self, pod: &mut Pod, job_uid: &str, logs: Option<Vec<u8>>) -> Result<()> {
+    fn write_pod(
+        &mut self,
+        pod: &mut Pod,
+        job_uid: &str,
+        made: bool,
+        logs: Option<Vec<u8>>,
+    ) -> Result<()> {
         let version = self.next_version()?;
         pod.metadata.resource_version = Some(version.to_string());
         let db = StateDir::new(&self.dir).db();
         let compact = match template(&self.tx, self.templates, &db, job_uid)? {
             Some(t) => {
-                let c = pod_rows::encode(pod, &t);
+                let c = if made {
+                    pod_rows::encode_made(pod, &t)
+                } else {
+                    pod_rows::encode(pod, &t)
+                };
                 // Every pod the tests write is read back: what is stored rebuilds as the pod.
                 #[cfg(debug_assertions)]
                 if let Some(c) = &c {

@@ -88,26 +88,50 @@ fn made(template: &Job, want: &PodToCreate, uid: &str, suffix: &str, created: Ti
     })
 }
 
-/// The pod's compact form, when it is exactly what `template` makes plus the controller's
-/// marks and a status; `None` when anything else differs (then it is stored whole).
-pub(crate) fn encode(pod: &Pod, template: &Job) -> Option<Compact> {
+/// What identifies a pod of its template: its name's suffix, creation time, what the
+/// controller asked for, and whether it keeps the tracking finalizer. `None` when the pod
+/// cannot be one of its template's.
+struct Identity<'a> {
+    suffix: &'a str,
+    created: Time,
+    want: PodToCreate,
+    finalizer: bool,
+}
+
+fn identity<'a>(pod: &'a Pod, template: &Job) -> Option<Identity<'a>> {
     let meta = &pod.metadata;
     let finalizer = match meta.finalizers.as_slice() {
         [] => false,
         [f] if f == TRACKING_FINALIZER => true,
         _ => return None,
     };
-    let suffix = meta
-        .name
-        .as_deref()?
-        .strip_prefix(meta.generate_name.as_deref()?)?;
-    let created = meta.creation_timestamp?;
-    let want = wanted(pod, template)?;
-    let mut expected = made(template, &want, meta.uid.as_deref()?, suffix, created);
+    Some(Identity {
+        suffix: meta
+            .name
+            .as_deref()?
+            .strip_prefix(meta.generate_name.as_deref()?)?,
+        created: meta.creation_timestamp?,
+        want: wanted(pod, template)?,
+        finalizer,
+    })
+}
+
+/// The pod's compact form, when it is exactly what `template` makes plus the controller's
+/// marks and a status; `None` when anything else differs (then it is stored whole).
+pub(crate) fn encode(pod: &Pod, template: &Job) -> Option<Compact> {
+    let id = identity(pod, template)?;
+    let meta = &pod.metadata;
+    let mut expected = made(
+        template,
+        &id.want,
+        meta.uid.as_deref()?,
+        id.suffix,
+        id.created,
+    );
     expected.metadata.resource_version = meta.resource_version.clone();
     expected.metadata.deletion_timestamp = meta.deletion_timestamp;
     expected.metadata.deletion_grace_period_seconds = meta.deletion_grace_period_seconds;
-    if !finalizer {
+    if !id.finalizer {
         expected.metadata.finalizers.clear();
     }
     if expected.metadata != *meta
@@ -117,20 +141,31 @@ pub(crate) fn encode(pod: &Pod, template: &Job) -> Option<Compact> {
     {
         return None;
     }
+    Some(compact(pod, id))
+}
+
+/// The compact form of a pod its caller knows to be what `template` makes (see
+/// `Batch::put_pod`), without comparing it with what the template makes.
+pub(crate) fn encode_made(pod: &Pod, template: &Job) -> Option<Compact> {
+    identity(pod, template).map(|id| compact(pod, id))
+}
+
+fn compact(pod: &Pod, id: Identity<'_>) -> Compact {
+    let meta = &pod.metadata;
     let mut e = Enc(Vec::with_capacity(256));
     e.u8(LAYOUT);
-    e.str(suffix);
-    e.time(Some(created));
+    e.str(id.suffix);
+    e.time(Some(id.created));
     e.time(meta.deletion_timestamp);
     e.int(meta.deletion_grace_period_seconds);
-    e.int(want.failure_count.map(i64::from));
-    e.int(want.ignored_failure_count.map(i64::from));
+    e.int(id.want.failure_count.map(i64::from));
+    e.int(id.want.ignored_failure_count.map(i64::from));
     e.status(&pod.status);
-    Some(Compact {
-        index: want.index,
-        finalizer,
+    Compact {
+        index: id.want.index,
+        finalizer: id.finalizer,
         record: e.0,
-    })
+    }
 }
 
 /// Rebuilds a pod from its template and compact row; the error says what is damaged.

@@ -179,24 +179,35 @@ impl Store {
     }
 
     /// The pods of a Job a controller taking it over must see: those not finished, or not
-    /// counted yet (the settled ones stay in the store).
-    pub fn pods_in_flight_of_job(&self, job_uid: &str) -> Result<Vec<Pod>> {
-        let pods = self.query_pods(
-            &format!(
+    /// counted yet (the settled ones stay in the store); each with whether it was stored
+    /// compactly (it is what its template makes, see [`Batch::put_pod`]).
+    pub fn pods_in_flight_of_job(&self, job_uid: &str) -> Result<Vec<(Pod, bool)>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!(
                 "{POD_SQL} WHERE job_uid = ?1 AND (phase IS NULL OR phase NOT IN ('Succeeded', 'Failed') OR finalizer IS NOT 0) ORDER BY rowid"
-            ),
-            params![job_uid],
-        )?;
-        Ok(pods
-            .into_iter()
-            .filter(|p| {
-                !p.is_terminal()
-                    || p.metadata
-                        .finalizers
-                        .iter()
-                        .any(|f| f == TRACKING_FINALIZER)
-            })
-            .collect())
+            ))
+            .map_err(self.sql_err())?;
+        let rows: Vec<PodRow> = stmt
+            .query_map(params![job_uid], pod_row)
+            .map_err(self.sql_err())?
+            .collect::<std::result::Result<_, _>>()
+            .map_err(self.sql_err())?;
+        let db = StateDir::new(&self.dir).db();
+        let mut pods = Vec::new();
+        for r in rows {
+            let compact = r.object.is_empty();
+            let p = pod_of_row(&self.conn, &self.templates, &db, r)?;
+            if !p.is_terminal()
+                || p.metadata
+                    .finalizers
+                    .iter()
+                    .any(|f| f == TRACKING_FINALIZER)
+            {
+                pods.push((p, compact));
+            }
+        }
+        Ok(pods)
     }
 
     /// A Job's failed pods, in the order they were stored.

@@ -167,7 +167,9 @@ fn pods_deleted_with_their_job_leave_tombstones() {
             .map(|(k, v)| (k.to_string(), v))
             .collect();
         uids.push(pod.metadata.uid().to_string());
-        batch.put_pod(&mut pod, a.job.metadata.uid()).unwrap();
+        batch
+            .put_pod(&mut pod, a.job.metadata.uid(), false)
+            .unwrap();
     }
     batch.commit().unwrap();
     let listed = store.resource_version().unwrap();

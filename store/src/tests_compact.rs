@@ -222,8 +222,12 @@ fn every_pod_of_the_corpus_reads_back_byte_for_byte_from_a_compact_row() {
         };
         let mut batch = store.batch().unwrap();
         batch.create_job(&mut record, None).unwrap();
-        for mut pod in pods_of(&job) {
-            batch.put_pod(&mut pod, job.metadata.uid()).unwrap();
+        for (i, mut pod) in pods_of(&job).into_iter().enumerate() {
+            // Every other pod as the manager writes its own (known to be its template's; the
+            // debug build checks it reads back the same).
+            batch
+                .put_pod(&mut pod, job.metadata.uid(), i % 2 == 0)
+                .unwrap();
             written.push(pod);
         }
         batch.commit().unwrap();
@@ -297,9 +301,11 @@ fn pods_that_are_not_their_templates_are_stored_whole_and_read_back() {
     no_template.metadata.name = Some("lonely".into());
     let mut pods = vec![labelled, orphan, other_finalizer, renamed];
     for p in &mut pods {
-        batch.put_pod(p, a.job.metadata.uid()).unwrap();
+        batch.put_pod(p, a.job.metadata.uid(), false).unwrap();
     }
-    batch.put_pod(&mut no_template, "no-such-job").unwrap();
+    batch
+        .put_pod(&mut no_template, "no-such-job", false)
+        .unwrap();
     pods.push(no_template);
     batch.commit().unwrap();
     for pod in &pods {
@@ -329,7 +335,9 @@ fn a_damaged_compact_row_is_refused_naming_the_pod_and_what_to_do() {
     );
     let mut batch = store.batch().unwrap();
     batch.create_job(&mut a, None).unwrap();
-    batch.put_pod(&mut pod, a.job.metadata.uid()).unwrap();
+    batch
+        .put_pod(&mut pod, a.job.metadata.uid(), false)
+        .unwrap();
     batch.commit().unwrap();
     let name = pod.metadata.name().to_string();
     for (damage, sql) in [

@@ -19,6 +19,7 @@
 
 use crate::store::EventRecord;
 use std::collections::{HashMap, HashSet};
+use std::hash::{Hash, Hasher};
 use wasmjob_spec::Time;
 
 /// Different messages of alike events kept apart; from this many on they are combined.
@@ -40,12 +41,14 @@ pub struct Correlated {
     pub first: Time,
 }
 
+/// Keys are hashes of the fields they are made of (64 bits: two different keys that hash
+/// alike are not to be expected in a controller's lifetime).
 #[derive(Default)]
 pub struct Correlator {
-    /// Groups of alike events: the messages seen, and when last.
-    groups: HashMap<String, (HashSet<String>, Time)>,
+    /// Groups of alike events: the messages seen (hashed), and when last.
+    groups: HashMap<u64, (HashSet<u64>, Time)>,
     /// Events seen: handle, count, first and last time.
-    seen: HashMap<String, (u64, i32, Time, Time)>,
+    seen: HashMap<u64, (u64, i32, Time, Time)>,
     next: u64,
     /// Handles of events no longer remembered, for the writer to forget.
     forgotten: Vec<u64>,
@@ -55,24 +58,22 @@ impl Correlator {
     /// The event to store for `e`.
     pub fn correlate(&mut self, e: EventRecord) -> Correlated {
         let now = e.time;
-        let group_key = format!(
-            "{}\u{1}{}\u{1}{}\u{1}{}\u{1}{}\u{1}{}",
-            e.kind, e.namespace, e.name, e.uid, e.type_, e.reason
-        );
+        let group_key = hash(&(&e.kind, &e.namespace, &e.name, &e.uid, &e.type_, &e.reason));
+        let message = hash(&e.message);
         let group = self
             .groups
-            .entry(group_key.clone())
+            .entry(group_key)
             .or_insert_with(|| (HashSet::new(), now));
         if group.1.millis_until(now) > MAX_INTERVAL_MILLIS {
             group.0.clear();
         }
         group.1 = now;
-        group.0.insert(e.message.clone());
+        group.0.insert(message);
         let (key, event) = if group.0.len() < MAX_EVENTS {
-            (format!("{group_key}\u{1}{}", e.message), e)
+            (hash(&(group_key, message)), e)
         } else {
             // Do not grow the group's set any larger (as the recorder does).
-            if let Some(any) = group.0.iter().next().cloned() {
+            if let Some(any) = group.0.iter().next().copied() {
                 group.0.remove(&any);
             }
             let message = format!("{COMBINED}{}", e.message);
@@ -126,6 +127,12 @@ impl Correlator {
             self.groups.retain(|_, g| g.1 > cut);
         }
     }
+}
+
+fn hash(v: &impl Hash) -> u64 {
+    let mut h = std::hash::DefaultHasher::new();
+    v.hash(&mut h);
+    h.finish()
 }
 
 #[cfg(test)]

@@ -1,18 +1,27 @@
 //! What the manager hands the store's writer, and what becomes true once it is committed. A
 //! sync changes pods, statuses, events and queue items in memory and marks them here; while the
 //! writer is busy with a commit the marks pile up, and when it is free they go to it as one
-//! group — a pod that changed five times since costs one write, a pod that was created and
-//! ended meanwhile is written once, and a settled pod leaves memory as it goes. The Jobs shown
-//! to observers (`run`'s display, the library API) and the files to remove after a deletion
-//! wait for their group's commit: nothing is reported before it is on disk.
+//! group — a pod that changed five times since costs one write, and a settled pod leaves
+//! memory as it goes. A new pod may wait [`WRITE_DELAY`] to be written, so that a pod whose
+//! first news is its end is written once; its first news is written at the next hand-off.
+//! (So a pod may start a few milliseconds before it is stored: a controller killed in that
+//! window leaves it unknown, and its Job makes another — a pod may run twice, as on a
+//! cluster; what counts is only ever what was committed.) The Jobs shown to
+//! observers (`run`'s display, the library API) and the files to remove after a deletion wait
+//! for their group's commit: nothing is reported before it is on disk.
 //!
 //! Must not: decide anything, or write to the store itself.
 
 use super::correlator::{Correlated, Correlator};
 use super::{Manager, ManagerError};
 use crate::store::{EventRecord, Writes};
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashSet, VecDeque};
+use std::time::Duration;
+use tokio::time::Instant;
 use wasmjob_spec::Job;
+
+/// How long a new pod may wait to be written (its first news comes sooner).
+pub(super) const WRITE_DELAY: Duration = Duration::from_millis(100);
 
 /// Something to do once a hand-off is committed.
 pub(super) type AfterCommit = Box<dyn FnOnce() + Send>;
@@ -22,8 +31,11 @@ pub(super) const MAX_WAITING_PODS: usize = 50_000;
 
 #[derive(Default)]
 pub(super) struct Outbox {
-    /// Pods changed since the last hand-off, as (Job uid, pod name).
-    pub pods: BTreeSet<(String, String)>,
+    /// Pods to write at the next hand-off, as (Job uid, pod name).
+    pods: BTreeSet<(String, String)>,
+    /// Pods whose change may wait, oldest first, with when it was made; `queued` holds them.
+    later: VecDeque<(Instant, (String, String))>,
+    queued: HashSet<(String, String)>,
     /// Jobs whose status changed since the last hand-off.
     pub statuses: BTreeSet<String>,
     /// Events, as the correlator made them.
@@ -50,14 +62,64 @@ struct Waiting {
 }
 
 impl Outbox {
+    /// Marks a pod to write: at the next hand-off when `urgent` (its change counts, or stops
+    /// it), else within [`WRITE_DELAY`].
+    pub fn pod(&mut self, job_uid: &str, name: &str, urgent: bool) {
+        let key = (job_uid.to_string(), name.to_string());
+        if urgent {
+            self.pods.insert(key);
+        } else if !self.pods.contains(&key) && self.queued.insert(key.clone()) {
+            self.later.push_back((Instant::now(), key));
+        }
+    }
+
+    /// Forgets the marks of the pods of Job `uid` (it is gone), or of one of its pods.
+    pub fn forget_pods(&mut self, uid: &str, name: Option<&str>) {
+        let gone = |k: &(String, String)| k.0 == uid && name.is_none_or(|n| k.1 == n);
+        self.pods.retain(|k| !gone(k));
+        self.queued.retain(|k| !gone(k));
+    }
+
+    /// When the oldest waiting change must be written.
+    pub fn next_due(&self) -> Option<Instant> {
+        self.later.front().map(|(at, _)| *at + WRITE_DELAY)
+    }
+
+    /// Moves the waiting changes that are due (all of them with `all`) to the next hand-off.
+    fn mature(&mut self, all: bool) {
+        let now = Instant::now();
+        while let Some((at, _)) = self.later.front() {
+            if !all && *at + WRITE_DELAY > now {
+                break;
+            }
+            if let Some((_, key)) = self.later.pop_front()
+                && self.queued.remove(&key)
+            {
+                self.pods.insert(key);
+            }
+        }
+    }
+
     /// Records an event (aggregated as Kubernetes' recorder does).
     pub fn event(&mut self, e: EventRecord) {
         let c = self.correlator.correlate(e);
         self.events.push(c);
     }
 
+    /// Whether nothing is ready for a hand-off now (changes that may wait aside).
+    fn ready_is_empty(&self) -> bool {
+        self.pods.is_empty()
+            && self.statuses.is_empty()
+            && self.events.is_empty()
+            && self.queues.is_empty()
+            && self.other.is_empty()
+            && self.after.is_empty()
+            && !self.reclaim
+    }
+
     pub fn is_empty(&self) -> bool {
         self.pods.is_empty()
+            && self.queued.is_empty()
             && self.statuses.is_empty()
             && self.events.is_empty()
             && self.queues.is_empty()
@@ -71,7 +133,16 @@ impl Manager {
     /// Hands everything marked to the writer as one group, unless it is still committing the
     /// last one (then the marks gather for the next).
     pub(super) fn hand_off(&mut self) {
-        if self.outbox.is_empty() || !self.writer.idle() {
+        self.hand_off_now(false);
+    }
+
+    /// [`Manager::hand_off`]; with `all`, the changes that may wait too.
+    fn hand_off_now(&mut self, all: bool) {
+        if !self.writer.idle() {
+            return;
+        }
+        self.outbox.mature(all);
+        if self.outbox.ready_is_empty() {
             return;
         }
         let out = &mut self.outbox;
@@ -82,13 +153,15 @@ impl Manager {
             };
             // A settled pod goes with its last write, with its logs; the others are copied,
             // with their logs when new ones came.
+            out.queued.remove(&(uid.clone(), name.clone()));
+            let made = e.pods.made(&name);
             match e.pods.take_settled(&name) {
                 Some(p) => {
                     if let Some(pod_uid) = p.metadata.uid.as_deref() {
                         self.pod_jobs.remove(pod_uid);
                     }
                     let logs = e.logs.remove(&name).filter(|l| l.1).map(|l| l.0);
-                    pods.push((uid, p, logs));
+                    pods.push((uid, p, made, logs));
                 }
                 None => {
                     if let Some(p) = e.pods.get(&name) {
@@ -96,7 +169,7 @@ impl Manager {
                             l.1 = false;
                             l.0.clone()
                         });
-                        pods.push((uid, p.clone(), logs));
+                        pods.push((uid, Box::new(p.clone()), made, logs));
                     }
                 }
             }
@@ -130,10 +203,10 @@ impl Manager {
         let forgotten = out.correlator.take_forgotten();
         let other = std::mem::take(&mut out.other);
         let writes: Writes = Box::new(move |batch| {
-            for (uid, mut pod, logs) in pods {
+            for (uid, mut pod, made, logs) in pods {
                 match logs {
-                    Some(logs) => batch.put_pod_with_logs(&mut pod, &uid, &logs)?,
-                    None => batch.put_pod(&mut pod, &uid)?,
+                    Some(logs) => batch.put_pod_with_logs(&mut pod, &uid, made, &logs)?,
+                    None => batch.put_pod(&mut pod, &uid, made)?,
                 }
             }
             for (uid, status, backoff) in &statuses {
@@ -185,7 +258,7 @@ impl Manager {
     /// Hands off everything marked and waits until all of it is committed.
     pub async fn flush(&mut self) -> Result<(), ManagerError> {
         loop {
-            self.hand_off();
+            self.hand_off_now(true);
             self.writer.flush().await?;
             self.committed(self.writer.handed());
             if self.outbox.is_empty() {
@@ -197,6 +270,6 @@ impl Manager {
     /// Whether so many pods wait for the writer that no new ones should be made until it
     /// catches up.
     pub(super) fn writer_behind(&self) -> bool {
-        self.outbox.pods.len() > MAX_WAITING_PODS && !self.writer.idle()
+        self.outbox.pods.len() + self.outbox.queued.len() > MAX_WAITING_PODS && !self.writer.idle()
     }
 }

@@ -112,14 +112,14 @@ impl Manager {
         // written here, before any hand-off.
         let mut batch = self.store.batch()?;
         batch.claim_job(uid, &self.owner)?;
-        for mut pod in pods {
+        for (mut pod, made) in pods {
             let name = pod.metadata.name().to_string();
             match recover(&pod, now) {
                 Recovered::Finished => {}
                 Recovered::Restart => restart.push(name.clone()),
                 Recovered::Lost(status) => {
                     pod.status = status;
-                    batch.put_pod(&mut pod, uid)?;
+                    batch.put_pod(&mut pod, uid, made)?;
                     // Whatever it had staged is an unfinished attempt's.
                     for o in crate::node::outputs::of_pod(&pod, &entry.record.base_dir) {
                         crate::node::outputs::discard(&o);
@@ -128,7 +128,7 @@ impl Manager {
             }
             self.pod_jobs
                 .insert(pod.metadata.uid().to_string(), uid.to_string());
-            entry.pods.insert(pod);
+            entry.pods.insert(pod, made);
         }
         batch.commit()?;
         let mut assignments = Vec::new();
@@ -182,9 +182,7 @@ impl Manager {
         if let Some(p) = e.pods.get_mut(name) {
             p.metadata.deletion_timestamp.get_or_insert(now);
             p.metadata.deletion_grace_period_seconds.get_or_insert(0);
-            self.outbox
-                .pods
-                .insert((job_uid.to_string(), name.to_string()));
+            self.outbox.pod(job_uid, name, true);
         }
         let stop = e.running.get(name).cloned();
         self.stop_pods(
@@ -212,6 +210,10 @@ impl Manager {
                     for p in e.pods.iter_mut() {
                         p.metadata.owner_references.clear();
                         p.metadata.finalizers.retain(|f| f != TRACKING_FINALIZER);
+                    }
+                    let names: Vec<String> = e.pods.names().cloned().collect();
+                    for n in &names {
+                        e.pods.unmake(n);
                     }
                     let job_uid = uid.clone();
                     self.outbox
@@ -258,7 +260,7 @@ impl Manager {
         let namespace = e.record.job.namespace().to_string();
         for n in &done {
             e.deleted_pods.remove(n);
-            self.outbox.pods.remove(&(uid.to_string(), n.clone()));
+            self.outbox.forget_pods(uid, Some(n));
             if let Some(p) = e.pods.remove(n) {
                 self.pod_jobs.remove(p.metadata.uid());
             }
@@ -350,7 +352,7 @@ impl Manager {
         for p in e.pods.iter() {
             self.pod_jobs.remove(p.metadata.uid());
         }
-        self.outbox.pods.retain(|(job, _)| job != uid);
+        self.outbox.forget_pods(uid, None);
         self.outbox.statuses.remove(uid);
         self.dirty_jobs.remove(uid);
         if self.scope == Scope::Own {

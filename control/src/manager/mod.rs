@@ -40,6 +40,16 @@ use wasmjob_spec::{COND_FAILED, COND_FAILURE_TARGET, Job, Pod, Time};
 /// deletions).
 const STORE_CHECK: Duration = Duration::from_millis(250);
 
+/// Under load, the shortest time between two syncs: reports that come meanwhile are taken
+/// together, so a sync's cost (it walks the pods in flight) is shared by many of them. Only
+/// while many pods run (more than [`SYNC_BATCH`]) does a sync wait for news, and only until
+/// a quarter of them have some; after a quiet spell, or with few pods running, a sync comes
+/// at once (a one-pod Job waits for nothing).
+const SYNC_GAP: Duration = Duration::from_millis(1);
+
+/// The fewest pods with news a sync waits for, when more than this many pods run.
+const SYNC_BATCH: usize = 8;
+
 /// Where time comes from; tests can drive a virtual one.
 pub trait Clock: Send + Sync {
     fn now(&self) -> Time;
@@ -151,6 +161,9 @@ pub struct Manager {
     queue_changes: mpsc::UnboundedReceiver<String>,
     queue_changes_tx: mpsc::UnboundedSender<String>,
     stats: Stats,
+    /// When the last sync was, and how many pod reports came since.
+    last_sync: Instant,
+    reports_since_sync: usize,
 }
 
 impl Manager {
@@ -184,6 +197,8 @@ impl Manager {
             queue_changes,
             queue_changes_tx,
             stats: Stats::default(),
+            last_sync: Instant::now(),
+            reports_since_sync: 0,
         })
     }
 
@@ -272,7 +287,8 @@ impl Manager {
         store_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         loop {
             let started = std::time::Instant::now();
-            if !self.writer_behind() && self.sync() {
+            let held = self.sync_held();
+            if held.is_none() && !self.writer_behind() && self.sync() {
                 self.stats.syncs += 1;
                 self.stats.sync_time += started.elapsed();
             }
@@ -292,7 +308,9 @@ impl Manager {
                 }
             }
             let wake = self.jobs.values().filter_map(|e| e.wake_at).min();
+            let soon = [held, self.outbox.next_due()].into_iter().flatten().min();
             tokio::select! {
+                _ = sleep_until(soon) => {}
                 message = self.reports.recv() => {
                     if let Some(m) = message {
                         self.take(m);
@@ -380,10 +398,24 @@ impl Manager {
         }
     }
 
+    /// Until when the next sync waits for more news (`None`: it may come now). See
+    /// [`SYNC_GAP`].
+    fn sync_held(&self) -> Option<Instant> {
+        if self.dirty_jobs.is_empty() {
+            return None;
+        }
+        let running: usize = self.jobs.values().map(|e| e.running.len()).sum();
+        let enough = (running / 4).max(SYNC_BATCH);
+        let next = self.last_sync + SYNC_GAP;
+        (running > SYNC_BATCH && self.reports_since_sync < enough && Instant::now() < next)
+            .then_some(next)
+    }
+
     /// Folds in one message from the node.
     fn take(&mut self, message: FromNode) {
         match message {
             FromNode::Reports(reports) => {
+                self.reports_since_sync += reports.len();
                 for r in reports {
                     self.apply_update(r);
                 }
@@ -472,7 +504,10 @@ impl Manager {
             }
         }
         self.dirty_jobs.insert(uid.clone());
-        self.outbox.pods.insert((uid.clone(), name));
+        // A pod's creation may wait (see `hand_off`), its first news does not: a pod that has
+        // started is known to the store within a commit, so that a controller taking over
+        // after a crash finds it (as lost).
+        self.outbox.pod(uid, &name, true);
     }
 
     /// Reconciles every dirty Job: stops pods and starts new ones at once, and marks every
@@ -481,6 +516,8 @@ impl Manager {
         if self.dirty_jobs.is_empty() {
             return false;
         }
+        self.last_sync = Instant::now();
+        self.reports_since_sync = 0;
         let now = self.clock.now();
         let mut starts: Vec<(String, String)> = Vec::new();
         let mut stops: Vec<(String, StopCause)> = Vec::new();
@@ -547,7 +584,7 @@ impl Manager {
             pods: &mut e.pods,
             others: &self.jobs,
             pod_jobs: &mut self.pod_jobs,
-            dirty: &mut self.outbox.pods,
+            outbox: &mut self.outbox,
             namespace: &ns,
             uid,
         };
@@ -617,7 +654,7 @@ struct EntryPods<'a> {
     /// The other Jobs (the one applying is out of the map meanwhile).
     others: &'a HashMap<String, Entry>,
     pod_jobs: &'a mut HashMap<String, String>,
-    dirty: &'a mut BTreeSet<(String, String)>,
+    outbox: &'a mut Outbox,
     namespace: &'a str,
     uid: &'a str,
 }
@@ -625,7 +662,8 @@ struct EntryPods<'a> {
 impl JobPods for EntryPods<'_> {
     fn pod_mut(&mut self, name: &str) -> Option<&mut Pod> {
         let pod = self.pods.get_mut(name)?;
-        self.dirty.insert((self.uid.to_string(), name.to_string()));
+        // Counted or stopped: written at the next hand-off.
+        self.outbox.pod(self.uid, name, true);
         Some(pod)
     }
     fn name_taken(&self, name: &str) -> bool {
@@ -638,18 +676,30 @@ impl JobPods for EntryPods<'_> {
     fn add(&mut self, pod: Pod) {
         self.pod_jobs
             .insert(pod.metadata.uid().to_string(), self.uid.to_string());
-        self.dirty
-            .insert((self.uid.to_string(), pod.metadata.name().to_string()));
-        self.pods.insert(pod);
+        // A new pod may wait a moment: if it ends meanwhile, it is written once.
+        self.outbox.pod(self.uid, pod.metadata.name(), false);
+        self.pods.insert(pod, true);
     }
 }
 
-/// New pods' uids (v4 UUIDs) and name suffixes, at random.
+/// New pods' uids and name suffixes, at random. The uids are UUIDs of version 7 (random,
+/// led by the time): a pod's uid is as unique as a cluster's (version 4), and the store's
+/// index of uids grows at its end rather than at random places.
 pub struct RandomIdentities;
 
 impl Identities for RandomIdentities {
     fn uid(&mut self) -> String {
-        uuid::Uuid::new_v4().to_string()
+        // The time from the clock, the rest from a fast generator (uuid's own asks the kernel
+        // for randomness at every call).
+        let millis = jiff::Timestamp::now().as_millisecond().max(0) as u64;
+        uuid::Builder::from_unix_timestamp_millis(
+            millis,
+            &fastrand::u128(..).to_le_bytes()[..10]
+                .try_into()
+                .unwrap_or_default(),
+        )
+        .into_uuid()
+        .to_string()
     }
     fn name_suffix(&mut self) -> String {
         controller::pods::name_suffix(|n| fastrand::usize(..n))

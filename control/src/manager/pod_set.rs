@@ -10,10 +10,13 @@ use wasmjob_spec::{Pod, TRACKING_FINALIZER};
 
 #[derive(Default)]
 pub struct PodSet {
-    pods: BTreeMap<String, Pod>,
+    pods: BTreeMap<String, Box<Pod>>,
     /// Hashes of every name the Job's pods had: a collision only makes a new pod draw another
     /// name.
     names: HashSet<u64>,
+    /// Pods in memory that are not what their template makes (an older store's, orphans):
+    /// stored whole, not compactly.
+    unmade: HashSet<String>,
 }
 
 /// Whether a sync must still see the pod: it has not finished, or it has not been counted.
@@ -33,10 +36,27 @@ fn name_hash(name: &str) -> u64 {
 }
 
 impl PodSet {
-    /// Keeps the pod (its name is the Job's from now on).
-    pub fn insert(&mut self, pod: Pod) {
-        self.names.insert(name_hash(pod.metadata.name()));
-        self.pods.insert(pod.metadata.name().to_string(), pod);
+    /// Keeps the pod (its name is the Job's from now on); `made`: it is what the Job's
+    /// template makes, changed only in the ways the controller and the node change pods.
+    pub fn insert(&mut self, pod: Pod, made: bool) {
+        let name = pod.metadata.name().to_string();
+        self.names.insert(name_hash(&name));
+        if made {
+            self.unmade.remove(&name);
+        } else {
+            self.unmade.insert(name.clone());
+        }
+        self.pods.insert(name, Box::new(pod));
+    }
+
+    /// Whether the pod is what its template makes (see [`PodSet::insert`]).
+    pub fn made(&self, name: &str) -> bool {
+        !self.unmade.contains(name)
+    }
+
+    /// Marks the pod as no longer what its template makes (its owner went).
+    pub fn unmake(&mut self, name: &str) {
+        self.unmade.insert(name.to_string());
     }
 
     /// Records a name of one of the Job's pods that is not in memory (a settled one).
@@ -50,21 +70,22 @@ impl PodSet {
     }
 
     pub fn get(&self, name: &str) -> Option<&Pod> {
-        self.pods.get(name)
+        self.pods.get(name).map(|p| &**p)
     }
 
     pub fn get_mut(&mut self, name: &str) -> Option<&mut Pod> {
-        self.pods.get_mut(name)
+        self.pods.get_mut(name).map(|p| &mut **p)
     }
 
-    pub fn remove(&mut self, name: &str) -> Option<Pod> {
+    pub fn remove(&mut self, name: &str) -> Option<Box<Pod>> {
+        self.unmade.remove(name);
         self.pods.remove(name)
     }
 
     /// The pod, out of memory, when it is settled (finished and counted).
-    pub fn take_settled(&mut self, name: &str) -> Option<Pod> {
+    pub fn take_settled(&mut self, name: &str) -> Option<Box<Pod>> {
         if self.pods.get(name).is_some_and(|p| !in_flight(p)) {
-            self.pods.remove(name)
+            self.remove(name)
         } else {
             None
         }
@@ -72,11 +93,16 @@ impl PodSet {
 
     /// The pods in memory, by name.
     pub fn iter(&self) -> impl Iterator<Item = &Pod> {
-        self.pods.values()
+        self.pods.values().map(|p| &**p)
     }
 
     pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut Pod> {
-        self.pods.values_mut()
+        self.pods.values_mut().map(|p| &mut **p)
+    }
+
+    /// The names of the pods in memory.
+    pub fn names(&self) -> impl Iterator<Item = &String> {
+        self.pods.keys()
     }
 }
 
@@ -97,8 +123,9 @@ mod tests {
     #[test]
     fn settled_pods_leave_and_their_names_stay_taken() {
         let mut set = PodSet::default();
-        set.insert(pod("b", "Running", true));
-        set.insert(pod("a", "Succeeded", true));
+        set.insert(pod("b", "Running", true), true);
+        set.insert(pod("a", "Succeeded", true), false);
+        assert!(set.made("b") && !set.made("a"));
         set.add_name("old");
         let names = |s: &PodSet| {
             s.iter()
@@ -115,6 +142,7 @@ mod tests {
             Some("a".into())
         );
         assert!(set.take_settled("b").is_none(), "running");
+        assert!(set.made("a"), "forgotten with the pod");
         assert_eq!(names(&set), ["b"]);
         for taken in ["a", "b", "old"] {
             assert!(set.has_name(taken), "{taken}");
