@@ -14,6 +14,7 @@ mod example_wordfreq;
 mod examples_flaky_runaway;
 mod faults;
 mod faults_disk;
+mod faults_large;
 mod hostile_files;
 mod hostile_guests;
 mod hostile_modules;
