@@ -10,11 +10,13 @@ mod concurrency;
 mod guests;
 mod jobs;
 mod load;
+mod million;
 mod plot;
 mod single;
 mod store;
 mod table;
 mod throughput;
+mod watchers;
 
 use single::{guest, latency};
 use table::{machine, print_table, svg};
@@ -80,7 +82,8 @@ impl From<wasmjob_control::store::StoreError> for BenchError {
 
 #[derive(Debug, clap::Args)]
 pub struct BenchArgs {
-    /// What to measure: all, throughput, latency, guest, concurrency, scaling, load, or store.
+    /// What to measure: all, throughput, latency, guest, concurrency, scaling, million,
+    /// watchers, load, or store.
     #[arg(default_value = "all")]
     pub what: String,
     /// Small workloads that finish in seconds (CI's regression check).
@@ -122,15 +125,21 @@ pub struct BenchArgs {
     /// `store`: transitions per transaction with group commit.
     #[arg(long, default_value_t = 256)]
     pub batch: usize,
+    /// `million`: run the million-pod Job in this process and print its figures (the process
+    /// `bench million` starts, so that its memory is the Job's alone).
+    #[arg(long, hide = true)]
+    pub million_child: bool,
 }
 
-const WHATS: [&str; 8] = [
+const WHATS: [&str; 10] = [
     "all",
     "throughput",
     "latency",
     "guest",
     "concurrency",
     "scaling",
+    "million",
+    "watchers",
     "load",
     "store",
 ];
@@ -177,6 +186,9 @@ struct Report {
     by_parallelism: Vec<(f64, f64)>,
     by_size: Vec<(f64, f64)>,
     raw_loop: Option<f64>,
+    /// pods/s of the Indexed throughput Job, the million-pod Job's baseline.
+    #[serde(default)]
+    indexed_rate: Option<f64>,
 }
 
 /// Sizes of one run's workloads.
@@ -252,6 +264,11 @@ pub fn bench(args: BenchArgs) -> Result<u8, BenchError> {
         .enable_all()
         .build()
         .map_err(|e| BenchError::runtime(format!("error: cannot start the runtime: {e}")))?;
+    if args.million_child {
+        let result = runtime.block_on(million::child(&args, &work));
+        let _ = std::fs::remove_dir_all(&work);
+        return result.map(|()| 0);
+    }
     let result = runtime.block_on(measure(&args, &work));
     let _ = std::fs::remove_dir_all(&work);
     let report = result?;
@@ -356,8 +373,16 @@ async fn measure(args: &BenchArgs, work: &Path) -> Result<Report, BenchError> {
     if all || args.what == "guest" {
         guest(args, &sizes, work, &mut report).await?;
     }
+    if all || args.what == "million" {
+        million::million(args, &sizes, work, &mut report).await?;
+    }
     if all || args.what == "concurrency" {
         concurrency::concurrency(&sizes, work, &mut report).await?;
+    }
+    if all || args.what == "watchers" {
+        report
+            .rows
+            .extend(watchers::watchers(args.quick, work, &tiny)?);
     }
     if all || args.what == "load" {
         report.rows.extend(load::load(args.quick, work)?);

@@ -45,18 +45,18 @@ impl Sizes {
 }
 
 /// The serve child, stopped (SIGTERM, then SIGKILL) however the benchmark ends.
-struct ServeChild {
-    child: Child,
-    stderr: PathBuf,
+pub(crate) struct ServeChild {
+    pub(crate) child: Child,
+    pub(crate) stderr: PathBuf,
 }
 
 impl ServeChild {
-    fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         std::fs::read_to_string(&self.stderr).unwrap_or_default()
     }
 
     /// SIGTERM and wait (10 s), then SIGKILL: the exit code, if it exited by itself.
-    fn stop(&mut self) -> Option<i32> {
+    pub(crate) fn stop(&mut self) -> Option<i32> {
         let _ = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status();
@@ -82,19 +82,19 @@ impl Drop for ServeChild {
     }
 }
 
-fn percentile(sorted: &[Duration], q: f64) -> Duration {
+pub(crate) fn percentile(sorted: &[Duration], q: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
     }
     sorted[((sorted.len() - 1) as f64 * q).round() as usize]
 }
 
-fn ms(d: Duration) -> String {
+pub(crate) fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1000.0)
 }
 
 /// One `get jobs` through the CLI: its time and its table.
-fn get_jobs(exe: &Path, state: &Path) -> Result<(Duration, String), BenchError> {
+pub(crate) fn get_jobs(exe: &Path, state: &Path) -> Result<(Duration, String), BenchError> {
     let started = Instant::now();
     let out = Command::new(exe)
         .arg("--state-dir")

@@ -46,7 +46,7 @@ spec:
     );
     row.wasmjob = ms(warm);
     row.higher_is_better = false;
-    row.goal = "<= 1.5".into();
+    row.goal = "<= 1.3".into();
     match baselines::wasmtime_cli() {
         Some(wt) => {
             let wt_run = || {
@@ -60,7 +60,7 @@ spec:
             row.baseline = ms(base);
             let ratio = warm.as_secs_f64() / base.as_secs_f64();
             row.ratio = Some(ratio);
-            row.pass = Some(ratio <= 1.5);
+            row.pass = Some(ratio <= 1.3);
         }
         None => row.baseline = "skipped: no wasmtime on PATH".into(),
     }

@@ -26,7 +26,7 @@ mod tombstones;
 mod wal_check;
 pub mod writer;
 pub use batch::Batch;
-pub use open::{FORMAT, check_dir};
+pub use open::{Check, FORMAT, READER_CHECK_MAX, check_dir};
 pub use pod_rows::InlineLog;
 pub use writer::{Writer, Writes};
 

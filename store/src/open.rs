@@ -111,8 +111,24 @@ pub fn check_dir(dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// How much of the database an open checks before use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Check {
+    /// The whole structure (`quick_check`): a controller taking charge, a command that writes.
+    Whole,
+    /// The whole structure of a store up to [`READER_CHECK_MAX`]; past it, only what the
+    /// command reads (SQLite refuses a damaged page it meets): a command that only reads, so
+    /// that `get` stays fast beside a store of a million pods.
+    Reader,
+    /// Nothing: a second connection of a process that has just checked (the writer's).
+    Checked,
+}
+
+/// The largest database file a reader checks whole.
+pub const READER_CHECK_MAX: u64 = 16 << 20;
+
 /// Opens the database in `dir`, creating the schema when the database is new.
-pub fn connect(dir: &Path) -> Result<Connection> {
+pub fn connect(dir: &Path, check: Check) -> Result<Connection> {
     check_dir(dir)?;
     let db = super::StateDir::new(dir).db();
     let err = |e| super::sqlite_error(&db, e);
@@ -150,23 +166,31 @@ pub fn connect(dir: &Path) -> Result<Connection> {
         }
         e => err(e),
     };
-    // Every open checks the whole database's structure (`quick_check`: every b-tree page,
-    // the free list, page accounting; not the cross-check of index entries against rows that
-    // `integrity_check` adds). It costs one read of the file: measured on a 220 MB store of
-    // 100,000 pods and 100,000 events, 0.22 s with the file in the page cache (integrity_check
-    // 0.45 s) and about 6 s cold on this machine's disk. The alternative, trusting the header
-    // and meeting a damaged page only when a query reads it, would let a controller start on
-    // a store whose damage it finds mid-run; a store a few hundred MB large is already far
-    // past what a state directory holds with finished Jobs collected.
-    let check: String = conn
-        .query_row("PRAGMA quick_check", [], |r| r.get(0))
-        .map_err(corrupt)?;
-    if check != "ok" {
-        return Err(StoreError::Corrupt {
-            path: db.display().to_string(),
-            what: "database".into(),
-            detail: check,
-        });
+    // A controller or a writing command checks the whole database's structure (`quick_check`:
+    // every b-tree page, the free list, page accounting; not the cross-check of index entries
+    // against rows that `integrity_check` adds). It costs one read of the file: measured on a
+    // 220 MB store of format 1 (100,000 pods and 100,000 events), 0.22 s with the file in the
+    // page cache (integrity_check 0.45 s) and about 6 s cold on this machine's disk. Trusting
+    // the header and meeting a damaged page only when a query reads it would let a controller
+    // start on a store whose damage it finds mid-run. A command that only reads checks a
+    // small store whole too, a large one (a Job of a million pods) only where it reads: a
+    // `get` must stay fast, and SQLite refuses any damaged page a query meets.
+    let whole = match check {
+        Check::Whole => true,
+        Check::Reader => std::fs::metadata(&db).map_or(true, |m| m.len() <= READER_CHECK_MAX),
+        Check::Checked => false,
+    };
+    if whole {
+        let check: String = conn
+            .query_row("PRAGMA quick_check", [], |r| r.get(0))
+            .map_err(corrupt)?;
+        if check != "ok" {
+            return Err(StoreError::Corrupt {
+                path: db.display().to_string(),
+                what: "database".into(),
+                detail: check,
+            });
+        }
     }
     // Read-only checks first: a database that is not ours is left exactly as it was.
     let is_new = check_format(&conn)

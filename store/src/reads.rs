@@ -9,7 +9,18 @@ impl Store {
     /// Opens (creating if needed) the store in `dir`. Refuses a directory or database that
     /// is not a wasmjob state directory, and a corrupt database, without changing them.
     pub fn open(dir: &Path) -> Result<Store> {
-        let conn = open::connect(dir)?;
+        Store::open_checking(dir, open::Check::Whole)
+    }
+
+    /// Opens the store for a command that only reads: a large store is not checked whole
+    /// (see [`open::Check::Reader`]).
+    pub fn open_reader(dir: &Path) -> Result<Store> {
+        Store::open_checking(dir, open::Check::Reader)
+    }
+
+    /// Opens the store, checking it as `check` says.
+    pub fn open_checking(dir: &Path, check: open::Check) -> Result<Store> {
+        let conn = open::connect(dir, check)?;
         Ok(Store {
             conn,
             dir: dir.to_path_buf(),

@@ -40,6 +40,14 @@ pub struct Writer {
     committed: watch::Receiver<Committed>,
     handed: u64,
     checkpointer: Option<Checkpointer>,
+    busy: Arc<Busy>,
+}
+
+/// What the writer's work cost so far (for `wasmjob bench`).
+#[derive(Default)]
+struct Busy {
+    commits: std::sync::atomic::AtomicU64,
+    nanos: std::sync::atomic::AtomicU64,
 }
 
 /// The checkpointer thread, and how to stop it.
@@ -53,7 +61,8 @@ impl Writer {
     /// Starts the writer of the state directory `dir`, on a connection of its own (in the
     /// current tokio runtime). It ends once dropped and what it was handed is committed.
     pub fn start(dir: &std::path::Path) -> Result<Writer> {
-        let store = Store::open(dir)?;
+        // The controller starting the writer has just checked the store.
+        let store = Store::open_checking(dir, super::Check::Checked)?;
         let db = StateDir::new(dir).db();
         // Checkpoints are the checkpointer's, never a commit's.
         store
@@ -69,12 +78,14 @@ impl Writer {
             .name("wasmjob-checkpoint".into())
             .spawn(move || checkpoint_while_poked(&db, &pokes, &stopped))
             .map_err(super::open::io(dir))?;
-        tokio::spawn(write_groups(store, rx, tx, poke.clone()));
+        let busy = Arc::new(Busy::default());
+        tokio::spawn(write_groups(store, rx, tx, poke.clone(), busy.clone()));
         Ok(Writer {
             queue,
             committed,
             handed: 0,
             checkpointer: Some(Checkpointer { poke, stop, thread }),
+            busy,
         })
     }
 
@@ -95,6 +106,15 @@ impl Writer {
     /// The number of the last hand-off.
     pub fn handed(&self) -> u64 {
         self.handed
+    }
+
+    /// How many group commits the writer made, and the time they took (writing and syncing).
+    pub fn work(&self) -> (u64, Duration) {
+        use std::sync::atomic::Ordering::Relaxed;
+        (
+            self.busy.commits.load(Relaxed),
+            Duration::from_nanos(self.busy.nanos.load(Relaxed)),
+        )
     }
 
     /// Where the writer stands now.
@@ -153,14 +173,22 @@ async fn write_groups(
     mut queue: queue::UnboundedReceiver<Msg>,
     committed: watch::Sender<Committed>,
     checkpoint: mpsc::Sender<()>,
+    busy: Arc<Busy>,
 ) {
     while let Some(first) = queue.recv().await {
         let mut group = vec![first];
         while let Ok(m) = queue.try_recv() {
             group.push(m);
         }
+        let timing = busy.clone();
         let turn = tokio::task::spawn_blocking(move || {
+            use std::sync::atomic::Ordering::Relaxed;
+            let started = std::time::Instant::now();
             let r = commit(&mut store, group);
+            timing.commits.fetch_add(1, Relaxed);
+            timing
+                .nanos
+                .fetch_add(started.elapsed().as_nanos() as u64, Relaxed);
             (store, r)
         })
         .await;

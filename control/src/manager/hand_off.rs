@@ -174,6 +174,7 @@ impl Manager {
                 }
             }
         }
+        self.stats.pods_written += pods.len() as u64;
         let mut statuses = Vec::with_capacity(out.statuses.len());
         let mut shown = Vec::with_capacity(out.statuses.len());
         for uid in std::mem::take(&mut out.statuses) {

@@ -121,6 +121,12 @@ pub struct Stats {
     pub reconcile_time: Duration,
     /// Pods handed to `reconcile`, summed over its calls.
     pub reconciled_pods: u64,
+    /// Pod rows handed to the store's writer.
+    pub pods_written: u64,
+    /// The writer's group commits, and the time they took (writing and syncing, on its own
+    /// thread).
+    pub commits: u64,
+    pub write_time: Duration,
 }
 
 /// Which Jobs a manager runs.
@@ -203,7 +209,12 @@ impl Manager {
     }
 
     pub fn stats(&self) -> Stats {
-        self.stats
+        let (commits, write_time) = self.writer.work();
+        Stats {
+            commits,
+            write_time,
+            ..self.stats
+        }
     }
 
     pub fn store(&self) -> &Store {

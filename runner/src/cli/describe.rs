@@ -32,7 +32,7 @@ pub fn describe(
         None => (args.resource.clone(), Vec::new()),
     };
     names.extend(args.names.iter().cloned());
-    let store = Store::open(state_dir)?;
+    let store = Store::open_reader(state_dir)?;
     let now = Time(jiff::Timestamp::now());
     let mut text = String::new();
     match Kind::parse(&kind, "describe", &[Kind::Job, Kind::Pod])? {

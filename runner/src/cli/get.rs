@@ -75,7 +75,7 @@ pub fn get(args: GetArgs, state_dir: &Path, namespace: Option<&str>) -> Result<(
     } else {
         Some(namespace.unwrap_or("default"))
     };
-    let store = Store::open(state_dir)?;
+    let store = Store::open_reader(state_dir)?;
     let list = |store: &Store| -> Result<(Vec<String>, Vec<Item>), Failure> {
         let now = Time(jiff::Timestamp::now());
         let (header, mut items) = listing(store, kind, ns, args.output == Some(Output::Wide), now)?;

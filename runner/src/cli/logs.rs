@@ -43,7 +43,7 @@ pub struct LogsArgs {
 
 pub fn logs(args: LogsArgs, state_dir: &Path, namespace: Option<&str>) -> Result<(), Failure> {
     let ns = namespace.unwrap_or("default");
-    let store = Store::open(state_dir)?;
+    let store = Store::open_reader(state_dir)?;
     let pods = match (&args.target, &args.selector) {
         (Some(_), Some(_)) => {
             return Err(Failure::input(

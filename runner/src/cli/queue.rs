@@ -19,7 +19,7 @@ pub struct QueueArgs {
 pub fn queue(args: QueueArgs, state_dir: &Path, namespace: Option<&str>) -> Result<(), Failure> {
     let name = args.job.strip_prefix("job/").unwrap_or(&args.job);
     let ns = namespace.unwrap_or("default");
-    let store = Store::open(state_dir)?;
+    let store = Store::open_reader(state_dir)?;
     let record = store.get_job(ns, name)?.ok_or_else(|| {
         Failure::runtime(format!(
             "Error from server (NotFound): jobs.batch {name:?} not found"

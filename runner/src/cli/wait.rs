@@ -72,7 +72,7 @@ pub fn wait(args: WaitArgs, state_dir: &Path, namespace: Option<&str>) -> Result
             targets.push((k, n.clone()));
         }
     }
-    let store = Store::open(state_dir)?;
+    let store = Store::open_reader(state_dir)?;
     let deadline = Instant::now() + args.timeout;
     for (kind, name) in targets {
         let shown = kind.object_name(&name);
