@@ -22,15 +22,17 @@ pub fn prepare(
     pod_dir: &Path,
     output_volumes: &[OutputVolume],
 ) -> Result<HashMap<String, PathBuf>, String> {
-    let leftovers = pod_dir.join("volumes");
-    match std::fs::remove_dir_all(&leftovers) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-            return Err(format!(
-                "cannot clear the pod's earlier volumes {}: {e}",
-                leftovers.display()
-            ));
+    if pod.spec.volumes.iter().any(|v| v.empty_dir.is_some()) {
+        let leftovers = pod_dir.join("volumes");
+        match std::fs::remove_dir_all(&leftovers) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(format!(
+                    "cannot clear the pod's earlier volumes {}: {e}",
+                    leftovers.display()
+                ));
+            }
+            _ => {}
         }
-        _ => {}
     }
     let mut out = HashMap::new();
     for v in &pod.spec.volumes {

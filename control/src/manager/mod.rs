@@ -296,6 +296,12 @@ impl Manager {
         tokio::pin!(shutdown);
         let mut store_check = tokio::time::interval(STORE_CHECK);
         store_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        // One timer for every wake-up (a Job's, a held sync, a write that may wait), moved
+        // only when its time changes: a new timer per turn of the loop is a cost per report.
+        let far = || Instant::now() + Duration::from_secs(86_400);
+        let timer = tokio::time::sleep_until(far());
+        tokio::pin!(timer);
+        let mut timer_at = None;
         loop {
             let started = std::time::Instant::now();
             let held = self.sync_held();
@@ -319,9 +325,15 @@ impl Manager {
                 }
             }
             let wake = self.jobs.values().filter_map(|e| e.wake_at).min();
-            let soon = [held, self.outbox.next_due()].into_iter().flatten().min();
+            let next = [wake, held, self.outbox.next_due()]
+                .into_iter()
+                .flatten()
+                .min();
+            if next != timer_at {
+                timer_at = next;
+                timer.as_mut().reset(next.unwrap_or_else(far));
+            }
             tokio::select! {
-                _ = sleep_until(soon) => {}
                 message = self.reports.recv() => {
                     if let Some(m) = message {
                         self.take(m);
@@ -334,7 +346,9 @@ impl Manager {
                     let n = committed.map_err(StoreError::Shared)?;
                     self.committed(n);
                 }
-                _ = sleep_until(wake) => {
+                _ = &mut timer => {
+                    timer_at = None;
+                    timer.as_mut().reset(far());
                     let now = Instant::now();
                     for (uid, e) in &mut self.jobs {
                         if e.wake_at.is_some_and(|w| w <= now) {
@@ -750,12 +764,5 @@ pub fn task_info(job: &Job, pod: &Pod) -> crate::node::TaskInfo {
         completions: job.spec.completions,
         parallelism: job.spec.parallelism.unwrap_or(1),
         failed_before,
-    }
-}
-
-async fn sleep_until(at: Option<Instant>) {
-    match at {
-        Some(t) => tokio::time::sleep_until(t).await,
-        None => std::future::pending().await,
     }
 }
