@@ -1,5 +1,8 @@
 //! The `wasmjob` binary: see `wasmjob --help` and the crate's `cli` module.
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     // With transparent huge pages, the first touch of each 2 MiB region of the heap (and of
     // every thread's arena) zeroes all of it: a third of a short `wasmjob run`, and a fifth of
