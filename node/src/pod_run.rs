@@ -285,10 +285,11 @@ async fn run_container(
                 setup.clone(),
                 restarts,
             ));
-            let run = live.inner.sandbox.run(&plan, &log, host, async move {
+            // Boxed: the run's future is large, and the pod's task (which holds this one)
+            // is moved whole when it is spawned.
+            let mut run = Box::pin(live.inner.sandbox.run(&plan, &log, host, async move {
                 let _ = s.wait_for(Option::is_some).await;
-            });
-            tokio::pin!(run);
+            }));
             // A run that lasts has its log in a file, where it can be followed.
             tokio::select! {
                 exit = &mut run => exit,

@@ -27,7 +27,13 @@ type Slot = Arc<OnceCell<Result<InstancePre<State>, String>>>;
 #[derive(Default)]
 pub struct ModuleCache {
     slots: Mutex<HashMap<Key, Slot>>,
+    /// The slot each module file was last found in, and when: within [`RECHECK`] a pod reuses
+    /// it without looking at the file again (a stat per pod is a cost per pod).
+    recent: Mutex<HashMap<(PathBuf, bool), (std::time::Instant, Slot)>>,
 }
+
+/// How long a module file found unchanged is trusted without looking at it again.
+const RECHECK: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl ModuleCache {
     /// The linked module at `path`, compiling it on first use. Errors are messages for the
@@ -38,6 +44,18 @@ impl ModuleCache {
         path: &Path,
         metered: bool,
     ) -> Result<InstancePre<State>, String> {
+        let recent = {
+            let recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
+            recent
+                .get(&(path.to_path_buf(), metered))
+                .filter(|(at, _)| at.elapsed() < RECHECK)
+                .map(|(_, slot)| slot.clone())
+        };
+        if let Some(slot) = recent
+            && let Some(linked) = slot.get()
+        {
+            return linked.clone();
+        }
         let meta = std::fs::metadata(path)
             .map_err(|e| format!("cannot read module {}: {e}", path.display()))?;
         if !meta.is_file() {
@@ -60,6 +78,13 @@ impl ModuleCache {
             let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
             slots.entry(key).or_default().clone()
         };
+        self.recent
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(
+                (path.to_path_buf(), metered),
+                (std::time::Instant::now(), slot.clone()),
+            );
         let engine = engine.clone();
         let path = path.to_path_buf();
         slot.get_or_init(|| async move {

@@ -23,7 +23,7 @@ use tokio::sync::{mpsc as queue, watch};
 pub type Writes = Box<dyn FnOnce(&mut Batch<'_>) -> Result<()> + Send>;
 
 /// How often the log is moved into the database while commits come in.
-const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 
 enum Msg {
     Writes(u64, Writes),
@@ -68,6 +68,11 @@ impl Writer {
         store
             .conn
             .pragma_update(None, "wal_autocheckpoint", 0)
+            .map_err(|e| super::sqlite_error(&db, e))?;
+        // The indexes a busy Job writes into (names are random) stay in memory: 32 MiB at most.
+        store
+            .conn
+            .pragma_update(None, "cache_size", -32768)
             .map_err(|e| super::sqlite_error(&db, e))?;
         let (queue, rx) = queue::unbounded_channel::<Msg>();
         let (tx, committed) = watch::channel(Ok(0));
