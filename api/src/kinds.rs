@@ -43,6 +43,18 @@ pub(super) trait Kind:
             .into_iter()
             .find(|o| o.meta().name.as_deref() == Some(name)))
     }
+    /// The objects in `namespace` written after resourceVersion `since`, for kinds the store
+    /// lists by change (`None`: the kind is listed whole at every look of a watch).
+    fn load_changed(
+        _store: &Store,
+        _namespace: Option<&str>,
+        _since: i64,
+    ) -> Result<Option<Vec<Self>>, StoreError>
+    where
+        Self: Sized,
+    {
+        Ok(None)
+    }
     fn meta(&self) -> &ObjectMeta;
     /// What a list is ordered by, and a continued list goes on after: namespace and name, as
     /// the API server (etcd) orders them.
@@ -115,6 +127,13 @@ impl Kind for wasmjob_spec::Pod {
         name: &str,
     ) -> Result<Option<Self>, StoreError> {
         store.get_pod(namespace.unwrap_or("default"), name)
+    }
+    fn load_changed(
+        store: &Store,
+        namespace: Option<&str>,
+        since: i64,
+    ) -> Result<Option<Vec<Self>>, StoreError> {
+        store.pods_changed_since(namespace, since).map(Some)
     }
     fn meta(&self) -> &ObjectMeta {
         &self.metadata

@@ -119,24 +119,20 @@ async fn listing<T: Kind>(
 ) -> Result<Response, ApiError> {
     let filter = Arc::new(Filter::parse(&q, T::FIELDS)?);
     if q.watch {
-        let seen = {
-            let filter = filter.clone();
-            move |all: &[T]| -> Vec<Seen> {
-                let kept = kept(&filter, all);
-                let rows = T::cells(&kept, now());
-                kept.iter()
-                    .zip(rows)
-                    .map(|(o, cells)| Seen {
-                        uid: o.meta().uid().to_string(),
-                        version: o.meta().resource_version.clone().unwrap_or_default(),
-                        object: json!(o),
-                        table: table(T::COLUMNS, vec![(cells, o.meta())], json!({})),
-                    })
-                    .collect()
-            }
+        let seen = |objects: Vec<&T>| -> Vec<Seen> {
+            let rows = T::cells(&objects, now());
+            objects
+                .iter()
+                .zip(rows)
+                .map(|(o, cells)| Seen {
+                    uid: o.meta().uid().to_string(),
+                    version: o.meta().resource_version.clone().unwrap_or_default(),
+                    object: json!(o),
+                    table: table(T::COLUMNS, vec![(cells, o.meta())], json!({})),
+                })
+                .collect()
         };
-        let list: Lister = Arc::new(move |s: &Store, since: Option<i64>| {
-            let all = T::load(s, namespace.as_deref()).map_err(|e| e.to_string())?;
+        let list: Lister = Arc::new(move |s: &Store, since: Option<i64>, changed: Option<i64>| {
             let deleted: Vec<T> = match since {
                 None => Vec::new(),
                 Some(since) => s
@@ -146,7 +142,33 @@ async fn listing<T: Kind>(
                     .filter_map(|v| serde_json::from_value(v).ok())
                     .collect(),
             };
-            Ok((seen(&all), seen(&deleted)))
+            let deleted = seen(kept(&filter, &deleted));
+            let partial = match changed {
+                Some(v) => {
+                    T::load_changed(s, namespace.as_deref(), v).map_err(|e| e.to_string())?
+                }
+                None => None,
+            };
+            Ok(match partial {
+                // Only what changed: those still in the filter, and those that left it.
+                Some(changed) => {
+                    let (inside, outside): (Vec<&T>, Vec<&T>) = changed
+                        .iter()
+                        .partition(|o| filter.keeps(&o.meta().labels, || json!(o)));
+                    watch::Look::Changes {
+                        changed: seen(inside),
+                        left: seen(outside),
+                        deleted,
+                    }
+                }
+                None => {
+                    let all = T::load(s, namespace.as_deref()).map_err(|e| e.to_string())?;
+                    watch::Look::Everything {
+                        objects: seen(kept(&filter, &all)),
+                        deleted,
+                    }
+                }
+            })
         });
         let watch = watch::Watch {
             as_table: wants_table(&headers),

@@ -276,6 +276,75 @@ async fn a_watch_sees_writes_made_through_the_api_itself() {
     assert_eq!(events[0]["object"]["metadata"]["labels"]["ready"], "yes");
 }
 
+/// A watch of pods follows what changes after its first look (only the pods written since
+/// are listed at each later look): a pod entering the filter is `ADDED`, one changing inside
+/// it `MODIFIED`, one leaving it or deleted `DELETED`, and pods outside it send nothing.
+#[tokio::test]
+async fn a_watch_of_pods_follows_changes_in_and_out_of_its_filter() {
+    let api = Api::new();
+    let job = api.create_job("w").await;
+    api.add_pods(&job, 3);
+    let uid = job["metadata"]["uid"].as_str().unwrap().to_string();
+    let path = "/api/v1/namespaces/default/pods?watch=true&fieldSelector=status.phase%3DRunning&timeoutSeconds=3";
+    let watching = api.get(path);
+    let changing = async {
+        let put = |name: &str, phase: &str| {
+            let mut store = api.store();
+            let mut pod = store.get_pod("default", name).unwrap().unwrap();
+            pod.status.phase = Some(phase.into());
+            pod.status.message = Some(format!("now {phase}"));
+            let mut batch = store.batch().unwrap();
+            batch.put_pod(&mut pod, &uid, false).unwrap();
+            batch.commit().unwrap();
+        };
+        for (name, phase) in [
+            ("w-0", "Running"),
+            ("w-1", "Running"),
+            ("w-2", "Failed"),
+            ("w-1", "Running"),
+            ("w-0", "Succeeded"),
+        ] {
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+            put(name, phase);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        let mut store = api.store();
+        let gone = store.get_pod("default", "w-1").unwrap().unwrap();
+        let mut batch = store.batch().unwrap();
+        batch.delete_pod(gone.metadata.uid()).unwrap();
+        batch.commit().unwrap();
+    };
+    let (watched, ()) = tokio::join!(watching, changing);
+    let events: Vec<(String, String, String)> = watched
+        .events()
+        .iter()
+        .map(|e| {
+            (
+                e["type"].as_str().unwrap().to_string(),
+                e["object"]["metadata"]["name"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+                e["object"]["status"]["phase"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string(),
+            )
+        })
+        .collect();
+    let want: Vec<(String, String, String)> = [
+        ("ADDED", "w-0", "Running"),
+        ("ADDED", "w-1", "Running"),
+        ("MODIFIED", "w-1", "Running"),
+        ("DELETED", "w-0", "Succeeded"),
+        ("DELETED", "w-1", "Running"),
+    ]
+    .iter()
+    .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
+    .collect();
+    assert_eq!(events, want, "{}", watched.body);
+}
+
 /// Issue 16, item 2: events, and namespaces, are watched like Jobs and Pods, as Tables too.
 #[tokio::test]
 async fn events_and_namespaces_can_be_watched() {

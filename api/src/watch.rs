@@ -4,7 +4,10 @@
 //!
 //! The store is looked at every [`POLL`] for commits (any connection's, the API's own
 //! included: [`wasmjob_control::store::Store::changes`]); at each, the objects in the list's filter are
-//! compared with those seen so far by [`wasmjob_control::watch::diff`], the pure step `get -w` takes too. Where the watch starts
+//! compared with those seen so far by [`wasmjob_control::watch::diff`], the pure step `get -w` takes too
+//! — for pods, after the first look, only the pods written since the last one
+//! ([`wasmjob_control::watch::diff_changes`]: a commit costs a watch what it changed, not a
+//! listing of a large Job's pods under the store's lock). Where the watch starts
 //! ([`Start`]): with every current object as `ADDED` (no resourceVersion: "start at the most
 //! recent", or `sendInitialEvents=true`), with the changes after a list's resourceVersion
 //! (objects changed since come as `MODIFIED`, deleted ones as `DELETED` from the store's
@@ -24,7 +27,7 @@ use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
-use wasmjob_control::watch::{Start, Watched, diff};
+use wasmjob_control::watch::{Start, Watched, diff, diff_changes};
 
 /// How often the store is checked for commits.
 pub const POLL: Duration = Duration::from_millis(100);
@@ -50,10 +53,27 @@ impl Watched for Seen {
     }
 }
 
-/// What a watch lists at each look: the objects in its filter, and given a resourceVersion,
-/// those deleted after it (their last states, each with the resourceVersion of its deletion).
+/// What one look of a watch lists.
+pub enum Look {
+    /// Every object in the filter, and those deleted after the resourceVersion asked for.
+    Everything {
+        objects: Vec<Seen>,
+        deleted: Vec<Seen>,
+    },
+    /// The objects written after the resourceVersion asked for: those in the filter, those
+    /// out of it, and those deleted (kinds the store lists by change).
+    Changes {
+        changed: Vec<Seen>,
+        left: Vec<Seen>,
+        deleted: Vec<Seen>,
+    },
+}
+
+/// What a watch lists at each look, given the resourceVersion deletions are asked after and,
+/// after its first look, the one it has seen everything up to (a kind the store lists by
+/// change then lists only what changed since).
 pub type Lister = Arc<
-    dyn Fn(&wasmjob_control::store::Store, Option<i64>) -> Result<(Vec<Seen>, Vec<Seen>), String>
+    dyn Fn(&wasmjob_control::store::Store, Option<i64>, Option<i64>) -> Result<Look, String>
         + Send
         + Sync,
 >;
@@ -84,12 +104,9 @@ fn bookmark((kind, api_version): (&str, &str), version: i64, initial_end: bool) 
     }})
 }
 
-/// What one look at the store found: its change token, and when it changed, the objects,
-/// the deletions and the store's resourceVersion.
-type Look = (
-    wasmjob_control::store::Changes,
-    Option<((Vec<Seen>, Vec<Seen>), i64)>,
-);
+/// What one look at the store found: its change token, and when it changed, what was listed
+/// and the store's resourceVersion.
+type Found = (wasmjob_control::store::Changes, Option<(Look, i64)>);
 
 /// Looks at the store: lists when anything was committed since `last` (or at the first look).
 async fn look(
@@ -97,7 +114,8 @@ async fn look(
     list: &Lister,
     last: Option<wasmjob_control::store::Changes>,
     since: Option<i64>,
-) -> Result<Look, String> {
+    changed: Option<i64>,
+) -> Result<Found, String> {
     let state = state.clone();
     let list = list.clone();
     tokio::task::spawn_blocking(move || {
@@ -106,8 +124,10 @@ async fn look(
         if last == Some(changes) {
             return Ok((changes, None));
         }
+        // The version first: what is listed is at least as new (a change made between the
+        // two is listed again at the next look, and sends nothing twice).
         let rv = store.resource_version().map_err(|e| e.to_string())?;
-        Ok((changes, Some((list(&store, since)?, rv))))
+        Ok((changes, Some((list(&store, since, changed)?, rv))))
     })
     .await
     .map_err(|e| e.to_string())?
@@ -126,6 +146,8 @@ pub fn stream(state: Arc<ApiState>, list: Lister, watch: Watch) -> Response {
     tokio::spawn(async move {
         let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
         let mut seen: HashMap<String, Seen> = HashMap::new();
+        // Once the store lists this kind by change: the version of each object in the filter.
+        let mut versions: Option<HashMap<String, i64>> = None;
         let mut first = Some(start);
         let mut last = None;
         let mut last_sent = tokio::time::Instant::now();
@@ -136,11 +158,14 @@ pub fn stream(state: Arc<ApiState>, list: Lister, watch: Watch) -> Response {
             _ => None,
         };
         loop {
-            let Ok((changes, found)) = look(&state, &list, last, store_version).await else {
+            let changed_after = if first.is_none() { store_version } else { None };
+            let Ok((changes, found)) =
+                look(&state, &list, last, store_version, changed_after).await
+            else {
                 return;
             };
             last = Some(changes);
-            if let Some(((objects, deleted), rv)) = found {
+            if let Some((found, rv)) = found {
                 if let Some(Start::After(since)) = first
                     && rv - since > wasmjob_control::store::TOMBSTONES_KEPT
                 {
@@ -155,7 +180,28 @@ pub fn stream(state: Arc<ApiState>, list: Lister, watch: Watch) -> Response {
                     return;
                 }
                 store_version = Some(rv);
-                let events = diff(&mut seen, objects, deleted, first);
+                let events = match found {
+                    Look::Everything { objects, deleted } => {
+                        let events = diff(&mut seen, objects, deleted, first);
+                        versions = None;
+                        events
+                    }
+                    Look::Changes {
+                        changed,
+                        left,
+                        deleted,
+                    } => {
+                        // From here on only versions are kept: a watch of a large Job's pods
+                        // holds a number per pod, not the pods.
+                        let v = versions.get_or_insert_with(|| {
+                            std::mem::take(&mut seen)
+                                .into_iter()
+                                .map(|(uid, s)| (uid, s.version()))
+                                .collect()
+                        });
+                        diff_changes(v, changed, left, deleted)
+                    }
+                };
                 let mut lines: Vec<Value> = events
                     .into_iter()
                     .map(|(kind, o)| {

@@ -7,7 +7,7 @@
 
 use crate::sandbox::abi::{LeasedItem, NextItem};
 use crate::store::QueueItem;
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::Mutex;
 use tokio::sync::{Notify, mpsc};
 
@@ -28,6 +28,8 @@ struct State {
     /// Ids of pending items, in the order they are handed out.
     pending: VecDeque<u64>,
     leased: usize,
+    /// The items leased to each pod (a pod's end finds its items without a walk of all).
+    leases: HashMap<String, Vec<u64>>,
     dirty: BTreeSet<u64>,
 }
 
@@ -68,6 +70,7 @@ impl WorkQueue {
                 items,
                 pending,
                 leased: 0,
+                leases: HashMap::new(),
                 dirty,
             }),
             changed: Notify::new(),
@@ -119,6 +122,7 @@ impl WorkQueue {
                 if let Some(id) = s.pending.pop_front() {
                     s.leased += 1;
                     s.dirty.insert(id);
+                    s.leases.entry(pod.to_string()).or_default().push(id);
                     let item = &mut s.items[id as usize];
                     item.state = LEASED.into();
                     item.pod = Some(pod.to_string());
@@ -160,6 +164,9 @@ impl WorkQueue {
         item.state = DONE.into();
         s.leased -= 1;
         s.dirty.insert(id);
+        if let Some(mine) = s.leases.get_mut(pod) {
+            mine.retain(|i| *i != id);
+        }
         drop(s);
         self.mark_dirty();
         self.changed.notify_waiters();
@@ -169,12 +176,7 @@ impl WorkQueue {
     /// The pod ended: its leased items are done (it succeeded) or go back to the queue.
     pub fn pod_ended(&self, pod: &str, succeeded: bool) {
         let mut s = self.lock();
-        let mine: Vec<u64> = s
-            .items
-            .iter()
-            .filter(|i| i.state == LEASED && i.pod.as_deref() == Some(pod))
-            .map(|i| i.id)
-            .collect();
+        let mine: Vec<u64> = s.leases.remove(pod).unwrap_or_default();
         if mine.is_empty() {
             return;
         }

@@ -1,6 +1,10 @@
 //! The watch diff: given the objects a watch saw at its last look and those listed now, the
 //! `ADDED`, `MODIFIED` and `DELETED` events between them — one pure step, taken by the API's
-//! watches (`?watch=true`) and by `wasmjob get -w`. Reads no store and sends nothing.
+//! watches (`?watch=true`) and by `wasmjob get -w`. For kinds the store can list by change
+//! (pods, which a Job has by the hundred thousand), a look after the first lists only what
+//! changed since the last one, and [`diff_changes`] takes that step, remembering only each
+//! object's version: a commit costs a watch what it changed, not a listing of everything.
+//! Reads no store and sends nothing.
 
 use std::collections::HashMap;
 
@@ -73,6 +77,34 @@ pub fn diff<T: Watched>(
     }
     events.sort_by_key(|(_, o)| o.version());
     *seen = current;
+    events
+}
+
+/// The events of a look at only what changed since the last one (see the module comment):
+/// `changed` objects now in the watch's filter, `left` changed objects out of it now, and the
+/// tombstones of objects `deleted` since. `seen` holds the uid and version of every object in
+/// the filter. An object that leaves the filter is `DELETED` as it is now (the API server sends
+/// it as it was before, with the new resourceVersion). In resourceVersion order.
+pub fn diff_changes<T: Watched>(
+    seen: &mut HashMap<String, i64>,
+    changed: Vec<T>,
+    left: Vec<T>,
+    deleted: Vec<T>,
+) -> Vec<Change<T>> {
+    let mut events: Vec<Change<T>> = Vec::new();
+    for o in changed {
+        match seen.insert(o.uid().to_string(), o.version()) {
+            None => events.push(("ADDED", o)),
+            Some(v) if v != o.version() => events.push(("MODIFIED", o)),
+            Some(_) => {}
+        }
+    }
+    for o in left.into_iter().chain(deleted) {
+        if seen.remove(o.uid()).is_some() {
+            events.push(("DELETED", o));
+        }
+    }
+    events.sort_by_key(|(_, o)| o.version());
     events
 }
 
@@ -175,6 +207,32 @@ mod tests {
         assert_eq!(seen.len(), 2, "both current objects are remembered");
         let events = diff(&mut seen, vec![object("old", 4)], vec![], None);
         assert_eq!(kinds(&events), strings(&[("DELETED", "changed", "7")]));
+    }
+
+    #[test]
+    fn a_look_at_what_changed_adds_modifies_and_deletes() {
+        let mut seen: HashMap<String, i64> = [("a".to_string(), 3), ("b".to_string(), 2)].into();
+        // b changes, c appears, a leaves the filter, d (never seen) is deleted.
+        let events = diff_changes(
+            &mut seen,
+            vec![object("b", 7), object("c", 8)],
+            vec![object("a", 9)],
+            vec![object("d", 10)],
+        );
+        assert_eq!(
+            kinds(&events),
+            strings(&[
+                ("MODIFIED", "b", "7"),
+                ("ADDED", "c", "8"),
+                ("DELETED", "a", "9")
+            ])
+        );
+        // Listed again at the same version (a look that overlapped a commit): nothing.
+        assert!(diff_changes(&mut seen, vec![object("c", 8)], vec![], vec![]).is_empty());
+        // c is deleted: its tombstone says when.
+        let events = diff_changes(&mut seen, vec![], vec![], vec![object("c", 11)]);
+        assert_eq!(kinds(&events), strings(&[("DELETED", "c", "11")]));
+        assert_eq!(seen.keys().collect::<Vec<_>>(), ["b"]);
     }
 
     #[test]

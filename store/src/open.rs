@@ -46,6 +46,13 @@ CREATE TABLE IF NOT EXISTS tombstones (
 CREATE TABLE IF NOT EXISTS templates (job_uid TEXT PRIMARY KEY, job TEXT NOT NULL);
 ";
 
+/// Indexes of columns added after the first format; made once their columns exist.
+const ADDED_INDEXES: &str = "
+CREATE INDEX IF NOT EXISTS pods_by_version ON pods (version);
+CREATE INDEX IF NOT EXISTS pods_in_flight ON pods (job_uid)
+  WHERE phase IS NULL OR phase NOT IN ('Succeeded', 'Failed') OR finalizer IS NOT 0;
+";
+
 /// Moves a store of format 1 to format 2. The columns format 2 adds are added by
 /// [`ADDED_COLUMNS`] to every store; the rows written before stay as they are — pods and Jobs
 /// whole, as JSON, which format 2 reads as it reads a pod that is not its template's — so the
@@ -239,6 +246,7 @@ pub fn connect(dir: &Path, check: Check) -> Result<Connection> {
     for (table, column) in ADDED_COLUMNS {
         add_column(&conn, table, column).map_err(err)?;
     }
+    conn.execute_batch(ADDED_INDEXES).map_err(err)?;
     if check_format(&conn).map_err(err)? == Ok(false)
         && stored_format(&conn).map_err(err)?.as_deref() == Some(FORMAT_1)
     {

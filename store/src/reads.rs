@@ -189,6 +189,18 @@ impl Store {
         )
     }
 
+    /// The pods of a namespace (all with `None`) written after resourceVersion `since`, in the
+    /// order they were written (pods stored by a wasmjob of format 1 and not written since
+    /// have no version and are not among them).
+    pub fn pods_changed_since(&self, namespace: Option<&str>, since: i64) -> Result<Vec<Pod>> {
+        self.query_pods(
+            &format!(
+                "{POD_SQL} WHERE version > ?1 AND (?2 IS NULL OR namespace = ?2) ORDER BY version"
+            ),
+            params![since, namespace],
+        )
+    }
+
     /// The pods of a Job a controller taking it over must see: those not finished, or not
     /// counted yet (the settled ones stay in the store); each with whether it was stored
     /// compactly (it is what its template makes, see [`Batch::put_pod`]).

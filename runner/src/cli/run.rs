@@ -193,12 +193,14 @@ async fn follow_under_serve(
         "wasmjob serve controls {}: the Jobs were handed to it",
         store.dir().display()
     );
+    // The Job and its pods in flight (a large Job's finished pods are not read at every look).
     let mut last: std::collections::HashMap<String, (Job, Vec<Pod>)> = Default::default();
     let read = |store: &Store, uid: &str| -> Result<Option<(Job, Vec<Pod>)>, Failure> {
         let Some(r) = store.get_job_by_uid(uid)? else {
             return Ok(None);
         };
-        Ok(Some((r.job, store.pods_of_job(uid)?)))
+        let pods = store.pods_in_flight_of_job(uid)?;
+        Ok(Some((r.job, pods.into_iter().map(|(p, _)| p).collect())))
     };
     for u in &uids {
         if let Some(x) = read(&store, u)? {
@@ -250,13 +252,16 @@ async fn follow_under_serve(
         }
     }
     progress.finish();
-    let finished: Vec<(Job, Vec<Pod>, bool)> = uids
-        .iter()
-        .filter_map(|u| {
-            last.get(u)
-                .map(|(j, p)| (j.clone(), p.clone(), deleted.contains(u)))
-        })
-        .collect();
+    let mut finished: Vec<(Job, Vec<Pod>, bool)> = Vec::new();
+    for u in &uids {
+        if let Some((job, _)) = last.get(u) {
+            let failed = match deleted.contains(u) {
+                true => Vec::new(),
+                false => store.failed_pods_of_job(u)?,
+            };
+            finished.push((job.clone(), failed, deleted.contains(u)));
+        }
+    }
     report(&args, &finished, &store)
 }
 
