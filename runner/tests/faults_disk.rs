@@ -491,7 +491,9 @@ spec:
     serve.kill().unwrap();
     serve.wait().unwrap();
     let wal = std::fs::read(killed.join("state.db-wal")).unwrap();
-    let frame = 24 + 4096;
+    // A frame is a 24-byte header and a page (the page size is in the log's header).
+    let page = u32::from_be_bytes(wal[8..12].try_into().unwrap()) as usize;
+    let frame = 24 + page;
     let frames = (wal.len() - 32) / frame;
     assert!(frames >= 10, "only {frames} frames in the log");
     let at = |i: usize| 32 + (i - 1) * frame;

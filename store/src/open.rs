@@ -131,6 +131,11 @@ pub enum Check {
     Checked,
 }
 
+/// The page size of a new store. Small pages keep the write-ahead log small: a busy Job's pods
+/// land at random places of the index of pod names (their names are random), and every commit
+/// writes each page it changed whole.
+const PAGE_SIZE: i64 = 1024;
+
 /// The largest database file a reader checks whole.
 pub const READER_CHECK_MAX: u64 = 16 << 20;
 
@@ -204,7 +209,10 @@ pub fn connect(dir: &Path, check: Check) -> Result<Connection> {
         .map_err(corrupt)?
         .map_err(|d| foreign(&d))?;
     if is_new {
-        // Only possible before any table exists: space of deleted Jobs is given back.
+        // Only possible before any table exists (the page size first: setting auto_vacuum
+        // fixes it): space of deleted Jobs is given back.
+        conn.pragma_update(None, "page_size", PAGE_SIZE)
+            .map_err(err)?;
         conn.pragma_update(None, "auto_vacuum", "INCREMENTAL")
             .map_err(err)?;
     }

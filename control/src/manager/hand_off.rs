@@ -2,11 +2,12 @@
 //! sync changes pods, statuses, events and queue items in memory and marks them here; while the
 //! writer is busy with a commit the marks pile up, and when it is free they go to it as one
 //! group — a pod that changed five times since costs one write, and a settled pod leaves
-//! memory as it goes. A new pod may wait [`WRITE_DELAY`] to be written, so that a pod whose
-//! first news is its end is written once; its first news is written at the next hand-off.
-//! (So a pod may start a few milliseconds before it is stored: a controller killed in that
-//! window leaves it unknown, and its Job makes another — a pod may run twice, as on a
-//! cluster; what counts is only ever what was committed.) The Jobs shown to
+//! memory as it goes. A pod's creation and its news before its end may wait [`WRITE_DELAY`]
+//! to be written, so that a pod that ends sooner is written once, with its end; its end (and
+//! every change that counts or stops it) is written at the next hand-off. (So a pod may run
+//! for a moment before it is stored: a controller killed in that window leaves it unknown,
+//! and its Job makes another — a pod may run twice, as on a cluster; what counts is only ever
+//! what was committed.) The Jobs shown to
 //! observers (`run`'s display, the library API) and the files to remove after a deletion wait
 //! for their group's commit: nothing is reported before it is on disk.
 //!
@@ -20,7 +21,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 use wasmjob_spec::Job;
 
-/// How long a new pod may wait to be written (its first news comes sooner).
+/// How long a pod's creation and its news before its end may wait to be written.
 pub(super) const WRITE_DELAY: Duration = Duration::from_millis(100);
 
 /// Something to do once a hand-off is committed.

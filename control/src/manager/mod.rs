@@ -529,10 +529,9 @@ impl Manager {
             }
         }
         self.dirty_jobs.insert(uid.clone());
-        // A pod's creation may wait (see `hand_off`), its first news does not: a pod that has
-        // started is known to the store within a commit, so that a controller taking over
-        // after a crash finds it (as lost).
-        self.outbox.pod(uid, &name, true);
+        // A pod's end is written at the next hand-off; news before it may wait (see
+        // `hand_off`): a pod that ends meanwhile is written once.
+        self.outbox.pod(uid, &name, u.finished);
     }
 
     /// Reconciles every dirty Job: stops pods and starts new ones at once, and marks every
