@@ -29,6 +29,30 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Runs `writes` in one batch committed without a sync of its own (`synchronous=NORMAL`):
+    /// for writes that count nothing yet, which the next synced commit of any connection
+    /// makes durable with it (a log's later sync covers its earlier frames).
+    pub fn write_unsynced(
+        &mut self,
+        writes: impl FnOnce(&mut Batch<'_>) -> Result<()>,
+    ) -> Result<()> {
+        let db = StateDir::new(&self.dir).db();
+        self.conn
+            .pragma_update(None, "synchronous", "NORMAL")
+            .map_err(|e| sqlite_error(&db, e))?;
+        let result = self.batch().and_then(|mut b| {
+            writes(&mut b)?;
+            b.commit()
+        });
+        let restored = self
+            .conn
+            .pragma_update(None, "synchronous", "FULL")
+            .map_err(|e| sqlite_error(&db, e));
+        result.and(restored)
+    }
+}
+
 /// One transaction of writes.
 pub struct Batch<'a> {
     tx: rusqlite::Transaction<'a>,

@@ -141,6 +141,9 @@ pub const READER_CHECK_MAX: u64 = 16 << 20;
 
 /// Opens the database in `dir`, creating the schema when the database is new.
 pub fn connect(dir: &Path, check: Check) -> Result<Connection> {
+    if check == Check::Checked {
+        return reconnect(dir);
+    }
     check_dir(dir)?;
     let db = super::StateDir::new(dir).db();
     let err = |e| super::sqlite_error(&db, e);
@@ -250,6 +253,16 @@ pub fn connect(dir: &Path, check: Check) -> Result<Connection> {
         conn.execute_batch(end).map_err(err)?;
         created??;
     }
+    // What a store of this revision has needs no looking at again.
+    let revision: Option<String> = conn
+        .query_row("SELECT value FROM meta WHERE key = 'schema'", [], |r| {
+            r.get(0)
+        })
+        .optional()
+        .map_err(err)?;
+    if revision.as_deref() == Some(SCHEMA_REVISION) {
+        return Ok(conn);
+    }
     conn.execute_batch(ADDED).map_err(err)?;
     for (table, column) in ADDED_COLUMNS {
         add_column(&conn, table, column).map_err(err)?;
@@ -271,6 +284,31 @@ pub fn connect(dir: &Path, check: Check) -> Result<Connection> {
     if recorded.is_none() {
         conn.execute_batch(RECORD_NAMESPACES).map_err(err)?;
     }
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES ('schema', ?1) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        [SCHEMA_REVISION],
+    )
+    .map_err(err)?;
+    Ok(conn)
+}
+
+/// The revision of the tables, columns and indexes a store of [`FORMAT`] has once opened by
+/// this wasmjob (recorded in `meta`; a store without it, or with another, is brought up to
+/// date when opened).
+const SCHEMA_REVISION: &str = "2.1";
+
+/// Another connection to a store this process has just opened (checked, its schema up to
+/// date): the settings every connection needs, nothing read.
+fn reconnect(dir: &Path) -> Result<Connection> {
+    let db = super::StateDir::new(dir).db();
+    let err = |e| super::sqlite_error(&db, e);
+    let conn = Connection::open(&db).map_err(err)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))
+        .map_err(err)?;
+    conn.pragma_update(None, "synchronous", "FULL")
+        .map_err(err)?;
+    conn.pragma_update(None, "journal_size_limit", 64i64 << 20)
+        .map_err(err)?;
     Ok(conn)
 }
 

@@ -133,7 +133,7 @@ fn an_older_store_gets_its_namespaces_and_new_columns() {
     // Make it look old: no namespace rows, no marker, no version columns.
     let conn = rusqlite::Connection::open(d.0.join("state.db")).unwrap();
     conn.execute_batch(
-        "DELETE FROM namespaces; DELETE FROM meta WHERE key = 'namespacesRecorded';
+        "DELETE FROM namespaces; DELETE FROM meta WHERE key IN ('namespacesRecorded', 'schema');
          ALTER TABLE events DROP COLUMN version; ALTER TABLE namespaces DROP COLUMN version;",
     )
     .unwrap();

@@ -404,7 +404,8 @@ fn a_format_1_store_opens_moves_to_format_2_and_reads_as_it_was() {
              ALTER TABLE pods DROP COLUMN record; ALTER TABLE pods DROP COLUMN logs;
              ALTER TABLE events DROP COLUMN count; ALTER TABLE events DROP COLUMN first_time;
              ALTER TABLE events DROP COLUMN name_version;
-             UPDATE meta SET value = 'wasmjob-state/1' WHERE key = 'format';",
+             UPDATE meta SET value = 'wasmjob-state/1' WHERE key = 'format';
+             DELETE FROM meta WHERE key = 'schema';",
         )
         .unwrap();
         conn.execute(

@@ -257,12 +257,20 @@ fn checkpoint_while_poked(
     stop: &std::sync::atomic::AtomicBool,
 ) {
     let stopped = || stop.load(std::sync::atomic::Ordering::SeqCst);
-    let mut last: Option<std::time::Instant> = None;
+    // Not at once either: a short run's log is folded in when its last connection closes.
+    let mut last = std::time::Instant::now();
     while pokes.recv().is_ok() && !stopped() {
-        if let Some(wait) = last.map(|l| CHECKPOINT_EVERY.saturating_sub(l.elapsed())) {
+        loop {
+            let wait = CHECKPOINT_EVERY.saturating_sub(last.elapsed());
+            if wait.is_zero() {
+                break;
+            }
             match pokes.recv_timeout(wait) {
                 Err(mpsc::RecvTimeoutError::Disconnected) => return,
                 Ok(()) | Err(mpsc::RecvTimeoutError::Timeout) => {}
+            }
+            if stopped() {
+                return;
             }
         }
         // The commits made meanwhile are covered by this checkpoint.
@@ -274,6 +282,6 @@ fn checkpoint_while_poked(
             let _ = conn.busy_timeout(Duration::from_secs(1));
             let _ = conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)");
         }
-        last = Some(std::time::Instant::now());
+        last = std::time::Instant::now();
     }
 }

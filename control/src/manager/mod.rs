@@ -228,12 +228,15 @@ impl Manager {
         mut record: JobRecord,
         items: Option<&[String]>,
     ) -> Result<String, ManagerError> {
-        let mut batch = self.store.batch()?;
-        batch.create_job(&mut record, Some(&self.owner))?;
-        if let Some(items) = items {
-            batch.add_queue_items(record.job.metadata.uid(), items)?;
-        }
-        batch.commit()?;
+        // Not synced on its own: the Job counts nothing yet, and the writer's first commit,
+        // which is synced, makes it durable with what follows.
+        self.store.write_unsynced(|batch| {
+            batch.create_job(&mut record, Some(&self.owner))?;
+            if let Some(items) = items {
+                batch.add_queue_items(record.job.metadata.uid(), items)?;
+            }
+            Ok(())
+        })?;
         let uid = record.job.metadata.uid().to_string();
         let mut entry = Entry::new(record);
         // Built from the items just stored, not read back (no items: no queue, as on load).
