@@ -16,8 +16,8 @@ use wasmjob_spec::{Pod, PodStatus};
 /// A pod for a node to run.
 #[derive(Clone, Debug)]
 pub struct Assignment {
-    /// The pod as stored, Pending.
-    pub pod: Pod,
+    /// The pod as stored, Pending (boxed: a pod is kilobytes, moved with each hand-off).
+    pub pod: Box<Pod>,
     /// The uid of its Job, which its work-queue calls name.
     pub job_uid: String,
     /// The folder the Job's relative module paths and hostPaths resolve against.

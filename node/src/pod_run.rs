@@ -58,7 +58,7 @@ fn initial_status(pod: &Pod) -> PodStatus {
 
 pub(super) async fn run_pod(
     inner: Arc<NodeInner>,
-    pod: Pod,
+    pod: Box<Pod>,
     base_dir: PathBuf,
     info: TaskInfo,
     queue: Option<super::task_host::QueueClient>,
@@ -145,7 +145,8 @@ pub(super) async fn run_pod(
         Err(msg) => Some(msg),
         Ok(vols) => {
             let enforcer = storage_limits::enforce(&pod, &vols, handle.clone(), stop.clone());
-            run_containers(&live, &pod, &setup, &base_dir, &vols, &stop).await;
+            // Boxed: the pod's task stays small (it is moved whole when spawned).
+            Box::pin(run_containers(&live, &pod, &setup, &base_dir, &vols, &stop)).await;
             enforcer.finish().await;
             None
         }

@@ -398,6 +398,7 @@ fn a_format_1_store_opens_moves_to_format_2_and_reads_as_it_was() {
         let conn = rusqlite::Connection::open(d.0.join("state.db")).unwrap();
         conn.execute_batch(
             "DROP TABLE templates; DROP INDEX pods_by_version; DROP INDEX pods_in_flight;
+             DROP INDEX pods_failed;
              ALTER TABLE jobs DROP COLUMN status; ALTER TABLE jobs DROP COLUMN version;
              ALTER TABLE pods DROP COLUMN version; ALTER TABLE pods DROP COLUMN idx;
              ALTER TABLE pods DROP COLUMN finalizer; ALTER TABLE pods DROP COLUMN phase;

@@ -299,18 +299,20 @@ impl Manager {
         tokio::pin!(shutdown);
         let mut store_check = tokio::time::interval(STORE_CHECK);
         store_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-        // One timer for every wake-up (a Job's, a held sync, a write that may wait), moved
-        // only when its time changes: a new timer per turn of the loop is a cost per report.
+        // One timer for every wake-up (a Job's, a held sync, a write that may wait): a new
+        // timer per turn of the loop is a cost per report.
         let far = || Instant::now() + Duration::from_secs(86_400);
         let timer = tokio::time::sleep_until(far());
         tokio::pin!(timer);
         let mut timer_at = None;
         loop {
-            let started = std::time::Instant::now();
             let held = self.sync_held();
-            if held.is_none() && !self.writer_behind() && self.sync() {
-                self.stats.syncs += 1;
-                self.stats.sync_time += started.elapsed();
+            if held.is_none() && !self.writer_behind() {
+                let started = std::time::Instant::now();
+                if self.sync() {
+                    self.stats.syncs += 1;
+                    self.stats.sync_time += started.elapsed();
+                }
             }
             self.collect()?;
             self.hand_off();
@@ -332,9 +334,13 @@ impl Manager {
                 .into_iter()
                 .flatten()
                 .min();
-            if next != timer_at {
-                timer_at = next;
-                timer.as_mut().reset(next.unwrap_or_else(far));
+            // Moved earlier only: a wake-up that came too soon costs one turn of the loop,
+            // moving the timer later at every report cost more (the times move on each turn).
+            if let Some(n) = next
+                && timer_at.is_none_or(|t| n < t)
+            {
+                timer_at = Some(n);
+                timer.as_mut().reset(n);
             }
             tokio::select! {
                 message = self.reports.recv() => {
@@ -412,7 +418,7 @@ impl Manager {
     }
 
     /// The assignment of Job `uid`'s `pod`, which is recorded as running.
-    fn assignment(entry: &mut Entry, uid: &str, pod: Pod) -> Assignment {
+    fn assignment(entry: &mut Entry, uid: &str, pod: Box<Pod>) -> Assignment {
         entry.running.insert(
             pod.metadata.name().to_string(),
             pod.metadata.uid().to_string(),
@@ -581,7 +587,7 @@ impl Manager {
         let mut assignments = Vec::with_capacity(starts.len());
         for (uid, name) in starts {
             if let Some(e) = self.jobs.get_mut(&uid)
-                && let Some(pod) = e.pods.get(&name).cloned()
+                && let Some(pod) = e.pods.get(&name).cloned().map(Box::new)
             {
                 assignments.push(Manager::assignment(e, &uid, pod));
             }
