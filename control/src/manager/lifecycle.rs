@@ -195,6 +195,9 @@ impl Manager {
     /// Removes whatever is due: Jobs being deleted whose pods have stopped, user-deleted pods
     /// that are counted, and (under `serve`) Jobs whose TTL has passed.
     pub(super) fn collect(&mut self) -> Result<(), ManagerError> {
+        if self.to_collect.is_empty() {
+            return Ok(());
+        }
         let now = self.clock.now();
         for uid in std::mem::take(&mut self.to_collect) {
             let Some(e) = self.jobs.get_mut(&uid) else {
