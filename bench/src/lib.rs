@@ -93,7 +93,7 @@ pub struct BenchArgs {
     #[arg(long, value_name = "N")]
     pub pods: Option<usize>,
     /// Folder for the benchmark's state directories and modules [default: the system's
-    /// temporary folder]. Its file system matters: every pod's log is a file.
+    /// temporary folder]. Its file system matters: every commit is synced.
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
     /// The pi example's module, for the guest-speed figures (build it with `cargo build

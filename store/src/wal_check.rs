@@ -18,8 +18,10 @@ use std::path::Path;
 /// commit frame of the same log (same salts, its checksum right from the frame before it)
 /// means committed changes would be lost: refused. After a power loss, a file system that
 /// writes blocks out of order can leave such a log too; the refusal then names what a restart
-/// would otherwise drop without a word. Reading the log costs one pass over it (at most a few
-/// MB: SQLite checkpoints every 1000 pages and `journal_size_limit` caps what stays).
+/// would otherwise drop without a word. Reading the log costs one pass over it (the
+/// controller's writer keeps it to about a second of commits, and `journal_size_limit` caps
+/// what stays once it starts over; a command that only reads beside a live controller does not
+/// check it, see `open::connect`).
 ///
 /// Another process may be writing the log while it is read (a `serve` beside a `get`): a
 /// frame or header caught half-written looks damaged. So a problem counts only when a second

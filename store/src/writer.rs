@@ -43,11 +43,14 @@ pub struct Writer {
     busy: Arc<Busy>,
 }
 
-/// What the writer's work cost so far (for `wasmjob bench`).
+/// What the writer's work cost so far (for `wasmjob bench`), and the checkpointer's word.
 #[derive(Default)]
 struct Busy {
     commits: std::sync::atomic::AtomicU64,
     nanos: std::sync::atomic::AtomicU64,
+    /// The checkpointer has moved the log into the database up to a recent commit: the
+    /// writer moves in what it committed since, so that its next commit starts the log over.
+    caught_up: std::sync::atomic::AtomicBool,
 }
 
 /// The checkpointer thread, and how to stop it.
@@ -79,11 +82,12 @@ impl Writer {
         let (poke, pokes) = mpsc::channel::<()>();
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let stopped = stop.clone();
+        let busy = Arc::new(Busy::default());
+        let told = busy.clone();
         let thread = std::thread::Builder::new()
             .name("wasmjob-checkpoint".into())
-            .spawn(move || checkpoint_while_poked(&db, &pokes, &stopped))
+            .spawn(move || checkpoint_while_poked(&db, &pokes, &stopped, &told.caught_up))
             .map_err(super::open::io(dir))?;
-        let busy = Arc::new(Busy::default());
         tokio::spawn(write_groups(store, rx, tx, poke.clone(), busy.clone()));
         Ok(Writer {
             queue,
@@ -189,6 +193,9 @@ async fn write_groups(
         let turn = tokio::task::spawn_blocking(move || {
             use std::sync::atomic::Ordering::Relaxed;
             let started = std::time::Instant::now();
+            if timing.caught_up.swap(false, Relaxed) {
+                catch_up(&store);
+            }
             let r = commit(&mut store, group);
             timing.commits.fetch_add(1, Relaxed);
             timing
@@ -225,6 +232,17 @@ async fn write_groups(
     }
 }
 
+/// Moves into the database what was committed since the checkpointer's last checkpoint (a
+/// passive checkpoint: a second's commits at most, their pages mostly in memory). With the
+/// whole log in the database, the next commit starts the log over from its beginning — unless
+/// a reader still reads an older state from it, and then a later turn does. Without this the
+/// log would only grow while commits keep coming: the checkpointer is always a few commits
+/// behind, and SQLite starts a log over only when nothing of it is left to move.
+fn catch_up(store: &Store) {
+    // A failed checkpoint loses nothing (the log keeps every commit); the next turn retries.
+    let _ = store.conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)");
+}
+
 /// Commits one group in one transaction; returns the number of its last hand-off.
 fn commit(store: &mut Store, group: Vec<Msg>) -> Result<Option<u64>> {
     let mut last = None;
@@ -255,6 +273,7 @@ fn checkpoint_while_poked(
     db: &std::path::Path,
     pokes: &mpsc::Receiver<()>,
     stop: &std::sync::atomic::AtomicBool,
+    caught_up: &std::sync::atomic::AtomicBool,
 ) {
     let stopped = || stop.load(std::sync::atomic::Ordering::SeqCst);
     // Not at once either: a short run's log is folded in when its last connection closes.
@@ -280,7 +299,9 @@ fn checkpoint_while_poked(
         }
         if let Ok(conn) = rusqlite::Connection::open(db) {
             let _ = conn.busy_timeout(Duration::from_secs(1));
-            let _ = conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)");
+            if conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)").is_ok() {
+                caught_up.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
         }
         last = std::time::Instant::now();
     }
