@@ -2,6 +2,7 @@
 //! resourceVersions of events and namespaces, and the tombstones watches resume from.
 
 use super::*;
+use std::time::Duration;
 
 pub(crate) struct Dir(pub PathBuf);
 
@@ -216,4 +217,54 @@ fn pods_deleted_with_their_job_leave_tombstones() {
     );
     assert_eq!(store.deleted_since("Job", None, listed).unwrap().len(), 1);
     assert!(store.list_pods(None).unwrap().is_empty());
+}
+
+/// The salts in the write-ahead log's header, which change whenever the log starts over.
+fn log_salts(d: &Dir) -> Vec<u8> {
+    let wal = StateDir::new(&d.0).db().with_extension("db-wal");
+    std::fs::read(wal).map_or_else(|_| Vec::new(), |b| b.get(16..24).unwrap_or(&[]).to_vec())
+}
+
+/// While commits keep coming, the write-ahead log starts over (its salts change) instead of
+/// growing for as long as they come. (Commits this small leave the checkpointer gaps to catch
+/// up in; the writer's own catch-up matters under a busy Job, which `wasmjob bench watchers`
+/// shows: the log of a 100,000-pod Job stays near 64 MiB.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_log_starts_over_while_commits_keep_coming() {
+    let d = dir();
+    let mut store = Store::open(&d.0).unwrap();
+    let mut a = job("a", "default");
+    let mut batch = store.batch().unwrap();
+    batch.create_job(&mut a, None).unwrap();
+    batch.commit().unwrap();
+    let mut writer = writer::Writer::start(&d.0).unwrap();
+    let job = a.job.clone();
+    let uid = job.metadata.uid().to_string();
+    let put = |i: usize| -> writer::Writes {
+        let mut pod = pod_of(&job, &format!("a-{i}"));
+        let uid = uid.clone();
+        Box::new(move |b| b.put_pod(&mut pod, &uid, false))
+    };
+    writer.hand(put(0));
+    writer.flush().await.unwrap();
+    let first = log_salts(&d);
+    assert_eq!(first.len(), 8, "the writer's first commit made a log");
+    let started = std::time::Instant::now();
+    let mut i = 1;
+    let mut committed = 1;
+    // Commits back to back: a few hand-offs always wait, so the writer never pauses (the
+    // checkpointer waits a second before its first checkpoint).
+    while log_salts(&d) == first {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the log did not start over in 20 s of commits ({i} of them)"
+        );
+        writer.hand(put(i));
+        i += 1;
+        while writer.handed() - committed >= 3 {
+            committed = writer.changed().await.unwrap();
+        }
+    }
+    drop(writer);
+    drop(store);
 }
