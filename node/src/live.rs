@@ -62,11 +62,12 @@ impl Live {
         self.notify();
     }
 
-    /// Sets the pod's last status; nothing changes it afterwards.
-    pub fn finish_with(&self, status: PodStatus) {
+    /// Makes the pod's last status from the one it has (in place, under the lock); nothing
+    /// changes it afterwards.
+    pub fn finish_in_place(&self, f: impl FnOnce(&mut PodStatus)) {
         {
             let mut current = lock(&self.status);
-            *current = status;
+            f(&mut current);
             self.finished.store(true, Ordering::SeqCst);
         }
         self.notify();
@@ -86,12 +87,19 @@ impl Live {
         // Unqueued first: a change made after this point queues a new report.
         self.queued.store(false, Ordering::SeqCst);
         let (status, finished) = {
-            let status = lock(&self.status);
-            (status.clone(), self.finished.load(Ordering::SeqCst))
+            let mut status = lock(&self.status);
+            let finished = self.finished.load(Ordering::SeqCst);
+            if finished && self.delivered_final.swap(true, Ordering::SeqCst) {
+                return None;
+            }
+            // The final status goes whole: nothing reads it here afterwards.
+            let status = if finished {
+                std::mem::take(&mut *status)
+            } else {
+                status.clone()
+            };
+            (status, finished)
         };
-        if finished && self.delivered_final.swap(true, Ordering::SeqCst) {
-            return None;
-        }
         Some(StatusReport {
             pod_uid: self.uid.clone(),
             namespace: self.namespace.clone(),
@@ -323,9 +331,11 @@ mod tests {
                     for i in 0..50 {
                         live.update(|s| s.message = Some(format!("step {i}")));
                     }
-                    live.finish_with(PodStatus {
-                        phase: Some(PHASE_SUCCEEDED.into()),
-                        ..Default::default()
+                    live.finish_in_place(|s| {
+                        *s = PodStatus {
+                            phase: Some(PHASE_SUCCEEDED.into()),
+                            ..Default::default()
+                        }
                     });
                     live.update(|s| s.message = Some("too late".into()));
                 })

@@ -471,98 +471,93 @@ fn finish(
     publish_error: Option<String>,
 ) {
     live.flush_progress();
-    let mut s = live
-        .status
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .clone();
-    let at = now();
-    // Containers that never ran end as stopped (or as not started, when volumes failed).
-    for cs in s
-        .init_container_statuses
-        .iter_mut()
-        .chain(s.container_statuses.iter_mut())
-    {
-        if cs.state.terminated.is_none() {
-            let exit = match &volume_error {
-                Some(msg) => Exit::StartError(msg.clone()),
-                None => Exit::Stopped,
-            };
-            let ran = cs.state.running.is_some();
-            let started = cs
-                .state
-                .running
-                .as_ref()
-                .and_then(|r| r.started_at)
-                .unwrap_or(at);
-            if ran || cause.is_some() || volume_error.is_some() {
-                cs.state = terminated(&exit, cause, started, Some(at), None);
+    // Changed in place, under the status lock: a report taken meanwhile sees the status
+    // before or after, never half of it.
+    live.finish_in_place(move |s| {
+        let at = now();
+        // Containers that never ran end as stopped (or as not started, when volumes failed).
+        for cs in s
+            .init_container_statuses
+            .iter_mut()
+            .chain(s.container_statuses.iter_mut())
+        {
+            if cs.state.terminated.is_none() {
+                let exit = match &volume_error {
+                    Some(msg) => Exit::StartError(msg.clone()),
+                    None => Exit::Stopped,
+                };
+                let ran = cs.state.running.is_some();
+                let started = cs
+                    .state
+                    .running
+                    .as_ref()
+                    .and_then(|r| r.started_at)
+                    .unwrap_or(at);
+                if ran || cause.is_some() || volume_error.is_some() {
+                    cs.state = terminated(&exit, cause, started, Some(at), None);
+                }
             }
+            cs.ready = false;
         }
-        cs.ready = false;
-    }
-    let all_ok = s.container_statuses.iter().all(|c| {
-        c.state
-            .terminated
-            .as_ref()
-            .is_some_and(|t| t.exit_code == 0)
-    });
-    // An evicted pod has failed, even when its containers ended well before the last
-    // measurement found its volume over the limit.
-    let evicted = matches!(cause, Some(StopCause::Evicted(_)));
-    s.phase = Some(
-        if all_ok && !s.container_statuses.is_empty() && publish_error.is_none() && !evicted {
-            PHASE_SUCCEEDED
+        let all_ok = s.container_statuses.iter().all(|c| {
+            c.state
+                .terminated
+                .as_ref()
+                .is_some_and(|t| t.exit_code == 0)
+        });
+        // An evicted pod has failed, even when its containers ended well before the last
+        // measurement found its volume over the limit.
+        let evicted = matches!(cause, Some(StopCause::Evicted(_)));
+        s.phase = Some(
+            if all_ok && !s.container_statuses.is_empty() && publish_error.is_none() && !evicted {
+                PHASE_SUCCEEDED
+            } else {
+                PHASE_FAILED
+            }
+            .into(),
+        );
+        let reason = if s.phase.as_deref() == Some(PHASE_SUCCEEDED) {
+            "PodCompleted"
         } else {
-            PHASE_FAILED
-        }
-        .into(),
-    );
-    let reason = if s.phase.as_deref() == Some(PHASE_SUCCEEDED) {
-        "PodCompleted"
-    } else {
-        "PodFailed"
-    };
-    set_condition(
-        &mut s,
-        condition("ContainersReady", false, Some(reason), None),
-    );
-    set_condition(&mut s, condition("Ready", false, Some(reason), None));
-    match cause {
-        Some(StopCause::PodDeadline) if s.phase.as_deref() == Some(PHASE_FAILED) => {
-            s.reason = Some("DeadlineExceeded".into());
-            s.message = Some(POD_DEADLINE_MESSAGE.into());
-        }
-        Some(StopCause::Evicted(why)) => {
-            s.reason = Some("Evicted".into());
-            s.message = Some(why.clone());
-            set_condition(
-                &mut s,
+            "PodFailed"
+        };
+        set_condition(s, condition("ContainersReady", false, Some(reason), None));
+        set_condition(s, condition("Ready", false, Some(reason), None));
+        match cause {
+            Some(StopCause::PodDeadline) if s.phase.as_deref() == Some(PHASE_FAILED) => {
+                s.reason = Some("DeadlineExceeded".into());
+                s.message = Some(POD_DEADLINE_MESSAGE.into());
+            }
+            Some(StopCause::Evicted(why)) => {
+                s.reason = Some("Evicted".into());
+                s.message = Some(why.clone());
+                set_condition(
+                    s,
+                    condition(
+                        "DisruptionTarget",
+                        true,
+                        Some("TerminationByKubelet"),
+                        Some(why.as_str()),
+                    ),
+                );
+            }
+            Some(StopCause::Shutdown) => set_condition(
+                s,
                 condition(
                     "DisruptionTarget",
                     true,
                     Some("TerminationByKubelet"),
-                    Some(why.as_str()),
+                    Some("wasmjob is shutting down"),
                 ),
-            );
-        }
-        Some(StopCause::Shutdown) => set_condition(
-            &mut s,
-            condition(
-                "DisruptionTarget",
-                true,
-                Some("TerminationByKubelet"),
-                Some("wasmjob is shutting down"),
             ),
-        ),
-        _ => {}
-    }
-    if let Some(msg) = volume_error {
-        s.message = Some(msg);
-    }
-    if let Some(msg) = publish_error {
-        s.reason = Some("OutputsNotPublished".into());
-        s.message = Some(msg);
-    }
-    live.finish_with(s);
+            _ => {}
+        }
+        if let Some(msg) = volume_error {
+            s.message = Some(msg);
+        }
+        if let Some(msg) = publish_error {
+            s.reason = Some("OutputsNotPublished".into());
+            s.message = Some(msg);
+        }
+    });
 }
