@@ -10,14 +10,16 @@
 
 use super::{StopCause, TaskInfo};
 use std::path::PathBuf;
+use std::sync::Arc;
 use wasmjob_sandbox::abi::NextItem;
 use wasmjob_spec::{Pod, PodStatus};
 
 /// A pod for a node to run.
 #[derive(Clone, Debug)]
 pub struct Assignment {
-    /// The pod as stored, Pending (boxed: a pod is kilobytes, moved with each hand-off).
-    pub pod: Box<Pod>,
+    /// The pod as stored, Pending (shared with the control side, which keeps it too: a pod is
+    /// kilobytes).
+    pub pod: Arc<Pod>,
     /// The uid of its Job, which its work-queue calls name.
     pub job_uid: String,
     /// The folder the Job's relative module paths and hostPaths resolve against.

@@ -58,7 +58,7 @@ fn initial_status(pod: &Pod) -> PodStatus {
 
 pub(super) async fn run_pod(
     inner: Arc<NodeInner>,
-    pod: Box<Pod>,
+    pod: Arc<Pod>,
     base_dir: PathBuf,
     info: TaskInfo,
     queue: Option<super::task_host::QueueClient>,

@@ -133,7 +133,7 @@ impl Manager {
         batch.commit()?;
         let mut assignments = Vec::new();
         for name in restart {
-            if let Some(pod) = entry.pods.get(&name).cloned().map(Box::new) {
+            if let Some(pod) = entry.pods.shared(&name) {
                 assignments.push(Manager::assignment(&mut entry, uid, pod));
             }
         }

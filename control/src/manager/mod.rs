@@ -418,7 +418,7 @@ impl Manager {
     }
 
     /// The assignment of Job `uid`'s `pod`, which is recorded as running.
-    fn assignment(entry: &mut Entry, uid: &str, pod: Box<Pod>) -> Assignment {
+    fn assignment(entry: &mut Entry, uid: &str, pod: Arc<Pod>) -> Assignment {
         entry.running.insert(
             pod.metadata.name().to_string(),
             pod.metadata.uid().to_string(),
@@ -587,7 +587,7 @@ impl Manager {
         let mut assignments = Vec::with_capacity(starts.len());
         for (uid, name) in starts {
             if let Some(e) = self.jobs.get_mut(&uid)
-                && let Some(pod) = e.pods.get(&name).cloned().map(Box::new)
+                && let Some(pod) = e.pods.shared(&name)
             {
                 assignments.push(Manager::assignment(e, &uid, pod));
             }

@@ -2,15 +2,18 @@
 //! counted yet — by name, and a hash of the name of every pod the Job ever had, so a new pod's
 //! name is never one its namespace holds. A pod that is finished and counted (settled) leaves
 //! memory when its last state is handed to the store's writer: memory follows the pods in
-//! flight, not the size of the Job, and a sync walks only them.
+//! flight, not the size of the Job, and a sync walks only them. A pod is shared with the
+//! node it was assigned to (not copied for it); a change here while the node still holds it
+//! copies it then.
 
 use std::collections::{BTreeMap, HashSet};
 use std::hash::{Hash, Hasher};
+use std::sync::Arc;
 use wasmjob_spec::{Pod, TRACKING_FINALIZER};
 
 #[derive(Default)]
 pub struct PodSet {
-    pods: BTreeMap<String, Box<Pod>>,
+    pods: BTreeMap<String, Arc<Pod>>,
     /// Hashes of every name the Job's pods had: a collision only makes a new pod draw another
     /// name.
     names: HashSet<u64>,
@@ -46,7 +49,7 @@ impl PodSet {
         } else {
             self.unmade.insert(name.clone());
         }
-        self.pods.insert(name, Box::new(pod));
+        self.pods.insert(name, Arc::new(pod));
     }
 
     /// Whether the pod is what its template makes (see [`PodSet::insert`]).
@@ -73,13 +76,20 @@ impl PodSet {
         self.pods.get(name).map(|p| &**p)
     }
 
+    /// The pod as it is, shared (for a node to run).
+    pub fn shared(&self, name: &str) -> Option<Arc<Pod>> {
+        self.pods.get(name).cloned()
+    }
+
     pub fn get_mut(&mut self, name: &str) -> Option<&mut Pod> {
-        self.pods.get_mut(name).map(|p| &mut **p)
+        self.pods.get_mut(name).map(Arc::make_mut)
     }
 
     pub fn remove(&mut self, name: &str) -> Option<Box<Pod>> {
         self.unmade.remove(name);
-        self.pods.remove(name)
+        self.pods
+            .remove(name)
+            .map(|p| Box::new(Arc::try_unwrap(p).unwrap_or_else(|p| (*p).clone())))
     }
 
     /// The pod, out of memory, when it is settled (finished and counted).
@@ -97,7 +107,7 @@ impl PodSet {
     }
 
     pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut Pod> {
-        self.pods.values_mut().map(|p| &mut **p)
+        self.pods.values_mut().map(Arc::make_mut)
     }
 
     /// The names of the pods in memory.
