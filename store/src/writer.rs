@@ -38,6 +38,11 @@ pub type Committed = std::result::Result<u64, Arc<StoreError>>;
 pub struct Writer {
     queue: queue::UnboundedSender<Msg>,
     committed: watch::Receiver<Committed>,
+    /// The last hand-off committed, read without a lock (the controller asks at every turn).
+    last: Arc<std::sync::atomic::AtomicU64>,
+    /// A word after each commit or failure: what the controller waits on (cheaper to wait on,
+    /// turn after turn, than the state's watch).
+    news: queue::UnboundedReceiver<()>,
     handed: u64,
     checkpointer: Option<Checkpointer>,
     busy: Arc<Busy>,
@@ -78,7 +83,14 @@ impl Writer {
             .pragma_update(None, "cache_size", -32768)
             .map_err(|e| super::sqlite_error(&db, e))?;
         let (queue, rx) = queue::unbounded_channel::<Msg>();
-        let (tx, committed) = watch::channel(Ok(0));
+        let (state, committed) = watch::channel(Ok(0));
+        let (news_tx, news) = queue::unbounded_channel();
+        let last = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let tell = Tell {
+            state,
+            last: last.clone(),
+            news: news_tx,
+        };
         let (poke, pokes) = mpsc::channel::<()>();
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let stopped = stop.clone();
@@ -88,10 +100,12 @@ impl Writer {
             .name("wasmjob-checkpoint".into())
             .spawn(move || checkpoint_while_poked(&db, &pokes, &stopped, &told.caught_up))
             .map_err(super::open::io(dir))?;
-        tokio::spawn(write_groups(store, rx, tx, poke.clone(), busy.clone()));
+        tokio::spawn(write_groups(store, rx, tell, poke.clone(), busy.clone()));
         Ok(Writer {
             queue,
             committed,
+            last,
+            news,
             handed: 0,
             checkpointer: Some(Checkpointer { poke, stop, thread }),
             busy,
@@ -133,19 +147,23 @@ impl Writer {
 
     /// Whether everything handed off is committed.
     pub fn idle(&self) -> bool {
-        matches!(self.committed(), Ok(n) if n >= self.handed)
+        // A failed writer's count stops short of the hand-off that failed.
+        self.last.load(std::sync::atomic::Ordering::Acquire) >= self.handed
     }
 
     /// Waits until the writer commits more (or fails), and says where it stands.
     pub async fn changed(&mut self) -> Committed {
-        if self.committed.changed().await.is_err() {
-            // The thread is gone without a word: it panicked.
+        let word = self.news.recv().await;
+        while self.news.try_recv().is_ok() {}
+        let now = self.committed();
+        if word.is_none() && now.is_ok() {
+            // The writer is gone without a word: it panicked.
             return Err(Arc::new(StoreError::Io {
                 path: "the store's writer".into(),
                 source: std::io::Error::other("the writer thread ended"),
             }));
         }
-        self.committed()
+        now
     }
 
     /// Waits until every hand-off so far is committed; the error of a failed commit.
@@ -175,12 +193,29 @@ impl Drop for Writer {
     }
 }
 
+/// How the writer tells where it stands.
+struct Tell {
+    state: watch::Sender<Committed>,
+    last: Arc<std::sync::atomic::AtomicU64>,
+    news: queue::UnboundedSender<()>,
+}
+
+impl Tell {
+    fn send(&self, committed: Committed) {
+        if let Ok(n) = &committed {
+            self.last.store(*n, std::sync::atomic::Ordering::Release);
+        }
+        let _ = self.state.send_replace(committed);
+        let _ = self.news.send(());
+    }
+}
+
 /// The writer: each turn takes everything handed so far and commits it as one group, on a
 /// blocking thread.
 async fn write_groups(
     mut store: Store,
     mut queue: queue::UnboundedReceiver<Msg>,
-    committed: watch::Sender<Committed>,
+    committed: Tell,
     checkpoint: mpsc::Sender<()>,
     busy: Arc<Busy>,
 ) {
@@ -214,18 +249,18 @@ async fn write_groups(
                     path: "the store's writer".into(),
                     source: std::io::Error::other(format!("a commit did not finish: {e}")),
                 };
-                let _ = committed.send_replace(Err(Arc::new(e)));
+                committed.send(Err(Arc::new(e)));
                 return;
             }
         };
         match result {
             Ok(Some(n)) => {
-                let _ = committed.send_replace(Ok(n));
+                committed.send(Ok(n));
                 let _ = checkpoint.send(());
             }
             Ok(None) => {}
             Err(e) => {
-                let _ = committed.send_replace(Err(Arc::new(e)));
+                committed.send(Err(Arc::new(e)));
                 return;
             }
         }
