@@ -300,11 +300,11 @@ impl Manager {
         let mut store_check = tokio::time::interval(STORE_CHECK);
         store_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         // One timer for every wake-up (a Job's, a held sync, a write that may wait): a new
-        // timer per turn of the loop is a cost per report.
-        let far = || Instant::now() + Duration::from_secs(86_400);
-        let timer = tokio::time::sleep_until(far());
+        // timer per turn of the loop is a cost per report. It is armed (`timer_at`) or not; a
+        // timer that fired stays as it is, unpolled, until it is set again.
+        let timer = tokio::time::sleep_until(Instant::now());
         tokio::pin!(timer);
-        let mut timer_at = None;
+        let mut timer_at: Option<Instant> = None;
         loop {
             let held = self.sync_held();
             if held.is_none() && !self.writer_behind() {
@@ -355,9 +355,8 @@ impl Manager {
                     let n = committed.map_err(StoreError::Shared)?;
                     self.committed(n);
                 }
-                _ = &mut timer => {
+                _ = &mut timer, if timer_at.is_some() => {
                     timer_at = None;
-                    timer.as_mut().reset(far());
                     let now = Instant::now();
                     for (uid, e) in &mut self.jobs {
                         if e.wake_at.is_some_and(|w| w <= now) {
