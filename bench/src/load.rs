@@ -51,6 +51,49 @@ pub(crate) struct ServeChild {
 }
 
 impl ServeChild {
+    /// Starts `wasmjob serve` on `state` with `args`, its stderr into `stderr`.
+    pub(crate) fn spawn(
+        exe: &Path,
+        state: &Path,
+        args: &[&str],
+        stderr: PathBuf,
+    ) -> Result<ServeChild, BenchError> {
+        let child = Command::new(exe)
+            .arg("--state-dir")
+            .arg(state)
+            .arg("serve")
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&stderr)?)
+            .spawn()
+            .map_err(|e| BenchError::runtime(format!("error: cannot start wasmjob serve: {e}")))?;
+        Ok(ServeChild { child, stderr })
+    }
+
+    /// An error when the serve has exited, or `started` is more than `limit` ago, before
+    /// `what` completed.
+    pub(crate) fn still_running(
+        &mut self,
+        what: &str,
+        started: Instant,
+        limit: Duration,
+    ) -> Result<(), BenchError> {
+        if let Ok(Some(st)) = self.child.try_wait() {
+            return Err(BenchError::runtime(format!(
+                "error: wasmjob serve exited ({st}) before {what} completed: {}",
+                self.log().trim()
+            )));
+        }
+        if started.elapsed() > limit {
+            return Err(BenchError::runtime(format!(
+                "error: {what} did not complete within {} s",
+                limit.as_secs()
+            )));
+        }
+        Ok(())
+    }
+
     pub(crate) fn log(&self) -> String {
         std::fs::read_to_string(&self.stderr).unwrap_or_default()
     }
@@ -80,6 +123,15 @@ impl Drop for ServeChild {
             let _ = self.child.wait();
         }
     }
+}
+
+/// How many rows of a `get jobs` table say `Complete`.
+pub(crate) fn complete_jobs(table: &str) -> usize {
+    table
+        .lines()
+        .skip(1)
+        .filter(|l| l.split_whitespace().nth(1) == Some("Complete"))
+        .count()
 }
 
 pub(crate) fn percentile(sorted: &[Duration], q: f64) -> Duration {
@@ -157,44 +209,30 @@ pub fn load(quick: bool, work: &Path) -> Result<Vec<Row>, BenchError> {
     }
     idle.sort();
 
-    let stderr = work.join("load-serve.err");
-    let child = Command::new(&exe)
-        .arg("--state-dir")
-        .arg(&state)
-        .args(["serve", "--max-pods", &s.max_pods.to_string()])
-        .args(["--backoff-base", "10ms", "--backoff-max", "100ms"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&stderr)?)
-        .spawn()
-        .map_err(|e| BenchError::runtime(format!("error: cannot start wasmjob serve: {e}")))?;
-    let mut serve = ServeChild { child, stderr };
+    let max_pods = s.max_pods.to_string();
+    let mut serve = ServeChild::spawn(
+        &exe,
+        &state,
+        &[
+            "--max-pods",
+            &max_pods,
+            "--backoff-base",
+            "10ms",
+            "--backoff-max",
+            "100ms",
+        ],
+        work.join("load-serve.err"),
+    )?;
     status(&format!("`get jobs` over and over while {total} pods run"));
     let started = Instant::now();
     let mut loaded = Vec::new();
     loop {
         let (took, table) = get_jobs(&exe, &state)?;
         loaded.push(took);
-        let complete = table
-            .lines()
-            .skip(1)
-            .filter(|l| l.split_whitespace().nth(1) == Some("Complete"))
-            .count();
-        if complete == s.jobs {
+        if complete_jobs(&table) == s.jobs {
             break;
         }
-        if let Ok(Some(st)) = serve.child.try_wait() {
-            return Err(BenchError::runtime(format!(
-                "error: wasmjob serve exited ({st}) before the load Jobs completed: {}",
-                serve.log().trim()
-            )));
-        }
-        if started.elapsed() > LIMIT {
-            return Err(BenchError::runtime(format!(
-                "error: the load Jobs did not complete within {} s",
-                LIMIT.as_secs()
-            )));
-        }
+        serve.still_running("the load Jobs", started, LIMIT)?;
     }
     // Pods/s from the Jobs' own times: the first start to the last completion.
     let out = Command::new(&exe)

@@ -5,7 +5,7 @@
 //! start to exit — every 50 ms until the Job completes. Reports the Job's pods/s (from its
 //! own start and completion times) against the baseline, and `get`'s p99 and calls per second.
 
-use super::load::{ServeChild, get_jobs, ms, percentile};
+use super::load::{ServeChild, complete_jobs, get_jobs, ms, percentile};
 use super::*;
 use std::process::{Child, Stdio};
 use std::time::Instant;
@@ -46,17 +46,12 @@ fn run_once(
     watched: bool,
 ) -> Result<(f64, Vec<Duration>), BenchError> {
     let state = work.join(format!("{name}-state"));
-    let stderr = work.join(format!("{name}-serve.err"));
-    let child = Command::new(exe)
-        .arg("--state-dir")
-        .arg(&state)
-        .args(["serve", "--max-pods", "1000"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&stderr)?)
-        .spawn()
-        .map_err(|e| BenchError::runtime(format!("error: cannot start wasmjob serve: {e}")))?;
-    let mut serve = ServeChild { child, stderr };
+    let mut serve = ServeChild::spawn(
+        exe,
+        &state,
+        &["--max-pods", "1000"],
+        work.join(format!("{name}-serve.err")),
+    )?;
     let started = Instant::now();
     while !serve.log().contains("controlling") {
         if started.elapsed() > Duration::from_secs(30) {
@@ -102,25 +97,10 @@ fn run_once(
         } else {
             std::thread::sleep(Duration::from_millis(100));
         }
-        if table
-            .lines()
-            .skip(1)
-            .any(|l| l.split_whitespace().nth(1) == Some("Complete"))
-        {
+        if complete_jobs(&table) > 0 {
             break;
         }
-        if let Ok(Some(st)) = serve.child.try_wait() {
-            return Err(BenchError::runtime(format!(
-                "error: wasmjob serve exited ({st}) before the Job completed: {}",
-                serve.log().trim()
-            )));
-        }
-        if started.elapsed() > LIMIT {
-            return Err(BenchError::runtime(format!(
-                "error: the watched Job did not complete within {} s",
-                LIMIT.as_secs()
-            )));
-        }
+        serve.still_running("the watched Job", started, LIMIT)?;
     }
     drop(watchers);
     let out = Command::new(exe)

@@ -17,7 +17,7 @@ use super::{Batch, Result, StateDir, Store, StoreError};
 use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::Duration;
-use tokio::sync::{mpsc as queue, watch};
+use tokio::sync::mpsc as queue;
 
 /// Writes for one group commit, run in order inside its transaction.
 pub type Writes = Box<dyn FnOnce(&mut Batch<'_>) -> Result<()> + Send>;
@@ -37,11 +37,9 @@ pub type Committed = std::result::Result<u64, Arc<StoreError>>;
 /// The handle of the writer. Hand-offs are numbered from 1 in the order given.
 pub struct Writer {
     queue: queue::UnboundedSender<Msg>,
-    committed: watch::Receiver<Committed>,
-    /// The last hand-off committed, read without a lock (the controller asks at every turn).
-    last: Arc<std::sync::atomic::AtomicU64>,
-    /// A word after each commit or failure: what the controller waits on (cheaper to wait on,
-    /// turn after turn, than the state's watch).
+    /// Where the writer stands, as it tells it.
+    state: Arc<State>,
+    /// A word after each commit or failure: what the controller waits on.
     news: queue::UnboundedReceiver<()>,
     handed: u64,
     checkpointer: Option<Checkpointer>,
@@ -83,12 +81,10 @@ impl Writer {
             .pragma_update(None, "cache_size", -32768)
             .map_err(|e| super::sqlite_error(&db, e))?;
         let (queue, rx) = queue::unbounded_channel::<Msg>();
-        let (state, committed) = watch::channel(Ok(0));
         let (news_tx, news) = queue::unbounded_channel();
-        let last = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let state = Arc::new(State::default());
         let tell = Tell {
-            state,
-            last: last.clone(),
+            state: state.clone(),
             news: news_tx,
         };
         let (poke, pokes) = mpsc::channel::<()>();
@@ -103,8 +99,7 @@ impl Writer {
         tokio::spawn(write_groups(store, rx, tell, poke.clone(), busy.clone()));
         Ok(Writer {
             queue,
-            committed,
-            last,
+            state,
             news,
             handed: 0,
             checkpointer: Some(Checkpointer { poke, stop, thread }),
@@ -142,13 +137,16 @@ impl Writer {
 
     /// Where the writer stands now.
     pub fn committed(&self) -> Committed {
-        self.committed.borrow().clone()
+        match self.state.failed.get() {
+            Some(e) => Err(e.clone()),
+            None => Ok(self.state.last()),
+        }
     }
 
     /// Whether everything handed off is committed.
     pub fn idle(&self) -> bool {
         // A failed writer's count stops short of the hand-off that failed.
-        self.last.load(std::sync::atomic::Ordering::Acquire) >= self.handed
+        self.state.last() >= self.handed
     }
 
     /// Waits until the writer commits more (or fails), and says where it stands.
@@ -193,19 +191,37 @@ impl Drop for Writer {
     }
 }
 
+/// Where the writer stands: the last hand-off it committed (read without a lock: the
+/// controller asks at every turn of its loop), or why it stopped.
+#[derive(Default)]
+struct State {
+    last: std::sync::atomic::AtomicU64,
+    failed: std::sync::OnceLock<Arc<StoreError>>,
+}
+
+impl State {
+    fn last(&self) -> u64 {
+        self.last.load(std::sync::atomic::Ordering::Acquire)
+    }
+}
+
 /// How the writer tells where it stands.
 struct Tell {
-    state: watch::Sender<Committed>,
-    last: Arc<std::sync::atomic::AtomicU64>,
+    state: Arc<State>,
     news: queue::UnboundedSender<()>,
 }
 
 impl Tell {
     fn send(&self, committed: Committed) {
-        if let Ok(n) = &committed {
-            self.last.store(*n, std::sync::atomic::Ordering::Release);
+        match committed {
+            Ok(n) => self
+                .state
+                .last
+                .store(n, std::sync::atomic::Ordering::Release),
+            Err(e) => {
+                let _ = self.state.failed.set(e);
+            }
         }
-        let _ = self.state.send_replace(committed);
         let _ = self.news.send(());
     }
 }

@@ -119,14 +119,7 @@ impl Outbox {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.pods.is_empty()
-            && self.queued.is_empty()
-            && self.statuses.is_empty()
-            && self.events.is_empty()
-            && self.queues.is_empty()
-            && self.other.is_empty()
-            && self.after.is_empty()
-            && !self.reclaim
+        self.queued.is_empty() && self.ready_is_empty()
     }
 }
 
