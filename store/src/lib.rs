@@ -183,6 +183,28 @@ pub struct Store {
     event_rows: std::cell::RefCell<std::collections::HashMap<u64, i64>>,
 }
 
+/// The largest write-ahead log left as it is when the last connection to the store closes.
+/// SQLite moves the log into the database and removes it when its last connection closes —
+/// two more syncs, and the next process to write starts a new log with two more (the log's
+/// header, and its folder for the new file) — the better part of a short `run`. A small log
+/// is left for later (a process that opens the store reads it, as SQLite does; a later close
+/// moves it in once it has grown past this, and the controller's checkpointer does while it
+/// runs).
+pub const LEAVE_LOG_MAX: u64 = 256 << 10;
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        let wal = StateDir::new(&self.dir).db().with_extension("db-wal");
+        if std::fs::metadata(wal).is_ok_and(|m| m.len() <= LEAVE_LOG_MAX) {
+            // Refused only by a closed connection, which checkpoints nothing anyway.
+            let _ = self.conn.set_db_config(
+                rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
+                true,
+            );
+        }
+    }
+}
+
 /// Pod templates by Job uid, parsed once per connection.
 type Templates = std::cell::RefCell<std::collections::HashMap<String, std::sync::Arc<Job>>>;
 

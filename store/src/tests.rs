@@ -268,3 +268,39 @@ async fn the_log_starts_over_while_commits_keep_coming() {
     drop(writer);
     drop(store);
 }
+
+/// The last connection to close leaves a small write-ahead log as it is (the next process
+/// reads it: nothing is lost), and moves a large one into the database and removes it, as
+/// SQLite does by itself.
+#[test]
+fn a_small_log_is_left_at_close_and_a_large_one_moved_in() {
+    let d = dir();
+    let wal = StateDir::new(&d.0).db().with_extension("db-wal");
+    let mut a = job("a", "default");
+    {
+        let mut store = Store::open(&d.0).unwrap();
+        let mut batch = store.batch().unwrap();
+        batch.create_job(&mut a, None).unwrap();
+        batch.commit().unwrap();
+    }
+    let len = std::fs::metadata(&wal).expect("the small log stays").len();
+    assert!(len > 0 && len <= LEAVE_LOG_MAX, "{len} bytes");
+    // Read back through the log it left.
+    let mut store = Store::open(&d.0).unwrap();
+    assert!(store.get_job("default", "a").unwrap().is_some());
+    // Past the bound: a Job with a large template (written once) grows the log.
+    let mut big = job("big", "default");
+    big.job
+        .metadata
+        .annotations
+        .insert("filler".into(), "x".repeat(LEAVE_LOG_MAX as usize));
+    let mut batch = store.batch().unwrap();
+    batch.create_job(&mut big, None).unwrap();
+    batch.commit().unwrap();
+    assert!(std::fs::metadata(&wal).unwrap().len() > LEAVE_LOG_MAX);
+    drop(store);
+    assert!(!wal.exists(), "the large log was moved in and removed");
+    let store = Store::open(&d.0).unwrap();
+    assert!(store.get_job("default", "a").unwrap().is_some());
+    assert!(store.get_job("default", "big").unwrap().is_some());
+}

@@ -44,6 +44,8 @@ pub struct Writer {
     handed: u64,
     checkpointer: Option<Checkpointer>,
     busy: Arc<Busy>,
+    /// The task that commits; it ends once the writer is dropped.
+    task: Option<tokio::task::JoinHandle<()>>,
 }
 
 /// What the writer's work cost so far (for `wasmjob bench`), and the checkpointer's word.
@@ -96,7 +98,7 @@ impl Writer {
             .name("wasmjob-checkpoint".into())
             .spawn(move || checkpoint_while_poked(&db, &pokes, &stopped, &told.caught_up))
             .map_err(super::open::io(dir))?;
-        tokio::spawn(write_groups(store, rx, tell, poke.clone(), busy.clone()));
+        let task = tokio::spawn(write_groups(store, rx, tell, poke.clone(), busy.clone()));
         Ok(Writer {
             queue,
             state,
@@ -104,6 +106,7 @@ impl Writer {
             handed: 0,
             checkpointer: Some(Checkpointer { poke, stop, thread }),
             busy,
+            task: Some(task),
         })
     }
 
@@ -174,6 +177,19 @@ impl Writer {
                     self.changed().await.map_err(StoreError::Shared)?;
                 }
             }
+        }
+    }
+}
+
+impl Writer {
+    /// Ends the writer once what it was handed is committed, and waits until its connection
+    /// is closed (see [`Store`]'s drop). Dropping the writer ends it too, without waiting.
+    pub async fn close(mut self) {
+        let task = self.task.take();
+        drop(self);
+        if let Some(task) = task {
+            // A writer that panicked has said so to whoever waited on it.
+            let _ = task.await;
         }
     }
 }

@@ -4,7 +4,10 @@
 //! group — a pod that changed five times since costs one write, and a settled pod leaves
 //! memory as it goes. A pod's creation and its news before its end may wait [`WRITE_DELAY`]
 //! to be written, so that a pod that ends sooner is written once, with its end; its end (and
-//! every change that counts or stops it) is written at the next hand-off. (So a pod may run
+//! every change that counts or stops it) is written at the next hand-off. So may what counts
+//! nothing of a Job — a status change of only its active, ready and terminating pods or its
+//! start time, and events — when nothing else is to be written: a Job whose pods end sooner
+//! is written once, with what they count. (So a pod may run
 //! for a moment before it is stored: a controller killed in that window leaves it unknown,
 //! and its Job makes another — a pod may run twice, as on a cluster; what counts is only ever
 //! what was committed.) The Jobs shown to
@@ -38,7 +41,12 @@ pub(super) struct Outbox {
     later: VecDeque<(Instant, (String, String))>,
     queued: HashSet<(String, String)>,
     /// Jobs whose status changed since the last hand-off.
-    pub statuses: BTreeSet<String>,
+    statuses: BTreeSet<String>,
+    /// One of those changes counts (see [`Outbox::status`]): it goes at the next hand-off.
+    status_counts: bool,
+    /// When the oldest change that may wait with the Jobs' statuses (a status that counts
+    /// nothing, an event) was made, if one is waiting.
+    routine_since: Option<Instant>,
     /// Events, as the correlator made them.
     events: Vec<Correlated>,
     correlator: Correlator,
@@ -52,6 +60,8 @@ pub(super) struct Outbox {
     pub reclaim: bool,
     /// Hand-offs on their way, with what their commit makes true.
     waiting: Vec<Waiting>,
+    /// After-commit work under way (see [`Manager::flush`]).
+    working: Vec<tokio::task::JoinHandle<()>>,
 }
 
 /// One hand-off on its way to disk.
@@ -74,6 +84,23 @@ impl Outbox {
         }
     }
 
+    /// Marks Job `uid`'s status to write: at the next hand-off when the change `counts`
+    /// (anything but its active, ready and terminating pods and its start time), else within
+    /// [`WRITE_DELAY`] or with the next hand-off, whichever comes first.
+    pub fn status(&mut self, uid: &str, counts: bool) {
+        self.statuses.insert(uid.to_string());
+        if counts {
+            self.status_counts = true;
+        } else {
+            self.routine_since.get_or_insert_with(Instant::now);
+        }
+    }
+
+    /// Forgets Job `uid`'s status change (it is gone).
+    pub fn forget_status(&mut self, uid: &str) {
+        self.statuses.remove(uid);
+    }
+
     /// Forgets the marks of the pods of Job `uid` (it is gone), or of one of its pods.
     pub fn forget_pods(&mut self, uid: &str, name: Option<&str>) {
         let gone = |k: &(String, String)| k.0 == uid && name.is_none_or(|n| k.1 == n);
@@ -83,7 +110,12 @@ impl Outbox {
 
     /// When the oldest waiting change must be written.
     pub fn next_due(&self) -> Option<Instant> {
-        self.later.front().map(|(at, _)| *at + WRITE_DELAY)
+        let pod = self.later.front().map(|(at, _)| *at);
+        [pod, self.routine_since]
+            .into_iter()
+            .flatten()
+            .min()
+            .map(|at| at + WRITE_DELAY)
     }
 
     /// Moves the waiting changes that are due (all of them with `all`) to the next hand-off.
@@ -105,6 +137,21 @@ impl Outbox {
     pub fn event(&mut self, e: EventRecord) {
         let c = self.correlator.correlate(e);
         self.events.push(c);
+        self.routine_since.get_or_insert_with(Instant::now);
+    }
+
+    /// Whether something must be written at the next hand-off: a change that counts or
+    /// stops, or one that has waited long enough (all of them with `all`).
+    fn due(&self, all: bool) -> bool {
+        all || !self.pods.is_empty()
+            || self.status_counts
+            || !self.queues.is_empty()
+            || !self.other.is_empty()
+            || !self.after.is_empty()
+            || self.reclaim
+            || self
+                .routine_since
+                .is_some_and(|at| at + WRITE_DELAY <= Instant::now())
     }
 
     /// Whether nothing is ready for a hand-off now (changes that may wait aside).
@@ -136,10 +183,12 @@ impl Manager {
             return;
         }
         self.outbox.mature(all);
-        if self.outbox.ready_is_empty() {
+        if self.outbox.ready_is_empty() || !self.outbox.due(all) {
             return;
         }
         let out = &mut self.outbox;
+        out.status_counts = false;
+        out.routine_since = None;
         let mut pods = Vec::with_capacity(out.pods.len());
         for (uid, name) in std::mem::take(&mut out.pods) {
             let Some(e) = self.jobs.get_mut(&uid) else {
@@ -244,22 +293,29 @@ impl Manager {
                     e.shown = job;
                 }
             }
+            self.outbox.working.retain(|w| !w.is_finished());
             for f in w.after {
-                tokio::task::spawn_blocking(f);
+                self.outbox.working.push(tokio::task::spawn_blocking(f));
             }
         }
     }
 
-    /// Hands off everything marked and waits until all of it is committed.
+    /// Hands off everything marked and waits until all of it is committed and the work its
+    /// commits started (removing the files of what was deleted) is done.
     pub async fn flush(&mut self) -> Result<(), ManagerError> {
         loop {
             self.hand_off_now(true);
             self.writer.flush().await?;
             self.committed(self.writer.handed());
             if self.outbox.is_empty() {
-                return Ok(());
+                break;
             }
         }
+        for w in std::mem::take(&mut self.outbox.working) {
+            // A removal that panicked left its files; nothing counted depends on them.
+            let _ = w.await;
+        }
+        Ok(())
     }
 
     /// Whether so many pods wait for the writer that no new ones should be made until it

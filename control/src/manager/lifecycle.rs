@@ -356,7 +356,7 @@ impl Manager {
             self.pod_jobs.remove(p.metadata.uid());
         }
         self.outbox.forget_pods(uid, None);
-        self.outbox.statuses.remove(uid);
+        self.outbox.forget_status(uid);
         self.dirty_jobs.remove(uid);
         if self.scope == Scope::Own {
             self.gone.insert(uid.to_string(), e.record.job);

@@ -221,6 +221,17 @@ impl Manager {
         &self.store
     }
 
+    /// Commits what is left, waits for the work its commits started, and closes the store's
+    /// connections: once this returns, nothing of the manager's is under way, and its process
+    /// may end without waiting for its runtime's threads.
+    pub async fn close(mut self) -> Result<(), ManagerError> {
+        self.flush().await?;
+        let Manager { writer, store, .. } = self;
+        writer.close().await;
+        drop(store);
+        Ok(())
+    }
+
     /// Stores a new Job, with its work-queue items if it has a queue, and takes charge of it.
     /// It is committed when this returns (nothing of it was handed to the writer yet).
     pub fn create(
@@ -610,7 +621,8 @@ impl Manager {
         if d.is_noop(e.record.job.status(), &e.record.backoff) {
             return;
         }
-        self.outbox.statuses.insert(uid.to_string());
+        let counts = counts_change(e.record.job.status(), &e.record.backoff, &d);
+        self.outbox.status(uid, counts);
         let ns = e.record.job.namespace().to_string();
         let mut pods = EntryPods {
             pods: &mut e.pods,
@@ -677,6 +689,47 @@ impl Manager {
             self.to_collect.insert(uid.to_string());
         }
     }
+}
+
+/// Whether decision `d` changes what Job status `old` (with back-off record `backoff`) counts:
+/// anything but its active, ready and terminating pods and its start time. A change of only
+/// those may wait to be written (see `hand_off`).
+fn counts_change(
+    old: &wasmjob_spec::JobStatus,
+    backoff: &controller::BackoffRecord,
+    d: &Decision,
+) -> bool {
+    // Every field named: a field added to the status is decided on here.
+    let wasmjob_spec::JobStatus {
+        conditions,
+        start_time: _,
+        completion_time,
+        active: _,
+        succeeded,
+        failed,
+        terminating: _,
+        ready: _,
+        completed_indexes,
+        failed_indexes,
+        uncounted_terminated_pods,
+    } = &d.status;
+    !d.counted.is_empty()
+        || &d.backoff != backoff
+        || *succeeded != old.succeeded
+        || *failed != old.failed
+        || *conditions != old.conditions
+        || *completion_time != old.completion_time
+        || *completed_indexes != old.completed_indexes
+        || *failed_indexes != old.failed_indexes
+        || uncounted(uncounted_terminated_pods) != uncounted(&old.uncounted_terminated_pods)
+}
+
+/// Pods ended and not yet counted, if any (none and an empty record are the same).
+fn uncounted(
+    u: &Option<wasmjob_spec::UncountedTerminatedPods>,
+) -> Option<&wasmjob_spec::UncountedTerminatedPods> {
+    u.as_ref()
+        .filter(|u| !u.succeeded.is_empty() || !u.failed.is_empty())
 }
 
 /// A Job's pods as [`apply`] changes them: every change is marked for the writer, and a new

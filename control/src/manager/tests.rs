@@ -226,3 +226,82 @@ spec:
     );
     assert!(manager.store().pods_of_job(&uid).unwrap().is_empty());
 }
+
+/// A Job whose pod ends at once is stored in one commit, with its end: its creation, its
+/// first status (`active`, `startTime`) and its `SuccessfulCreate` event wait for it.
+#[tokio::test(start_paused = true)]
+async fn a_job_whose_pod_ends_at_once_is_stored_in_one_commit() {
+    let f = Fixture::new();
+    let yaml = "apiVersion: batch/v1
+kind: Job
+metadata: {name: quick}
+spec:
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{name: main, image: guest.wasm}]
+";
+    let (mut manager, uid) = f.manager(yaml, DONE, Scope::Own).await;
+    manager
+        .run(
+            Some(std::slice::from_ref(&uid)),
+            &mut |_| {},
+            std::future::pending(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(manager.stats().commits, 1);
+    let stored = manager.store().get_job_by_uid(&uid).unwrap().unwrap().job;
+    assert_eq!(stored.status().succeeded, 1);
+    assert!(stored.status().start_time.is_some());
+    assert_eq!(manager.pods(&uid).unwrap().len(), 1);
+    let events = manager.store().events_of(&uid).unwrap();
+    assert!(
+        events.iter().any(|e| e.reason == "SuccessfulCreate"),
+        "{events:?}"
+    );
+}
+
+/// A change that counts nothing waits at most 100 ms: a running pod's Job shows `active: 1`
+/// (as committed) 100 ms after its start, not sooner and not later.
+#[tokio::test(start_paused = true)]
+async fn a_status_that_counts_nothing_is_stored_within_100_ms() {
+    let f = Fixture::new();
+    let yaml = "apiVersion: batch/v1
+kind: Job
+metadata: {name: sleepy}
+spec:
+  activeDeadlineSeconds: 2
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{name: main, image: guest.wasm}]
+";
+    let (mut manager, uid) = f.manager(yaml, SLEEPER, Scope::Own).await;
+    let clock = TokioClock {
+        base: f.base,
+        start: f.start,
+    };
+    let mut active_shown = None;
+    manager
+        .run(
+            Some(std::slice::from_ref(&uid)),
+            &mut |m| {
+                if active_shown.is_none() && m.job(&uid).is_some_and(|j| j.status().active == 1) {
+                    active_shown = Some(clock.now());
+                }
+            },
+            std::future::pending(),
+        )
+        .await
+        .unwrap();
+    let job = manager.job(&uid).unwrap().clone();
+    let started = f.secs(job.status().start_time.unwrap());
+    let shown = f.secs(active_shown.expect("active: 1 was shown")) - started;
+    assert!(
+        (0.1..0.15).contains(&shown),
+        "shown {shown} s after the start"
+    );
+    let (_, reason) = condition_time(&job, wasmjob_spec::COND_FAILED).unwrap();
+    assert_eq!(reason, "DeadlineExceeded");
+}

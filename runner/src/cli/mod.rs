@@ -20,7 +20,6 @@ mod wait;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 /// Run Kubernetes batch/v1 Jobs whose containers are WebAssembly (WASI) modules.
 #[derive(Debug, Parser)]
@@ -129,15 +128,16 @@ impl From<std::io::Error> for Failure {
     }
 }
 
-pub fn main() -> ExitCode {
+/// Runs the command line; returns the process's exit code.
+pub fn main() -> u8 {
     let cli = Cli::parse();
     match dispatch(cli) {
-        Ok(code) => ExitCode::from(code),
+        Ok(code) => code,
         Err(f) => {
             if !f.message.is_empty() {
                 eprintln!("{}", f.message);
             }
-            ExitCode::from(f.code)
+            f.code
         }
     }
 }

@@ -51,7 +51,11 @@ pub fn run(args: RunArgs, state_dir: &Path, namespace: Option<&str>) -> Result<u
         give_identity(&mut m.job, now);
     }
     let runtime = super::runtime()?;
-    runtime.block_on(run_jobs(args, state_dir, manifests))
+    let r = runtime.block_on(run_jobs(args, state_dir, manifests));
+    // What the run did is committed and closed when `run_jobs` returns (`Manager::close`); an
+    // interrupted run's last status too. Left are idle threads: not waited for.
+    runtime.shutdown_background();
+    r
 }
 
 /// Fewest instance slots `run` reserves, so that a Job patched to more parallelism while it
@@ -82,11 +86,25 @@ async fn run_jobs(
     manifests: Vec<Manifest>,
 ) -> Result<u8, Failure> {
     let slots = instances_at_once(&manifests).clamp(MIN_SLOTS, args.controller.max_pods.max(1));
+    // An existing store opens (and is checked) on a thread of its own while the modules load:
+    // each takes about a millisecond, the better part of a short run. Opening writes nothing
+    // to a store that exists; a new one is made only once the modules have loaded.
+    let opening = crate::store::StateDir::new(state_dir)
+        .db()
+        .is_file()
+        .then(|| {
+            let dir = state_dir.to_path_buf();
+            std::thread::spawn(move || Store::open(&dir))
+        });
     let sandbox = Arc::new(super::sandbox(state_dir, slots)?);
     // Every module is compiled before anything is stored: a bad module is bad input.
     check_modules(&sandbox, &manifests).await?;
-
-    let mut store = Store::open(state_dir)?;
+    let mut store = match opening {
+        Some(thread) => thread
+            .join()
+            .map_err(|_| Failure::runtime("error: opening the store failed"))??,
+        None => Store::open(state_dir)?,
+    };
     for m in &manifests {
         let job = &m.job;
         if store.get_job(job.namespace(), job.name())?.is_some() {
@@ -164,6 +182,7 @@ async fn run_jobs(
     let code = report(&args, &finished, manager.store())?;
     // ttlSecondsAfterFinished: what has expired goes now (TTL 0 leaves only what was printed).
     manager.delete_expired().await.map_err(manager_failure)?;
+    manager.close().await.map_err(manager_failure)?;
     drop(lease);
     Ok(code)
 }
