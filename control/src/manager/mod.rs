@@ -341,10 +341,10 @@ impl Manager {
                 }
             }
             let wake = self.jobs.values().filter_map(|e| e.wake_at).min();
-            let next = [wake, held, self.outbox.next_due()]
-                .into_iter()
-                .flatten()
-                .min();
+            // Writes that are due wait for a busy writer's commit, whose word wakes the loop:
+            // a timer for them would fire at once, turn after turn, until the commit is in.
+            let due = self.writer.idle().then(|| self.outbox.next_due()).flatten();
+            let next = [wake, held, due].into_iter().flatten().min();
             // Moved earlier only: a wake-up that came too soon costs one turn of the loop,
             // moving the timer later at every report cost more (the times move on each turn).
             if let Some(n) = next
