@@ -167,12 +167,13 @@ pub async fn throughput(
         );
         let syncs = stats.syncs.max(1) as f64;
         row.wasmjob = format!(
-            "{per_pod_ns:.0} ns ({:.1} µs per sync over {:.0} pods in flight; the whole sync {:.1} µs per pod report; the writer {:.1} µs per pod written, {:.0} pods per commit)",
+            "{per_pod_ns:.0} ns ({:.1} µs per sync over {:.0} pods in flight; the whole sync {:.1} µs per pod report; the writer {:.1} µs per pod written, {:.0} pods per commit; {:.2} turns of the manager's loop per pod)",
             stats.reconcile_time.as_secs_f64() * 1e6 / syncs,
             stats.reconciled_pods as f64 / syncs,
             stats.sync_time.as_secs_f64() * 1e6 / stats.pod_updates.max(1) as f64,
             stats.write_time.as_secs_f64() * 1e6 / stats.pods_written.max(1) as f64,
             stats.pods_written as f64 / stats.commits.max(1) as f64,
+            stats.turns as f64 / (*size).max(1) as f64,
         );
         row.baseline = format!("{first:.0} ns");
         row.ratio = Some(per_pod_ns / first);

@@ -111,6 +111,8 @@ impl Entry {
 /// What the manager's work cost so far (for `wasmjob bench`).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Stats {
+    /// Turns of the manager's loop: each wakes on news (reports, a commit, a timer).
+    pub turns: u64,
     /// Reconcile passes, each over every Job with news.
     pub syncs: u64,
     /// Time spent in them: reconciling, writing the batch, starting and stopping pods.
@@ -317,6 +319,7 @@ impl Manager {
         tokio::pin!(timer);
         let mut timer_at: Option<Instant> = None;
         loop {
+            self.stats.turns += 1;
             let held = self.sync_held();
             if held.is_none() && !self.writer_behind() {
                 let started = std::time::Instant::now();
