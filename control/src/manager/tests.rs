@@ -337,3 +337,50 @@ spec:
     let turns = manager.stats().turns;
     assert!(turns < 4000, "{turns} turns of the loop for 2,000 pods");
 }
+
+/// Checks that memory it is given is zero (in the first page, within and past the 2 MiB a
+/// reused slot keeps resident, and in a page it grows), then dirties it; traps on a dirty byte.
+const CHECKS_ZEROED: &str = r#"(module
+  (memory (export "memory") 40)
+  (func $check (param $a i32)
+    (if (i64.ne (i64.load (local.get $a)) (i64.const 0)) (then unreachable))
+    (i64.store (local.get $a) (i64.const -1)))
+  (func (export "_start")
+    (call $check (i32.const 1024))
+    (call $check (i32.const 65544))
+    (call $check (i32.const 1048576))
+    (call $check (i32.const 2097160))
+    (call $check (i32.const 2516576))
+    (drop (memory.grow (i32.const 1)))
+    (call $check (i32.const 2621448))))"#;
+
+/// A pod never sees what an earlier pod left in memory: instance slots are reused (their
+/// first pages kept resident and reset, the rest given back), and each of 60 pods, two at a
+/// time, finds its memory zeroed where the one before it wrote.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reused_instance_slot_starts_with_zeroed_memory() {
+    let f = Fixture::new();
+    let yaml = "apiVersion: batch/v1
+kind: Job
+metadata: {name: clean}
+spec:
+  completions: 60
+  parallelism: 2
+  backoffLimit: 0
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{name: main, image: guest.wasm}]
+";
+    let (mut manager, uid) = f.manager(yaml, CHECKS_ZEROED, Scope::Own).await;
+    manager
+        .run(
+            Some(std::slice::from_ref(&uid)),
+            &mut |_| {},
+            std::future::pending(),
+        )
+        .await
+        .unwrap();
+    let status = manager.job(&uid).unwrap().status().clone();
+    assert_eq!((status.succeeded, status.failed), (60, 0), "{status:?}");
+}
