@@ -167,6 +167,17 @@ impl Writer {
         now
     }
 
+    /// Ends the writer once what it was handed is committed, and waits until its connection
+    /// is closed (see [`Store`]'s drop). Dropping the writer ends it too, without waiting.
+    pub async fn close(mut self) {
+        let task = self.task.take();
+        drop(self);
+        if let Some(task) = task {
+            // A writer that panicked has said so to whoever waited on it.
+            let _ = task.await;
+        }
+    }
+
     /// Waits until every hand-off so far is committed; the error of a failed commit.
     pub async fn flush(&mut self) -> Result<()> {
         loop {
@@ -177,19 +188,6 @@ impl Writer {
                     self.changed().await.map_err(StoreError::Shared)?;
                 }
             }
-        }
-    }
-}
-
-impl Writer {
-    /// Ends the writer once what it was handed is committed, and waits until its connection
-    /// is closed (see [`Store`]'s drop). Dropping the writer ends it too, without waiting.
-    pub async fn close(mut self) {
-        let task = self.task.take();
-        drop(self);
-        if let Some(task) = task {
-            // A writer that panicked has said so to whoever waited on it.
-            let _ = task.await;
         }
     }
 }
