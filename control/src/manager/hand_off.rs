@@ -99,6 +99,19 @@ impl Outbox {
     /// Forgets Job `uid`'s status change (it is gone).
     pub fn forget_status(&mut self, uid: &str) {
         self.statuses.remove(uid);
+        if self.statuses.is_empty() {
+            self.status_counts = false;
+            if self.events.is_empty() {
+                self.routine_since = None;
+            }
+        }
+    }
+
+    /// When the oldest change that may wait with the statuses was made, if one still waits
+    /// (a Job forgotten meanwhile takes its status change with it).
+    fn routine_waiting(&self) -> Option<Instant> {
+        self.routine_since
+            .filter(|_| !self.statuses.is_empty() || !self.events.is_empty())
     }
 
     /// Forgets the marks of the pods of Job `uid` (it is gone), or of one of its pods.
@@ -111,7 +124,7 @@ impl Outbox {
     /// When the oldest waiting change must be written.
     pub fn next_due(&self) -> Option<Instant> {
         let pod = self.later.front().map(|(at, _)| *at);
-        [pod, self.routine_since]
+        [pod, self.routine_waiting()]
             .into_iter()
             .flatten()
             .min()
@@ -150,7 +163,7 @@ impl Outbox {
             || !self.after.is_empty()
             || self.reclaim
             || self
-                .routine_since
+                .routine_waiting()
                 .is_some_and(|at| at + WRITE_DELAY <= Instant::now())
     }
 
@@ -322,5 +335,32 @@ impl Manager {
     /// catches up.
     pub(super) fn writer_behind(&self) -> bool {
         self.outbox.pods.len() + self.outbox.queued.len() > MAX_WAITING_PODS && !self.writer.idle()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A status change that may wait sets a time to write it by; once its Job is forgotten
+    /// there is nothing to write, and no time is set (a time already past would wake the
+    /// manager at once, again and again).
+    #[tokio::test(start_paused = true)]
+    async fn a_forgotten_status_change_sets_no_time() {
+        let mut out = Outbox::default();
+        out.status("job", false);
+        let due = out.next_due().expect("a time to write it by");
+        assert_eq!(due, Instant::now() + WRITE_DELAY);
+        assert!(!out.due(false), "it may wait");
+        tokio::time::advance(WRITE_DELAY).await;
+        assert!(out.due(false), "it waited long enough");
+        out.forget_status("job");
+        assert_eq!(out.next_due(), None);
+        assert!(out.ready_is_empty());
+        // A new change waits its own time; one that counts goes at the next hand-off.
+        out.status("other", false);
+        assert!(!out.due(false));
+        out.status("other", true);
+        assert!(out.due(false));
     }
 }
