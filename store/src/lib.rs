@@ -194,7 +194,7 @@ pub const LEAVE_LOG_MAX: u64 = 256 << 10;
 
 impl Drop for Store {
     fn drop(&mut self) {
-        let wal = StateDir::new(&self.dir).db().with_extension("db-wal");
+        let wal = StateDir::new(&self.dir).wal();
         if std::fs::metadata(wal).is_ok_and(|m| m.len() <= LEAVE_LOG_MAX) {
             // Refused only by a closed connection, which checkpoints nothing anyway.
             let _ = self.conn.set_db_config(

@@ -13,6 +13,8 @@ pub struct StateDir {
 
 /// The database file.
 const DB: &str = "state.db";
+/// SQLite's write-ahead log beside it.
+const WAL: &str = "state.db-wal";
 /// Container logs, one file per run (the node names them).
 const LOGS: &str = "logs";
 /// Pods' scratch space: `emptyDir` volumes, a folder per pod uid.
@@ -37,6 +39,10 @@ impl StateDir {
 
     pub fn db(&self) -> PathBuf {
         self.root.join(DB)
+    }
+
+    pub fn wal(&self) -> PathBuf {
+        self.root.join(WAL)
     }
 
     pub fn logs(&self) -> PathBuf {
@@ -68,7 +74,7 @@ impl StateDir {
     pub fn own_entries() -> [&'static str; 10] {
         [
             DB,
-            "state.db-wal",
+            WAL,
             "state.db-shm",
             "state.db-journal",
             LEASE,

@@ -221,7 +221,7 @@ fn pods_deleted_with_their_job_leave_tombstones() {
 
 /// The salts in the write-ahead log's header, which change whenever the log starts over.
 fn log_salts(d: &Dir) -> Vec<u8> {
-    let wal = StateDir::new(&d.0).db().with_extension("db-wal");
+    let wal = StateDir::new(&d.0).wal();
     std::fs::read(wal).map_or_else(|_| Vec::new(), |b| b.get(16..24).unwrap_or(&[]).to_vec())
 }
 
@@ -275,7 +275,7 @@ async fn the_log_starts_over_while_commits_keep_coming() {
 #[test]
 fn a_small_log_is_left_at_close_and_a_large_one_moved_in() {
     let d = dir();
-    let wal = StateDir::new(&d.0).db().with_extension("db-wal");
+    let wal = StateDir::new(&d.0).wal();
     let mut a = job("a", "default");
     {
         let mut store = Store::open(&d.0).unwrap();

@@ -28,7 +28,7 @@ use std::path::Path;
 /// reading, 50 ms later, finds the same one: a writer only appends (or starts a new log with
 /// new salts), so what it was writing is whole by then, while real damage stays where it is.
 pub(super) fn check_wal(dir: &Path) -> Result<()> {
-    let wal = super::StateDir::new(dir).db().with_extension("db-wal");
+    let wal = super::StateDir::new(dir).wal();
     let Some(problem) = wal_problem(&wal).map_err(io(&wal))? else {
         return Ok(());
     };

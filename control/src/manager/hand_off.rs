@@ -45,7 +45,9 @@ pub(super) struct Outbox {
     /// One of those changes counts (see [`Outbox::status`]): it goes at the next hand-off.
     status_counts: bool,
     /// When the oldest change that may wait with the Jobs' statuses (a status that counts
-    /// nothing, an event) was made, if one is waiting.
+    /// nothing, an event) was made, if one is waiting: set only while `statuses` or `events`
+    /// hold something (a time left behind, already past, would wake the manager at once, again
+    /// and again).
     routine_since: Option<Instant>,
     /// Events, as the correlator made them.
     events: Vec<Correlated>,
@@ -107,13 +109,6 @@ impl Outbox {
         }
     }
 
-    /// When the oldest change that may wait with the statuses was made, if one still waits
-    /// (a Job forgotten meanwhile takes its status change with it).
-    fn routine_waiting(&self) -> Option<Instant> {
-        self.routine_since
-            .filter(|_| !self.statuses.is_empty() || !self.events.is_empty())
-    }
-
     /// Forgets the marks of the pods of Job `uid` (it is gone), or of one of its pods.
     pub fn forget_pods(&mut self, uid: &str, name: Option<&str>) {
         let gone = |k: &(String, String)| k.0 == uid && name.is_none_or(|n| k.1 == n);
@@ -124,7 +119,7 @@ impl Outbox {
     /// When the oldest waiting change must be written.
     pub fn next_due(&self) -> Option<Instant> {
         let pod = self.later.front().map(|(at, _)| *at);
-        [pod, self.routine_waiting()]
+        [pod, self.routine_since]
             .into_iter()
             .flatten()
             .min()
@@ -156,26 +151,26 @@ impl Outbox {
     /// Whether something must be written at the next hand-off: a change that counts or
     /// stops, or one that has waited long enough (all of them with `all`).
     fn due(&self, all: bool) -> bool {
-        all || !self.pods.is_empty()
-            || self.status_counts
-            || !self.queues.is_empty()
-            || !self.other.is_empty()
-            || !self.after.is_empty()
-            || self.reclaim
+        all || self.status_counts
+            || !self.urgent_is_empty()
             || self
-                .routine_waiting()
+                .routine_since
                 .is_some_and(|at| at + WRITE_DELAY <= Instant::now())
     }
 
-    /// Whether nothing is ready for a hand-off now (changes that may wait aside).
-    fn ready_is_empty(&self) -> bool {
+    /// Whether nothing that goes at the next hand-off whatever its age is marked: pods, queue
+    /// items, other writes, after-commit work, reclaiming space.
+    fn urgent_is_empty(&self) -> bool {
         self.pods.is_empty()
-            && self.statuses.is_empty()
-            && self.events.is_empty()
             && self.queues.is_empty()
             && self.other.is_empty()
             && self.after.is_empty()
             && !self.reclaim
+    }
+
+    /// Whether nothing is ready for a hand-off now (changes that may wait aside).
+    fn ready_is_empty(&self) -> bool {
+        self.statuses.is_empty() && self.events.is_empty() && self.urgent_is_empty()
     }
 
     pub fn is_empty(&self) -> bool {

@@ -108,6 +108,22 @@ impl Drop for Fixture {
     }
 }
 
+/// A Job named `name` whose `spec` has the lines `spec` (each indented two spaces) and a
+/// template of one container running `guest.wasm`, never restarted.
+fn job_yaml(name: &str, spec: &str) -> String {
+    format!(
+        "apiVersion: batch/v1\nkind: Job\nmetadata: {{name: {name}}}\nspec:\n{spec}  template:\n    spec:\n      restartPolicy: Never\n      containers: [{{name: main, image: guest.wasm}}]\n"
+    )
+}
+
+/// Runs the manager (as `run` does) until Job `uid` has ended and all of it is committed.
+async fn run_to_end(manager: &mut Manager, uid: &str, observe: &mut dyn FnMut(&Manager)) {
+    manager
+        .run(Some(&[uid.to_string()]), observe, std::future::pending())
+        .await
+        .unwrap();
+}
+
 fn condition_time(job: &Job, type_: &str) -> Option<(Time, String)> {
     let c = job.status().true_condition(type_)?;
     Some((
@@ -122,28 +138,16 @@ fn condition_time(job: &Job, type_: &str) -> Option<(Time, String)> {
 #[tokio::test(start_paused = true)]
 async fn a_jobs_deadline_fails_it_at_the_deadline() {
     let f = Fixture::new();
-    let yaml = "apiVersion: batch/v1
-kind: Job
-metadata: {name: slow}
-spec:
-  parallelism: 2
-  completions: 2
-  activeDeadlineSeconds: 30
-  template:
-    spec:
-      restartPolicy: Never
-      containers: [{name: main, image: guest.wasm}]
-";
-    let (mut manager, uid) = f.manager(yaml, SLEEPER, Scope::Own).await;
+    let yaml = job_yaml(
+        "slow",
+        "  parallelism: 2\n  completions: 2\n  activeDeadlineSeconds: 30\n",
+    );
+    let (mut manager, uid) = f.manager(&yaml, SLEEPER, Scope::Own).await;
     let mut active_seen = 0;
-    manager
-        .run(
-            Some(std::slice::from_ref(&uid)),
-            &mut |m| active_seen = active_seen.max(m.pods_in_flight(&uid).count()),
-            std::future::pending(),
-        )
-        .await
-        .unwrap();
+    run_to_end(&mut manager, &uid, &mut |m| {
+        active_seen = active_seen.max(m.pods_in_flight(&uid).count())
+    })
+    .await;
     let job = manager.job(&uid).unwrap().clone();
     let started = f.secs(job.status().start_time.unwrap());
     let (failed_at, reason) = condition_time(&job, wasmjob_spec::COND_FAILED).unwrap();
@@ -171,19 +175,11 @@ spec:
 #[tokio::test(start_paused = true)]
 async fn a_finished_job_is_deleted_when_its_ttl_passes() {
     let f = Fixture::new();
-    let yaml = "apiVersion: batch/v1
-kind: Job
-metadata: {name: brief}
-spec:
-  completions: 3
-  parallelism: 3
-  ttlSecondsAfterFinished: 100
-  template:
-    spec:
-      restartPolicy: Never
-      containers: [{name: main, image: guest.wasm}]
-";
-    let (mut manager, uid) = f.manager(yaml, DONE, Scope::All).await;
+    let yaml = job_yaml(
+        "brief",
+        "  completions: 3\n  parallelism: 3\n  ttlSecondsAfterFinished: 100\n",
+    );
+    let (mut manager, uid) = f.manager(&yaml, DONE, Scope::All).await;
     let clock = TokioClock {
         base: f.base,
         start: f.start,
@@ -232,24 +228,9 @@ spec:
 #[tokio::test(start_paused = true)]
 async fn a_job_whose_pod_ends_at_once_is_stored_in_one_commit() {
     let f = Fixture::new();
-    let yaml = "apiVersion: batch/v1
-kind: Job
-metadata: {name: quick}
-spec:
-  template:
-    spec:
-      restartPolicy: Never
-      containers: [{name: main, image: guest.wasm}]
-";
-    let (mut manager, uid) = f.manager(yaml, DONE, Scope::Own).await;
-    manager
-        .run(
-            Some(std::slice::from_ref(&uid)),
-            &mut |_| {},
-            std::future::pending(),
-        )
-        .await
-        .unwrap();
+    let yaml = job_yaml("quick", "");
+    let (mut manager, uid) = f.manager(&yaml, DONE, Scope::Own).await;
+    run_to_end(&mut manager, &uid, &mut |_| {}).await;
     assert_eq!(manager.stats().commits, 1);
     let stored = manager.store().get_job_by_uid(&uid).unwrap().unwrap().job;
     assert_eq!(stored.status().succeeded, 1);
@@ -267,34 +248,19 @@ spec:
 #[tokio::test(start_paused = true)]
 async fn a_status_that_counts_nothing_is_stored_within_100_ms() {
     let f = Fixture::new();
-    let yaml = "apiVersion: batch/v1
-kind: Job
-metadata: {name: sleepy}
-spec:
-  activeDeadlineSeconds: 2
-  template:
-    spec:
-      restartPolicy: Never
-      containers: [{name: main, image: guest.wasm}]
-";
-    let (mut manager, uid) = f.manager(yaml, SLEEPER, Scope::Own).await;
+    let yaml = job_yaml("sleepy", "  activeDeadlineSeconds: 2\n");
+    let (mut manager, uid) = f.manager(&yaml, SLEEPER, Scope::Own).await;
     let clock = TokioClock {
         base: f.base,
         start: f.start,
     };
     let mut active_shown = None;
-    manager
-        .run(
-            Some(std::slice::from_ref(&uid)),
-            &mut |m| {
-                if active_shown.is_none() && m.job(&uid).is_some_and(|j| j.status().active == 1) {
-                    active_shown = Some(clock.now());
-                }
-            },
-            std::future::pending(),
-        )
-        .await
-        .unwrap();
+    run_to_end(&mut manager, &uid, &mut |m| {
+        if active_shown.is_none() && m.job(&uid).is_some_and(|j| j.status().active == 1) {
+            active_shown = Some(clock.now());
+        }
+    })
+    .await;
     let job = manager.job(&uid).unwrap().clone();
     let started = f.secs(job.status().start_time.unwrap());
     let shown = f.secs(active_shown.expect("active: 1 was shown")) - started;
@@ -313,26 +279,9 @@ spec:
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_managers_loop_turns_on_news_only() {
     let f = Fixture::new();
-    let yaml = "apiVersion: batch/v1
-kind: Job
-metadata: {name: many}
-spec:
-  completions: 2000
-  parallelism: 64
-  template:
-    spec:
-      restartPolicy: Never
-      containers: [{name: main, image: guest.wasm}]
-";
-    let (mut manager, uid) = f.manager(yaml, DONE, Scope::Own).await;
-    manager
-        .run(
-            Some(std::slice::from_ref(&uid)),
-            &mut |_| {},
-            std::future::pending(),
-        )
-        .await
-        .unwrap();
+    let yaml = job_yaml("many", "  completions: 2000\n  parallelism: 64\n");
+    let (mut manager, uid) = f.manager(&yaml, DONE, Scope::Own).await;
+    run_to_end(&mut manager, &uid, &mut |_| {}).await;
     assert_eq!(manager.job(&uid).unwrap().status().succeeded, 2000);
     let turns = manager.stats().turns;
     assert!(turns < 4000, "{turns} turns of the loop for 2,000 pods");
@@ -360,27 +309,12 @@ const CHECKS_ZEROED: &str = r#"(module
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reused_instance_slot_starts_with_zeroed_memory() {
     let f = Fixture::new();
-    let yaml = "apiVersion: batch/v1
-kind: Job
-metadata: {name: clean}
-spec:
-  completions: 60
-  parallelism: 2
-  backoffLimit: 0
-  template:
-    spec:
-      restartPolicy: Never
-      containers: [{name: main, image: guest.wasm}]
-";
-    let (mut manager, uid) = f.manager(yaml, CHECKS_ZEROED, Scope::Own).await;
-    manager
-        .run(
-            Some(std::slice::from_ref(&uid)),
-            &mut |_| {},
-            std::future::pending(),
-        )
-        .await
-        .unwrap();
+    let yaml = job_yaml(
+        "clean",
+        "  completions: 60\n  parallelism: 2\n  backoffLimit: 0\n",
+    );
+    let (mut manager, uid) = f.manager(&yaml, CHECKS_ZEROED, Scope::Own).await;
+    run_to_end(&mut manager, &uid, &mut |_| {}).await;
     let status = manager.job(&uid).unwrap().status().clone();
     assert_eq!((status.succeeded, status.failed), (60, 0), "{status:?}");
 }
