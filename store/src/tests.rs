@@ -304,3 +304,44 @@ fn a_small_log_is_left_at_close_and_a_large_one_moved_in() {
     assert!(store.get_job("default", "a").unwrap().is_some());
     assert!(store.get_job("default", "big").unwrap().is_some());
 }
+
+/// A command that only reads checks a small store whole when no controller holds it, and
+/// trusts the controller's own check beside a live one: there the database may be mostly in
+/// the log, and checking it whole cost a `get` beside a 100,000-pod Job up to 40 ms of CPU.
+#[test]
+fn a_reader_checks_a_small_store_whole_unless_a_controller_holds_it() {
+    let d = dir();
+    {
+        let mut store = Store::open(&d.0).unwrap();
+        let mut batch = store.batch().unwrap();
+        for i in 0..400 {
+            batch
+                .create_job(&mut job(&format!("j{i}"), "default"), None)
+                .unwrap();
+            batch.add_event(&event(&format!("j{i}"))).unwrap();
+        }
+        batch.commit().unwrap();
+        store.checkpoint().unwrap();
+    }
+    // Damage the last page, which a reader's open does not read.
+    let db = StateDir::new(&d.0).db();
+    let mut bytes = std::fs::read(&db).unwrap();
+    let len = bytes.len();
+    assert!(len > 40 * 4096, "a store of many pages: {len} bytes");
+    bytes[len - 4096..].fill(0xa5);
+    std::fs::write(&db, bytes).unwrap();
+    match Store::open_reader(&d.0) {
+        Err(StoreError::Corrupt { what, .. }) => assert_eq!(what, "database"),
+        other => panic!("no controller: the damage is found, got {:?}", other.err()),
+    }
+    let lease = lease::acquire(&d.0, lease::Role::Serve).unwrap();
+    assert!(
+        Store::open_reader(&d.0).is_ok(),
+        "beside a live controller the reader opens without checking the whole store"
+    );
+    drop(lease);
+    assert!(
+        Store::open_reader(&d.0).is_err(),
+        "the controller gone, checked again"
+    );
+}
