@@ -160,6 +160,26 @@ pub fn condition(
     }
 }
 
+/// Sets condition `type_` to `status` unless it already has it (then it is left as it is,
+/// reason and time included), building the condition only when it changes: this runs at
+/// every change of a pod's status.
+pub fn ensure_condition(
+    s: &mut PodStatus,
+    type_: &str,
+    status: bool,
+    reason: Option<&str>,
+    message: Option<&str>,
+) {
+    let word = if status { "True" } else { "False" };
+    if !s
+        .conditions
+        .iter()
+        .any(|x| x.type_ == type_ && x.status == word)
+    {
+        set_condition(s, condition(type_, status, reason, message));
+    }
+}
+
 pub fn set_condition(s: &mut PodStatus, c: PodCondition) {
     match s.conditions.iter_mut().find(|x| x.type_ == c.type_) {
         Some(x) if x.status == c.status => {}
@@ -181,8 +201,8 @@ pub fn refresh_ready(s: &mut PodStatus) {
         cs.ready = cs.state.running.is_some();
     }
     let reason = (!all).then_some("ContainersNotReady");
-    set_condition(s, condition("ContainersReady", all, reason, None));
-    set_condition(s, condition("Ready", all, reason, None));
+    ensure_condition(s, "ContainersReady", all, reason, None);
+    ensure_condition(s, "Ready", all, reason, None);
 }
 
 impl Live {

@@ -1,6 +1,6 @@
 //! The life of one pod on the node, from Pending to a terminal phase.
 
-use super::live::{Live, condition, now, set_condition};
+use super::live::{Live, condition, ensure_condition, now, set_condition};
 use super::outputs;
 use super::task_host::{ContainerHost, PodSetup, TaskInfo};
 use super::{NodeInner, PodHandle, RunLog, StopCause, env, log_path, storage_limits, volumes};
@@ -66,7 +66,7 @@ pub(super) async fn run_pod(
     handle: PodHandle,
 ) {
     let live = Live::new(inner.clone(), &pod, initial_status(&pod));
-    live.update(|s| set_condition(s, condition("PodScheduled", true, None, None)));
+    live.update(|s| ensure_condition(s, "PodScheduled", true, None, None));
 
     // Pending until the node has room.
     let need = super::admission::pod_memory(&pod);
@@ -196,7 +196,7 @@ async fn run_containers(
         }
     }
     if !pod.spec.init_containers.is_empty() {
-        live.update(|s| set_condition(s, condition("Initialized", true, None, None)));
+        live.update(|s| ensure_condition(s, "Initialized", true, None, None));
     }
     // One container (most pods): it runs in the pod's own task.
     if let [c] = pod.spec.containers.as_slice() {
@@ -521,8 +521,8 @@ fn finish(
         } else {
             "PodFailed"
         };
-        set_condition(s, condition("ContainersReady", false, Some(reason), None));
-        set_condition(s, condition("Ready", false, Some(reason), None));
+        ensure_condition(s, "ContainersReady", false, Some(reason), None);
+        ensure_condition(s, "Ready", false, Some(reason), None);
         match cause {
             Some(StopCause::PodDeadline) if s.phase.as_deref() == Some(PHASE_FAILED) => {
                 s.reason = Some("DeadlineExceeded".into());

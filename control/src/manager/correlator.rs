@@ -18,7 +18,7 @@
 //! Must not: store anything (the hand-off does).
 
 use crate::store::EventRecord;
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashSet, HashSetExt};
 use std::hash::{Hash, Hasher};
 use wasmjob_spec::Time;
 

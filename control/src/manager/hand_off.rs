@@ -18,11 +18,13 @@
 
 use super::correlator::{Correlated, Correlator};
 use super::{Manager, ManagerError};
-use crate::store::{EventRecord, Writes};
-use std::collections::{BTreeSet, HashSet, VecDeque};
+use crate::store::{EventRecord, InlineLog, Writes};
+use foldhash::{HashSet, HashSetExt};
+use std::collections::{BTreeSet, VecDeque};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::time::Instant;
-use wasmjob_spec::Job;
+use wasmjob_spec::{Job, Pod};
 
 /// How long a pod's creation and its news before its end may wait to be written.
 pub(super) const WRITE_DELAY: Duration = Duration::from_millis(100);
@@ -72,7 +74,14 @@ struct Waiting {
     /// Jobs as handed off, shown from its commit on (by uid).
     shown: Vec<(String, Job)>,
     after: Vec<AfterCommit>,
+    /// The pods it writes, freed here once it is committed: this thread made them, and a
+    /// block freed by the thread that allocated it costs the allocator far less than one
+    /// freed by the writer's (about 3% of a Job of tiny pods).
+    _pods: Arc<Mutex<Vec<PodWrite>>>,
 }
+
+/// A pod to write: its Job's uid, the pod, whether its template made it, its new logs.
+type PodWrite = (String, Box<Pod>, bool, Option<Vec<InlineLog>>);
 
 impl Outbox {
     /// Marks a pod to write: at the next hand-off when `urgent` (its change counts, or stops
@@ -254,11 +263,14 @@ impl Manager {
         events.reverse();
         let forgotten = out.correlator.take_forgotten();
         let other = std::mem::take(&mut out.other);
+        let pods = Arc::new(Mutex::new(pods));
+        let kept = pods.clone();
         let writes: Writes = Box::new(move |batch| {
-            for (uid, mut pod, made, logs) in pods {
+            let mut pods = pods.lock().unwrap_or_else(|e| e.into_inner());
+            for (uid, pod, made, logs) in pods.iter_mut() {
                 match logs {
-                    Some(logs) => batch.put_pod_with_logs(&mut pod, &uid, made, &logs)?,
-                    None => batch.put_pod(&mut pod, &uid, made)?,
+                    Some(logs) => batch.put_pod_with_logs(pod, uid, *made, logs)?,
+                    None => batch.put_pod(pod, uid, *made)?,
                 }
             }
             for (uid, status, backoff) in &statuses {
@@ -284,6 +296,7 @@ impl Manager {
             number,
             shown,
             after: std::mem::take(&mut out.after),
+            _pods: kept,
         });
     }
 

@@ -26,9 +26,10 @@ use crate::node::{
 };
 use crate::queue::WorkQueue;
 use crate::store::{EventRecord, InlineLog, JobRecord, Store, StoreError, Writer};
+use foldhash::{HashMap, HashMapExt};
 use hand_off::Outbox;
 use pod_set::PodSet;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;

@@ -6,8 +6,8 @@
 //! node it was assigned to (not copied for it); a change here while the node still holds it
 //! copies it then.
 
-use std::collections::{BTreeMap, HashSet};
-use std::hash::{Hash, Hasher};
+use foldhash::HashSet;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use wasmjob_spec::{Pod, TRACKING_FINALIZER};
 
@@ -33,9 +33,8 @@ pub fn in_flight(pod: &Pod) -> bool {
 }
 
 fn name_hash(name: &str) -> u64 {
-    let mut h = std::hash::DefaultHasher::new();
-    name.hash(&mut h);
-    h.finish()
+    use std::hash::BuildHasher;
+    foldhash::fast::FixedState::default().hash_one(name)
 }
 
 impl PodSet {
