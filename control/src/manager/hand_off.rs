@@ -213,7 +213,9 @@ impl Manager {
             };
             // A settled pod goes with its last write, with its logs; the others are copied,
             // with their logs when new ones came.
-            out.queued.remove(&(uid.clone(), name.clone()));
+            let key = (uid, name);
+            out.queued.remove(&key);
+            let (uid, name) = key;
             let made = e.pods.made(&name);
             match e.pods.take_settled(&name) {
                 Some(p) => {

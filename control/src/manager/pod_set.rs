@@ -44,7 +44,9 @@ impl PodSet {
         let name = pod.metadata.name().to_string();
         self.names.insert(name_hash(&name));
         if made {
-            self.unmade.remove(&name);
+            if !self.unmade.is_empty() {
+                self.unmade.remove(&name);
+            }
         } else {
             self.unmade.insert(name.clone());
         }
