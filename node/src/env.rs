@@ -2,7 +2,6 @@
 //! `fieldRef`/`resourceFieldRef` resolved from the pod, `$(VAR)` references expanded (in env
 //! values, command and args; `$$` escapes), then `HOSTNAME`. Nothing from the host leaks in.
 
-use std::collections::HashMap;
 use wasmjob_spec::{Container, Pod};
 
 /// The node name that `spec.nodeName` reports to guests.
@@ -11,7 +10,10 @@ pub const NODE_NAME: &str = "wasmjob";
 /// The environment of `container` in `pod`, in declaration order.
 pub fn environment(pod: &Pod, container: &Container) -> Result<Vec<(String, String)>, String> {
     let mut env: Vec<(String, String)> = Vec::new();
-    let mut defined: HashMap<String, String> = HashMap::new();
+    // The variables defined so far are `env`'s (each name once).
+    let defined = |env: &[(String, String)], name: &str| {
+        env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+    };
     for var in &container.env {
         let value = match (&var.value, &var.value_from) {
             (_, Some(src)) => {
@@ -23,14 +25,13 @@ pub fn environment(pod: &Pod, container: &Container) -> Result<Vec<(String, Stri
                     return Err(format!("env {}: unsupported valueFrom", var.name));
                 }
             }
-            (Some(v), None) => expand(v, &|name| defined.get(name).cloned()),
+            (Some(v), None) => expand(v, &|name| defined(&env, name)),
             (None, None) => String::new(),
         };
-        defined.insert(var.name.clone(), value.clone());
         env.retain(|(k, _)| k != &var.name);
         env.push((var.name.clone(), value));
     }
-    if !defined.contains_key("HOSTNAME") {
+    if !env.iter().any(|(k, _)| k == "HOSTNAME") {
         let host = pod
             .spec
             .hostname

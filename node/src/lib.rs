@@ -19,10 +19,10 @@ pub use pod_run::module_path;
 pub use task_host::TaskInfo;
 pub mod volumes;
 
+use foldhash::{HashMap, HashMapExt};
 pub use messages::{
     Assignment, FromNode, QueueAnswer, QueueCall, QueueOp, RunLog, StatusReport, Stop, ToNode,
 };
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

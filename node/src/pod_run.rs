@@ -416,8 +416,7 @@ fn plan(
     let env = env::environment(pod, c)?;
     let args = env::argv(c, &env);
     let mounts = volumes::mounts(c, vols)?;
-    let fuel_text = annotations
-        .get(&format!("{FUEL_ANNOTATION_PREFIX}{}", c.name))
+    let fuel_text = per_container(annotations, FUEL_ANNOTATION_PREFIX, &c.name)
         .or_else(|| annotations.get(FUEL_ANNOTATION));
     let fuel = match fuel_text {
         Some(t) => Some(
@@ -437,6 +436,19 @@ fn plan(
     })
 }
 
+/// The annotation `<prefix><container>`, found without making its name (this runs for every
+/// container run).
+fn per_container<'a>(
+    annotations: &'a std::collections::BTreeMap<String, String>,
+    prefix: &str,
+    container: &str,
+) -> Option<&'a String> {
+    annotations
+        .iter()
+        .find(|(k, _)| k.strip_prefix(prefix) == Some(container))
+        .map(|(_, v)| v)
+}
+
 /// `wasmjob.dev/module.<container>` if set, else `image`: a path relative to the manifest's
 /// folder, or a `file://` URL.
 pub fn module_path(
@@ -445,7 +457,7 @@ pub fn module_path(
     base_dir: &Path,
 ) -> Result<PathBuf, String> {
     let (source, from_annotation) =
-        match annotations.get(&format!("{MODULE_ANNOTATION_PREFIX}{}", c.name)) {
+        match per_container(annotations, MODULE_ANNOTATION_PREFIX, &c.name) {
             Some(m) => (m.as_str(), true),
             None => (c.image.as_deref().unwrap_or(""), false),
         };
