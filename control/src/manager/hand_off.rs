@@ -37,7 +37,8 @@ pub(super) const MAX_WAITING_PODS: usize = 50_000;
 
 #[derive(Default)]
 pub(super) struct Outbox {
-    /// Pods to write at the next hand-off, as (Job uid, pod name).
+    /// Pods to write at the next hand-off, as (pod name, Job uid): the name first, as it
+    /// tells keys apart at once (a Job's pods share its uid).
     pods: BTreeSet<(String, String)>,
     /// Pods whose change may wait, oldest first, with when it was made; `queued` holds them.
     later: VecDeque<(Instant, (String, String))>,
@@ -87,7 +88,7 @@ impl Outbox {
     /// Marks a pod to write: at the next hand-off when `urgent` (its change counts, or stops
     /// it), else within [`WRITE_DELAY`].
     pub fn pod(&mut self, job_uid: &str, name: &str, urgent: bool) {
-        let key = (job_uid.to_string(), name.to_string());
+        let key = (name.to_string(), job_uid.to_string());
         if urgent {
             self.pods.insert(key);
         } else if !self.pods.contains(&key) && self.queued.insert(key.clone()) {
@@ -120,7 +121,7 @@ impl Outbox {
 
     /// Forgets the marks of the pods of Job `uid` (it is gone), or of one of its pods.
     pub fn forget_pods(&mut self, uid: &str, name: Option<&str>) {
-        let gone = |k: &(String, String)| k.0 == uid && name.is_none_or(|n| k.1 == n);
+        let gone = |k: &(String, String)| k.1 == uid && name.is_none_or(|n| k.0 == n);
         self.pods.retain(|k| !gone(k));
         self.queued.retain(|k| !gone(k));
     }
@@ -207,15 +208,15 @@ impl Manager {
         out.status_counts = false;
         out.routine_since = None;
         let mut pods = Vec::with_capacity(out.pods.len());
-        for (uid, name) in std::mem::take(&mut out.pods) {
+        for (name, uid) in std::mem::take(&mut out.pods) {
             let Some(e) = self.jobs.get_mut(&uid) else {
                 continue;
             };
             // A settled pod goes with its last write, with its logs; the others are copied,
             // with their logs when new ones came.
-            let key = (uid, name);
+            let key = (name, uid);
             out.queued.remove(&key);
-            let (uid, name) = key;
+            let (name, uid) = key;
             let made = e.pods.made(&name);
             match e.pods.take_settled(&name) {
                 Some(p) => {
