@@ -121,8 +121,28 @@ pub fn median_time(runs: usize, make: impl Fn() -> Command) -> Result<Duration, 
     for _ in 0..runs.max(1) {
         times.push(time_process(&mut make())?);
     }
+    Ok(median(times))
+}
+
+/// The medians of `runs` timings of each of `makes`, run in turn (one of each, then again),
+/// so that a burst of the machine's noise falls on all of them alike rather than on whichever
+/// ran while it lasted.
+pub fn interleaved_medians(
+    runs: usize,
+    makes: &[&dyn Fn() -> Command],
+) -> Result<Vec<Duration>, String> {
+    let mut times = vec![Vec::with_capacity(runs); makes.len()];
+    for _ in 0..runs.max(1) {
+        for (make, times) in makes.iter().zip(&mut times) {
+            times.push(time_process(&mut make())?);
+        }
+    }
+    Ok(times.into_iter().map(median).collect())
+}
+
+fn median(mut times: Vec<Duration>) -> Duration {
     times.sort();
-    Ok(times[times.len() / 2])
+    times[times.len() / 2]
 }
 
 /// Tasks per second of `command` (a shell word list) run as one process per task, `parallel`

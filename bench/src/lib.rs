@@ -221,7 +221,7 @@ impl Sizes {
             parallelism_pods: if q { 1_000 } else { 20_000 },
             sleepers: if q { 1_000 } else { 10_000 },
             sleep_deadline: if q { 4 } else { 15 },
-            latency_runs: if q { 5 } else { 11 },
+            latency_runs: if q { 5 } else { 21 },
             raw_time: Duration::from_secs(if q { 1 } else { 3 }),
             processes: if q { 300 } else { 3_000 },
             epoch_iterations: if q { 50_000_000 } else { 300_000_000 },
