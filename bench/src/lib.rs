@@ -270,8 +270,20 @@ pub fn bench(args: BenchArgs) -> Result<u8, BenchError> {
         return result.map(|()| 0);
     }
     let result = runtime.block_on(measure(&args, &work));
-    let _ = std::fs::remove_dir_all(&work);
-    let report = result?;
+    // A failed run leaves its state directories and the serves' logs for a look.
+    let report = match result {
+        Ok(r) => {
+            let _ = std::fs::remove_dir_all(&work);
+            r
+        }
+        Err(e) => {
+            eprintln!(
+                "bench: the failed run's files are kept in {}",
+                work.display()
+            );
+            return Err(e);
+        }
+    };
     print_table(&report);
     if let Some(path) = &args.svg {
         write_svg(path, &report)?;

@@ -134,6 +134,15 @@ pub(crate) fn complete_jobs(table: &str) -> usize {
         .count()
 }
 
+/// The first Job the `get jobs` table shows as Failed, if any.
+pub(crate) fn failed_job(table: &str) -> Option<&str> {
+    table
+        .lines()
+        .skip(1)
+        .find(|l| l.split_whitespace().nth(1) == Some("Failed"))
+        .and_then(|l| l.split_whitespace().next())
+}
+
 pub(crate) fn percentile(sorted: &[Duration], q: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
@@ -231,6 +240,12 @@ pub fn load(quick: bool, work: &Path) -> Result<Vec<Row>, BenchError> {
         loaded.push(took);
         if complete_jobs(&table) == s.jobs {
             break;
+        }
+        if let Some(name) = failed_job(&table) {
+            return Err(BenchError::runtime(format!(
+                "error: load Job {name} failed (see `wasmjob --state-dir {} describe job {name}`)",
+                state.display()
+            )));
         }
         serve.still_running("the load Jobs", started, LIMIT)?;
     }
