@@ -38,15 +38,14 @@ spec:
     };
     status("wasmjob run of a one-pod Job, first with a new module, then warm");
     let cold = baselines::time_process(&mut run()).map_err(fail("wasmjob run"))?;
-    let wasmtime = baselines::wasmtime_cli();
-    let wt_run = || {
-        let mut c = Command::new(wasmtime.as_deref().unwrap_or(Path::new("wasmtime")));
-        c.arg("run").arg(tiny);
-        c
-    };
     // The warm runs alternate with `wasmtime run`'s (after one of those to warm its cache).
-    let (warm, base) = match &wasmtime {
-        Some(_) => {
+    let (warm, base) = match baselines::wasmtime_cli() {
+        Some(wt) => {
+            let wt_run = || {
+                let mut c = Command::new(&wt);
+                c.arg("run").arg(tiny);
+                c
+            };
             baselines::time_process(&mut wt_run()).map_err(fail("wasmtime run"))?;
             let m = baselines::interleaved_medians(sizes.latency_runs, &[&run, &wt_run])
                 .map_err(fail("wasmjob run and wasmtime run"))?;

@@ -176,15 +176,11 @@ pub fn ensure_condition(
         .iter()
         .any(|x| x.type_ == type_ && x.status == word)
     {
-        set_condition(s, condition(type_, status, reason, message));
-    }
-}
-
-pub fn set_condition(s: &mut PodStatus, c: PodCondition) {
-    match s.conditions.iter_mut().find(|x| x.type_ == c.type_) {
-        Some(x) if x.status == c.status => {}
-        Some(x) => *x = c,
-        None => s.conditions.push(c),
+        let c = condition(type_, status, reason, message);
+        match s.conditions.iter_mut().find(|x| x.type_ == c.type_) {
+            Some(x) => *x = c,
+            None => s.conditions.push(c),
+        }
     }
 }
 

@@ -1,6 +1,6 @@
 //! The life of one pod on the node, from Pending to a terminal phase.
 
-use super::live::{Live, condition, ensure_condition, now, set_condition};
+use super::live::{Live, ensure_condition, now};
 use super::outputs;
 use super::task_host::{ContainerHost, PodSetup, TaskInfo};
 use super::{NodeInner, PodHandle, RunLog, StopCause, env, log_path, storage_limits, volumes};
@@ -74,16 +74,14 @@ pub(super) async fn run_pod(
         // As a scheduler would: Pending and unschedulable, until deleted.
         let budget = inner.config.memory_budget.unwrap_or(0);
         live.update(|s| {
-            set_condition(
+            ensure_condition(
                 s,
-                condition(
-                    "PodScheduled",
-                    false,
-                    Some("Unschedulable"),
-                    Some(&format!(
-                        "0/1 nodes are available: 1 Insufficient memory (the pod's limits need {need} bytes; the node's --memory-budget is {budget})."
-                    )),
-                ),
+                "PodScheduled",
+                false,
+                Some("Unschedulable"),
+                Some(&format!(
+                    "0/1 nodes are available: 1 Insufficient memory (the pod's limits need {need} bytes; the node's --memory-budget is {budget})."
+                )),
             )
         });
         let _ = stop.wait_for(Option::is_some).await;
@@ -111,14 +109,12 @@ pub(super) async fn run_pod(
     live.update(|s| {
         s.phase = Some(PHASE_RUNNING.into());
         s.start_time = Some(started);
-        set_condition(
+        ensure_condition(
             s,
-            condition(
-                "Initialized",
-                pod.spec.init_containers.is_empty(),
-                None,
-                None,
-            ),
+            "Initialized",
+            pod.spec.init_containers.is_empty(),
+            None,
+            None,
         );
     });
 
@@ -543,24 +539,20 @@ fn finish(
             Some(StopCause::Evicted(why)) => {
                 s.reason = Some("Evicted".into());
                 s.message = Some(why.clone());
-                set_condition(
+                ensure_condition(
                     s,
-                    condition(
-                        "DisruptionTarget",
-                        true,
-                        Some("TerminationByKubelet"),
-                        Some(why.as_str()),
-                    ),
-                );
-            }
-            Some(StopCause::Shutdown) => set_condition(
-                s,
-                condition(
                     "DisruptionTarget",
                     true,
                     Some("TerminationByKubelet"),
-                    Some("wasmjob is shutting down"),
-                ),
+                    Some(why.as_str()),
+                );
+            }
+            Some(StopCause::Shutdown) => ensure_condition(
+                s,
+                "DisruptionTarget",
+                true,
+                Some("TerminationByKubelet"),
+                Some("wasmjob is shutting down"),
             ),
             _ => {}
         }
