@@ -9,18 +9,15 @@
 //! (`PAGEMAP_SCAN`, Linux 6.7 and later; elsewhere all of them). That is what makes a pod cost microseconds. A run waits for a free
 //! slot rather than failing (see `Sandbox::run`).
 //!
-//! Optionally both engines share an on-disk cache of compiled modules (wasmtime's, keyed by
-//! the module's content and the engine's settings), so that a later process skips compiling a
-//! module it has seen.
+//! Optionally both engines share an on-disk store of compiled modules (see `compiled`), so
+//! that a later process skips compiling a module it has seen.
 
+use super::compiled::CompiledDir;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
-use wasmtime::{
-    Cache, CacheConfig, Config, Engine, EngineWeak, InstanceAllocationStrategy,
-    PoolingAllocationConfig,
-};
+use wasmtime::{Config, Engine, EngineWeak, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 /// How often epochs advance; a running guest yields (and can be stopped) at this granularity.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
@@ -47,13 +44,13 @@ pub struct Engines {
     pub plain: Engine,
     metered: OnceLock<Result<Engine, String>>,
     slots: u32,
-    cache: Option<Cache>,
+    compiled: Option<Arc<CompiledDir>>,
     /// The engines the ticker advances.
     ticked: Arc<Mutex<Vec<EngineWeak>>>,
     stop_ticker: Arc<AtomicBool>,
 }
 
-fn config(fuel: bool, slots: u32, cache: Option<&Cache>) -> Config {
+fn config(fuel: bool, slots: u32) -> Config {
     let mut pool = PoolingAllocationConfig::new();
     pool.total_core_instances(slots)
         .total_memories(slots)
@@ -70,25 +67,15 @@ fn config(fuel: bool, slots: u32, cache: Option<&Cache>) -> Config {
     c.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     c.epoch_interruption(true);
     c.consume_fuel(fuel);
-    c.cache(cache.cloned());
     c
 }
 
 impl Engines {
     /// Engines with room for `slots` instances at once, keeping compiled modules in `cache_dir`
-    /// (created if missing), if given.
+    /// (created when first written), if given.
     pub fn new(cache_dir: Option<&Path>, slots: u32) -> wasmtime::Result<Engines> {
-        let cache = match cache_dir {
-            Some(dir) => {
-                let mut cc = CacheConfig::new();
-                // wasmtime wants an absolute cache directory.
-                cc.with_directory(std::path::absolute(dir)?);
-                Some(Cache::new(cc)?)
-            }
-            None => None,
-        };
         let slots = slots.max(1);
-        let plain = Engine::new(&config(false, slots, cache.as_ref()))?;
+        let plain = Engine::new(&config(false, slots))?;
         let ticked = Arc::new(Mutex::new(vec![plain.weak()]));
         let stop_ticker = Arc::new(AtomicBool::new(false));
         let (engines, stop) = (ticked.clone(), stop_ticker.clone());
@@ -111,7 +98,7 @@ impl Engines {
             plain,
             metered: OnceLock::new(),
             slots,
-            cache,
+            compiled: cache_dir.map(|d| Arc::new(CompiledDir::new(d))),
             ticked,
             stop_ticker,
         })
@@ -124,7 +111,12 @@ impl Engines {
 
     /// Modules this process found compiled in the on-disk cache.
     pub fn cache_hits(&self) -> usize {
-        self.cache.as_ref().map_or(0, Cache::cache_hits)
+        self.compiled.as_ref().map_or(0, |c| c.hits())
+    }
+
+    /// The on-disk store of compiled modules, if there is one.
+    pub(crate) fn compiled(&self) -> Option<Arc<CompiledDir>> {
+        self.compiled.clone()
     }
 
     /// The engine for metered (`true`) or unmetered runs; the metered one is made on first use,
@@ -135,7 +127,7 @@ impl Engines {
         }
         self.metered
             .get_or_init(|| {
-                let engine = Engine::new(&config(true, self.slots, self.cache.as_ref()))
+                let engine = Engine::new(&config(true, self.slots))
                     .map_err(|e| format!("cannot create the metered engine: {e:#}"))?;
                 self.ticked
                     .lock()
@@ -187,8 +179,6 @@ mod tests {
         let without = Sandbox::new().unwrap();
         without.prepare(&module, false).await.unwrap();
         assert_eq!(without.module_cache_hits(), 0);
-        // Best effort: wasmtime's cache worker thread may still be writing its statistics
-        // files into the directory while it is removed.
-        let _ = std::fs::remove_dir_all(dir);
+        std::fs::remove_dir_all(dir).unwrap();
     }
 }

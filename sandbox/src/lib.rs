@@ -7,6 +7,7 @@
 //! Pod semantics, or touch the store.
 
 pub mod abi;
+mod compiled;
 mod engines;
 mod limits;
 pub mod log;

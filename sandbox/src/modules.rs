@@ -3,6 +3,7 @@
 //! linked into an `InstancePre`, so that a pod costs an instantiation, not a compilation.
 //! Compilation runs on a blocking thread so it never stalls running guests.
 
+use super::compiled::CompiledDir;
 use super::run::State;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -24,8 +25,9 @@ struct Key {
 
 type Slot = Arc<OnceCell<Result<InstancePre<State>, String>>>;
 
-#[derive(Default)]
 pub struct ModuleCache {
+    /// Where compiled modules are kept for later processes, if anywhere.
+    compiled: Option<Arc<CompiledDir>>,
     slots: Mutex<HashMap<Key, Slot>>,
     /// The slot each module file was last found in, and when: within [`RECHECK`] a pod reuses
     /// it without looking at the file again (a stat per pod is a cost per pod).
@@ -36,6 +38,14 @@ pub struct ModuleCache {
 const RECHECK: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl ModuleCache {
+    pub fn new(compiled: Option<Arc<CompiledDir>>) -> ModuleCache {
+        ModuleCache {
+            compiled,
+            slots: Default::default(),
+            recent: Default::default(),
+        }
+    }
+
     /// The linked module at `path`, compiling it on first use. Errors are messages for the
     /// container's `StartError`.
     pub async fn get(
@@ -87,8 +97,9 @@ impl ModuleCache {
             );
         let engine = engine.clone();
         let path = path.to_path_buf();
+        let compiled = self.compiled.clone();
         slot.get_or_init(|| async move {
-            tokio::task::spawn_blocking(move || compile(&engine, &path))
+            tokio::task::spawn_blocking(move || compile(&engine, &path, compiled.as_deref()))
                 .await
                 .unwrap_or_else(|e| Err(format!("module compilation failed: {e}")))
         })
@@ -97,12 +108,19 @@ impl ModuleCache {
     }
 }
 
-fn compile(engine: &Engine, path: &Path) -> Result<InstancePre<State>, String> {
+fn compile(
+    engine: &Engine,
+    path: &Path,
+    compiled: Option<&CompiledDir>,
+) -> Result<InstancePre<State>, String> {
     let bytes =
         std::fs::read(path).map_err(|e| format!("cannot read module {}: {e}", path.display()))?;
     check_header(&bytes, path)?;
-    let module = Module::new(engine, &bytes)
-        .map_err(|e| format!("invalid module {}: {e:#}", path.display()))?;
+    let module = match compiled {
+        Some(dir) => dir.module(engine, &bytes),
+        None => Module::new(engine, &bytes),
+    }
+    .map_err(|e| format!("invalid module {}: {e:#}", path.display()))?;
     match module.get_export("_start") {
         Some(wasmtime::ExternType::Func(_)) => {}
         _ => {

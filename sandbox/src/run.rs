@@ -83,11 +83,12 @@ impl Sandbox {
     ) -> wasmtime::Result<Sandbox> {
         let engines = Engines::new(module_cache, slots)?;
         let permits = engines.slots() as usize;
+        let modules = ModuleCache::new(engines.compiled());
         Ok(Sandbox {
             handles: super::limits::handles_per_instance(engines.slots()),
             guest_memory: Arc::new(GuestMemory::new(GuestMemory::machine_default())),
             engines,
-            modules: ModuleCache::default(),
+            modules,
             slots: Arc::new(tokio::sync::Semaphore::new(permits)),
         })
     }
