@@ -67,21 +67,11 @@ struct Checkpointer {
 
 impl Writer {
     /// Starts the writer of the state directory `dir`, on a connection of its own (in the
-    /// current tokio runtime). It ends once dropped and what it was handed is committed.
+    /// current tokio runtime). It ends once dropped and what it was handed is committed. The
+    /// connection is opened (and its schema read) on the writer's first turn, while the
+    /// controller goes on: a writer that cannot open it fails as a failed commit would.
     pub fn start(dir: &std::path::Path) -> Result<Writer> {
-        // The controller starting the writer has just checked the store.
-        let store = Store::open_checking(dir, super::Check::Checked)?;
         let db = StateDir::new(dir).db();
-        // Checkpoints are the checkpointer's, never a commit's.
-        store
-            .conn
-            .pragma_update(None, "wal_autocheckpoint", 0)
-            .map_err(|e| super::sqlite_error(&db, e))?;
-        // The indexes a busy Job writes into (names are random) stay in memory: 32 MiB at most.
-        store
-            .conn
-            .pragma_update(None, "cache_size", -32768)
-            .map_err(|e| super::sqlite_error(&db, e))?;
         let (queue, rx) = queue::unbounded_channel::<Msg>();
         let (news_tx, news) = queue::unbounded_channel();
         let state = Arc::new(State::default());
@@ -98,7 +88,13 @@ impl Writer {
             .name("wasmjob-checkpoint".into())
             .spawn(move || checkpoint_while_poked(&db, &pokes, &stopped, &told.caught_up))
             .map_err(super::open::io(dir))?;
-        let task = tokio::spawn(write_groups(store, rx, tell, poke.clone(), busy.clone()));
+        let task = tokio::spawn(write_groups(
+            dir.to_path_buf(),
+            rx,
+            tell,
+            poke.clone(),
+            busy.clone(),
+        ));
         Ok(Writer {
             queue,
             state,
@@ -240,15 +236,51 @@ impl Tell {
     }
 }
 
-/// The writer: each turn takes everything handed so far and commits it as one group, on a
-/// blocking thread.
+/// The writer's connection to the store of `dir`, ready for its first commit.
+fn open_for_writing(dir: &std::path::Path) -> Result<Store> {
+    // The controller starting the writer has just checked the store.
+    let store = Store::open_checking(dir, super::Check::Checked)?;
+    let db = StateDir::new(dir).db();
+    // Checkpoints are the checkpointer's, never a commit's.
+    store
+        .conn
+        .pragma_update(None, "wal_autocheckpoint", 0)
+        .map_err(|e| super::sqlite_error(&db, e))?;
+    // The indexes a busy Job writes into (names are random) stay in memory: 32 MiB at most.
+    store
+        .conn
+        .pragma_update(None, "cache_size", -32768)
+        .map_err(|e| super::sqlite_error(&db, e))?;
+    Ok(store)
+}
+
+/// The writer: opens its connection, then each turn takes everything handed so far and
+/// commits it as one group, on a blocking thread.
 async fn write_groups(
-    mut store: Store,
+    dir: std::path::PathBuf,
     mut queue: queue::UnboundedReceiver<Msg>,
     committed: Tell,
     checkpoint: mpsc::Sender<()>,
     busy: Arc<Busy>,
 ) {
+    let opened = tokio::task::spawn_blocking(move || open_for_writing(&dir)).await;
+    let mut store = match opened {
+        Ok(Ok(store)) => store,
+        Ok(Err(e)) => {
+            committed.send(Err(Arc::new(e)));
+            return;
+        }
+        Err(e) => {
+            let e = StoreError::Io {
+                path: "the store's writer".into(),
+                source: std::io::Error::other(format!(
+                    "opening its connection did not finish: {e}"
+                )),
+            };
+            committed.send(Err(Arc::new(e)));
+            return;
+        }
+    };
     while let Some(first) = queue.recv().await {
         let mut group = vec![first];
         while let Ok(m) = queue.try_recv() {
