@@ -269,6 +269,21 @@ async fn the_log_starts_over_while_commits_keep_coming() {
     drop(store);
 }
 
+/// A writer whose connection cannot be opened fails as a failed commit does: the hand-off
+/// is not counted committed, and waiting on it says why, naming the store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_writer_that_cannot_open_its_connection_fails_its_first_commit() {
+    let d = dir();
+    // A folder where the database file should be: SQLite cannot open it.
+    std::fs::create_dir_all(StateDir::new(&d.0).db()).unwrap();
+    let mut writer = writer::Writer::start(&d.0).unwrap();
+    let n = writer.hand(Box::new(|_| Ok(())));
+    let e = writer.flush().await.unwrap_err().to_string();
+    assert!(e.contains("state.db"), "{e}");
+    assert!(writer.committed().is_err());
+    assert!(!writer.idle(), "hand-off {n} is not committed");
+}
+
 /// The last connection to close leaves a small write-ahead log as it is (the next process
 /// reads it: nothing is lost), and moves a large one into the database and removes it, as
 /// SQLite does by itself.
