@@ -192,6 +192,15 @@ pub struct Store {
 /// runs).
 pub const LEAVE_LOG_MAX: u64 = 256 << 10;
 
+impl Store {
+    /// Whether closing the store's connections now would leave the log as it is (a log no
+    /// larger than [`LEAVE_LOG_MAX`], or none): then a process about to end loses nothing by
+    /// leaving them to its end.
+    pub fn closing_moves_nothing(&self) -> bool {
+        std::fs::metadata(StateDir::new(&self.dir).wal()).map_or(true, |m| m.len() <= LEAVE_LOG_MAX)
+    }
+}
+
 impl Drop for Store {
     fn drop(&mut self) {
         let wal = StateDir::new(&self.dir).wal();

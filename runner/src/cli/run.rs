@@ -182,7 +182,8 @@ async fn run_jobs(
     let code = report(&args, &finished, manager.store())?;
     // ttlSecondsAfterFinished: what has expired goes now (TTL 0 leaves only what was printed).
     manager.delete_expired().await.map_err(manager_failure)?;
-    manager.close().await.map_err(manager_failure)?;
+    // The process ends once this returns (see `main`).
+    manager.close_before_exit().await.map_err(manager_failure)?;
     drop(lease);
     Ok(code)
 }
