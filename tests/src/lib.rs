@@ -24,12 +24,16 @@
 //! It also reads the malformed manifests of `tests/manifests/malformed/`
 //! ([`malformed_cases`]), shared by the spec crate's tests and the CLI tests.
 //!
+//! [`nats`] runs real NATS servers (one, or a cluster of three) for the tests of cluster mode.
+//!
 //! The helpers here depend neither on the runner nor on the spec crate.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
 pub use tempfile;
+
+pub mod nats;
 
 /// Absolute paths of the WASI modules built by `build.rs`.
 pub mod guests {
