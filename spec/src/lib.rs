@@ -1,5 +1,6 @@
 //! wasmjob-spec: the API of wasmjob — Kubernetes `batch/v1` Job and the v1 Pod subset it uses,
-//! read from YAML or JSON, defaulted and validated as the API server would.
+//! read from YAML or JSON, defaulted and validated as the API server would; and the v1 Node
+//! ([`node`]) that cluster mode's machines are.
 //!
 //! Entry point: [`load_jobs`] turns a manifest file's text into defaulted, validated Jobs (or
 //! every error, each naming its field). This crate knows nothing of wasmtime, tokio or storage.
@@ -8,6 +9,7 @@ pub mod defaults;
 pub mod errors;
 pub mod job;
 pub mod meta;
+pub mod node;
 pub mod parse;
 pub mod pod;
 pub mod quantity;
