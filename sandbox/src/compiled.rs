@@ -1,9 +1,10 @@
 //! The on-disk store of compiled modules, shared by the processes of a state directory: one
 //! file per module content and engine setting, `<sha256 of the module>-<engine>.cwasm`, which
 //! a later process maps as it is (no copy, no decompression) instead of compiling the module
-//! again. It owns the folder's layout, the writing (a temporary file, synced, then renamed:
-//! a file at its final name is always whole) and its bound on size. It must not compile or
-//! link modules (`modules` does), nor hold modules of any other origin than its own writes.
+//! again; a module without an entry is compiled here and its entry written. It owns the
+//! folder's layout, the writing (a temporary file, synced, then renamed: a file at its final
+//! name is always whole) and its bound on size. It must not check or link modules (`modules`
+//! does), nor load any file but the entries it wrote.
 //!
 //! Why not wasmtime's own cache: that one compresses each entry (zstd) and copies it out at
 //! every load, and keeps a worker thread that rewrites a statistics file beside the entry at
