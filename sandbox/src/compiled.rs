@@ -126,9 +126,15 @@ impl CompiledDir {
             .file_name()
             .and_then(|n| n.to_str())
             .unwrap_or("entry");
-        let tmp = self.dir.join(format!(".{name}.{}.tmp", std::process::id()));
+        // A name no other write uses, in this process or another: two threads of one process
+        // may compile the same content at once (two paths to one module).
+        static WRITES: AtomicUsize = AtomicUsize::new(0);
+        let n = WRITES.fetch_add(1, Ordering::Relaxed);
+        let tmp = self
+            .dir
+            .join(format!(".{name}.{}.{n}.tmp", std::process::id()));
         let written = (|| {
-            let mut f = std::fs::File::create(&tmp)?;
+            let mut f = std::fs::File::create_new(&tmp)?;
             f.write_all(bytes)?;
             // Synced before it takes its name: after a power loss an entry is whole or absent.
             f.sync_data()?;
@@ -303,6 +309,28 @@ mod tests {
         let left = entries(&dir);
         assert_eq!(left.len(), 1, "{left:?}");
         assert!(!names.contains(&left[0]));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    /// Threads (as processes would) writing the same entry at once leave one whole entry and
+    /// no temporary file.
+    #[test]
+    fn writes_of_one_entry_at_once_leave_it_whole() {
+        let dir = folder();
+        let engine = Engine::default();
+        std::thread::scope(|scope| {
+            for _ in 0..8 {
+                scope.spawn(|| {
+                    CompiledDir::new(&dir).module(&engine, &wasm(5)).unwrap();
+                });
+            }
+        });
+        let left = entries(&dir);
+        assert_eq!(left.len(), 1, "{left:?}");
+        let later = CompiledDir::new(&dir);
+        let module = later.module(&engine, &wasm(5)).unwrap();
+        assert_eq!(later.hits(), 1);
+        assert!(module.get_export("n").is_some());
         std::fs::remove_dir_all(dir).unwrap();
     }
 
