@@ -30,9 +30,9 @@ fn main() {
     // A command has committed what it wrote, closed its files and waited for its work when it
     // returns (`run` leaves the store's connections to the process's end when closing them
     // would do nothing: `Manager::close_before_exit`); what is left is tearing down memory the
-    // kernel takes back at once anyway — the allocator alone gives its arenas back page range by page range, a tenth of
-    // a short `wasmjob run`. So the process ends here, with its output flushed, and no
-    // destructors run.
+    // kernel takes back at once anyway — the allocator alone gives its arenas back page range
+    // by page range, a tenth of a short `wasmjob run`. So the process ends here, with its
+    // output flushed, and no destructors run.
     use std::io::Write;
     let _ = std::io::stdout().flush();
     let _ = std::io::stderr().flush();

@@ -203,8 +203,7 @@ impl Store {
 
 impl Drop for Store {
     fn drop(&mut self) {
-        let wal = StateDir::new(&self.dir).wal();
-        if std::fs::metadata(wal).is_ok_and(|m| m.len() <= LEAVE_LOG_MAX) {
+        if self.closing_moves_nothing() {
             // Refused only by a closed connection, which checkpoints nothing anyway.
             let _ = self.conn.set_db_config(
                 rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,

@@ -236,6 +236,14 @@ impl Tell {
     }
 }
 
+/// The error of a blocking turn of the writer (`what`) that did not finish.
+fn unfinished(what: &str, e: tokio::task::JoinError) -> StoreError {
+    StoreError::Io {
+        path: "the store's writer".into(),
+        source: std::io::Error::other(format!("{what} did not finish: {e}")),
+    }
+}
+
 /// The writer's connection to the store of `dir`, ready for its first commit.
 fn open_for_writing(dir: &std::path::Path) -> Result<Store> {
     // The controller starting the writer has just checked the store.
@@ -271,13 +279,7 @@ async fn write_groups(
             return;
         }
         Err(e) => {
-            let e = StoreError::Io {
-                path: "the store's writer".into(),
-                source: std::io::Error::other(format!(
-                    "opening its connection did not finish: {e}"
-                )),
-            };
-            committed.send(Err(Arc::new(e)));
+            committed.send(Err(Arc::new(unfinished("opening its connection", e))));
             return;
         }
     };
@@ -307,11 +309,7 @@ async fn write_groups(
                 r
             }
             Err(e) => {
-                let e = StoreError::Io {
-                    path: "the store's writer".into(),
-                    source: std::io::Error::other(format!("a commit did not finish: {e}")),
-                };
-                committed.send(Err(Arc::new(e)));
+                committed.send(Err(Arc::new(unfinished("a commit", e))));
                 return;
             }
         };

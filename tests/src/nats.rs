@@ -45,47 +45,41 @@ pub struct Server {
     child: Option<Child>,
 }
 
-/// The configuration file of server `name` in `dir`.
-fn write_config(
-    dir: &Path,
-    name: &str,
-    client_port: u16,
-    monitor_port: u16,
-    cluster: Option<(u16, &[u16])>,
-) -> PathBuf {
-    let store = dir.join(format!("{name}-store"));
-    std::fs::create_dir_all(&store).expect("the server's store folder");
-    let mut text = format!(
-        "server_name: {name}\nlisten: 127.0.0.1:{client_port}\nhttp: 127.0.0.1:{monitor_port}\n\
-         jetstream {{\n  store_dir: {store:?}\n  sync_interval: always\n}}\n"
-    );
-    if let Some((port, peers)) = cluster {
-        let routes: Vec<String> = peers
-            .iter()
-            .map(|p| format!("nats-route://127.0.0.1:{p}"))
-            .collect();
-        text.push_str(&format!(
-            "cluster {{\n  name: wasmjob-test\n  listen: 127.0.0.1:{port}\n  routes: [{}]\n}}\n",
-            routes.join(", ")
-        ));
-    }
-    let config = dir.join(format!("{name}.conf"));
-    std::fs::write(&config, text).expect("the server's configuration");
-    config
-}
-
 impl Server {
-    /// A server alone, started and healthy.
-    pub fn single(dir: &Path) -> Server {
-        let (client, monitor) = (free_port(), free_port());
-        let config = write_config(dir, "n1", client, monitor, None);
-        let mut s = Server {
-            name: "n1".into(),
-            client_port: client,
-            monitor_port: monitor,
+    /// Server `name` in `dir`, not started: free client and monitoring ports, its store folder
+    /// and configuration file; `cluster` is its route port and its peers' route ports.
+    fn configured(dir: &Path, name: &str, cluster: Option<(u16, &[u16])>) -> Server {
+        let (client_port, monitor_port) = (free_port(), free_port());
+        let store = dir.join(format!("{name}-store"));
+        std::fs::create_dir_all(&store).expect("the server's store folder");
+        let mut text = format!(
+            "server_name: {name}\nlisten: 127.0.0.1:{client_port}\nhttp: 127.0.0.1:{monitor_port}\n\
+             jetstream {{\n  store_dir: {store:?}\n  sync_interval: always\n}}\n"
+        );
+        if let Some((port, peers)) = cluster {
+            let routes: Vec<String> = peers
+                .iter()
+                .map(|p| format!("nats-route://127.0.0.1:{p}"))
+                .collect();
+            text.push_str(&format!(
+                "cluster {{\n  name: wasmjob-test\n  listen: 127.0.0.1:{port}\n  routes: [{}]\n}}\n",
+                routes.join(", ")
+            ));
+        }
+        let config = dir.join(format!("{name}.conf"));
+        std::fs::write(&config, text).expect("the server's configuration");
+        Server {
+            name: name.to_string(),
+            client_port,
+            monitor_port,
             config,
             child: None,
-        };
+        }
+    }
+
+    /// A server alone, started and healthy.
+    pub fn single(dir: &Path) -> Server {
+        let mut s = Server::configured(dir, "n1", None);
         s.start();
         s.wait_healthy();
         s
@@ -207,22 +201,13 @@ impl Cluster {
         let routes: Vec<u16> = (0..3).map(|_| free_port()).collect();
         let mut servers: Vec<Server> = (0..3)
             .map(|i| {
-                let name = format!("n{}", i + 1);
-                let (client, monitor) = (free_port(), free_port());
                 let peers: Vec<u16> = routes
                     .iter()
                     .enumerate()
                     .filter(|(j, _)| *j != i)
                     .map(|(_, p)| *p)
                     .collect();
-                let config = write_config(dir, &name, client, monitor, Some((routes[i], &peers)));
-                Server {
-                    name,
-                    client_port: client,
-                    monitor_port: monitor,
-                    config,
-                    child: None,
-                }
+                Server::configured(dir, &format!("n{}", i + 1), Some((routes[i], &peers)))
             })
             .collect();
         for s in &mut servers {

@@ -44,6 +44,39 @@ async fn publish_acked(js: &jetstream::Context, subject: &str, payload: String) 
     }
 }
 
+/// A JetStream context on `servers`, with stream `name` (subjects `<subject>.>`, `replicas`
+/// copies) made; a cluster's meta leader may still be being elected, so making the stream is
+/// retried for 30 s.
+async fn stream_on(
+    servers: impl async_nats::ToServerAddrs,
+    name: &str,
+    subject: &str,
+    replicas: usize,
+) -> jetstream::Context {
+    let client = async_nats::ConnectOptions::new()
+        .retry_on_initial_connect()
+        .connect(servers)
+        .await
+        .expect("connecting to the servers");
+    let js = jetstream::new(client);
+    let started = Instant::now();
+    loop {
+        let made = js
+            .get_or_create_stream(stream::Config {
+                name: name.into(),
+                subjects: vec![format!("{subject}.>")],
+                num_replicas: replicas,
+                ..Default::default()
+            })
+            .await;
+        match made {
+            Ok(_) => return js,
+            Err(e) => assert!(started.elapsed() < Duration::from_secs(30), "{e}"),
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 async fn messages(js: &jetstream::Context, name: &str) -> u64 {
     let mut s = js.get_stream(name).await.expect("the stream");
     s.info().await.expect("the stream's info").state.messages
@@ -56,30 +89,8 @@ async fn a_cluster_keeps_a_replicated_stream_through_a_killed_server() {
     }
     let dir = wasmjob_tests::tempdir();
     let mut cluster = Cluster::start(dir.path());
-    let client = async_nats::ConnectOptions::new()
-        .retry_on_initial_connect()
-        .connect(cluster.urls())
-        .await
-        .expect("connecting to the cluster");
-    let js = jetstream::new(client);
-    let started = Instant::now();
-    // The meta leader may still be being elected.
     let name = "HARNESS";
-    loop {
-        let made = js
-            .get_or_create_stream(stream::Config {
-                name: name.into(),
-                subjects: vec!["harness.>".into()],
-                num_replicas: 3,
-                ..Default::default()
-            })
-            .await;
-        match made {
-            Ok(_) => break,
-            Err(e) => assert!(started.elapsed() < Duration::from_secs(30), "{e}"),
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let js = stream_on(cluster.urls(), name, "harness", 3).await;
     for i in 0..50 {
         publish_acked(&js, "harness.before", format!("m{i}")).await;
     }
@@ -119,19 +130,7 @@ async fn a_single_server_started_again_keeps_what_it_acknowledged() {
     }
     let dir = wasmjob_tests::tempdir();
     let mut server = Server::single(dir.path());
-    let client = async_nats::ConnectOptions::new()
-        .retry_on_initial_connect()
-        .connect(server.url())
-        .await
-        .expect("connecting to the server");
-    let js = jetstream::new(client);
-    js.get_or_create_stream(stream::Config {
-        name: "ONE".into(),
-        subjects: vec!["one.>".into()],
-        ..Default::default()
-    })
-    .await
-    .expect("the stream");
+    let js = stream_on(server.url(), "ONE", "one", 1).await;
     for i in 0..10 {
         assert_eq!(publish_acked(&js, "one.x", format!("m{i}")).await, i + 1);
     }
