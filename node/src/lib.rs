@@ -18,10 +18,12 @@ mod task_host;
 pub use pod_run::module_path;
 pub use task_host::TaskInfo;
 pub mod volumes;
+pub mod wire;
 
 use foldhash::{HashMap, HashMapExt};
 pub use messages::{
-    Assignment, FromNode, QueueAnswer, QueueCall, QueueOp, RunLog, StatusReport, Stop, ToNode,
+    Assignment, FromNode, QueueAnswer, QueueCall, QueueOp, QueueReply, RunLog, StatusReport, Stop,
+    ToNode,
 };
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -71,7 +73,7 @@ impl NodeConfig {
 }
 
 /// Why a pod is being stopped.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum StopCause {
     /// The controller (or a user) deleted it; the text says why.
     Deleted(String),
@@ -119,8 +121,8 @@ struct NodeInner {
     admission: Arc<admission::Admission>,
     /// Pods with news for the reporter.
     news: mpsc::UnboundedSender<Arc<live::Live>>,
-    /// Where reports and queue calls go.
-    out: mpsc::UnboundedSender<FromNode>,
+    /// The pods' work-queue calls waiting for answers (they go out with the reports).
+    queue_calls: Arc<task_host::QueueCalls>,
     /// The pods running, by uid.
     running: Mutex<HashMap<String, PodHandle>>,
 }
@@ -138,7 +140,7 @@ impl Node {
             config,
             admission,
             news,
-            out: out.clone(),
+            queue_calls: Arc::new(task_host::QueueCalls::new(out.clone())),
             running: Mutex::new(HashMap::new()),
         });
         // The reporter: each pod with news once per batch, its status as it is then.
@@ -169,8 +171,10 @@ impl Node {
                             }
                         }
                     }
+                    ToNode::Answers(replies) => inner.queue_calls.answer(replies),
                 }
             }
+            inner.queue_calls.close();
         });
         NodeLink { orders, reports }
     }
@@ -184,7 +188,7 @@ fn run(inner: &Arc<NodeInner>, a: Assignment) {
     lock(&inner.running).insert(uid.clone(), handle.clone());
     let queue = a.queue.then(|| task_host::QueueClient {
         job_uid: a.job_uid.clone(),
-        calls: inner.out.clone(),
+        calls: inner.queue_calls.clone(),
     });
     let inner = inner.clone();
     tokio::spawn(async move {

@@ -326,7 +326,7 @@ mod tests {
             admission: super::super::admission::Admission::new(1, None),
             config,
             news: tx,
-            out,
+            queue_calls: Arc::new(super::super::task_host::QueueCalls::new(out)),
             running: Default::default(),
         });
         let mut pod = Pod::default();

@@ -1,21 +1,23 @@
 //! The seam between the control side and a node: messages only. The control side sends a
-//! node batches of [`ToNode`] orders — pods to run ([`Assignment`]), pods to stop ([`Stop`]) —
-//! and the node answers with [`FromNode`] messages: batches of [`StatusReport`]s, and the calls
-//! its pods' tasks make on their Job's work queue ([`QueueCall`], answered by the control side,
-//! which keeps the queue). Nothing else crosses: no shared status, no handles into the node.
-//! Pods are named by uid. Today the transport is an in-process channel
-//! ([`super::Node::start`]); the same messages can go through a broker.
+//! node batches of [`ToNode`] orders — pods to run ([`Assignment`]), pods to stop ([`Stop`]),
+//! answers to its queue calls ([`QueueReply`]) — and the node answers with [`FromNode`]
+//! messages: batches of [`StatusReport`]s, and the calls its pods' tasks make on their Job's
+//! work queue ([`QueueCall`], numbered by the node and answered by the control side, which keeps
+//! the queue). Nothing else crosses: no shared status, no handles into the node, no channels.
+//! Pods are named by uid. Every message is plain data that serializes (see [`super::wire`]):
+//! the in-process channel of [`super::Node::start`] carries the values, a broker their bytes.
 //!
-//! Must not: hold anything but data (and, for a queue call, where to send its answer).
+//! Must not: hold anything but data.
 
 use super::{StopCause, TaskInfo};
+use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::sync::Arc;
 use wasmjob_sandbox::abi::NextItem;
 use wasmjob_spec::{Pod, PodStatus};
 
 /// A pod for a node to run.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Assignment {
     /// The pod as stored, Pending (shared with the control side, which keeps it too: a pod is
     /// kilobytes).
@@ -31,22 +33,24 @@ pub struct Assignment {
 }
 
 /// A pod for a node to stop, with why.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Stop {
     pub pod_uid: String,
     pub cause: StopCause,
 }
 
 /// What the control side sends a node.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum ToNode {
     Assign(Vec<Assignment>),
     Stop(Vec<Stop>),
+    /// Answers to the node's [`QueueCall`]s, each naming its call.
+    Answers(Vec<QueueReply>),
 }
 
 /// A pod's status as the node has it when it reports: changes made while an earlier report
 /// waited arrive together, so a pod that went through several states costs one report.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StatusReport {
     pub pod_uid: String,
     pub namespace: String,
@@ -62,15 +66,32 @@ pub struct StatusReport {
 }
 
 /// The whole log of one container run, in the CRI format of the node's log files.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunLog {
     pub container: String,
     pub restart: i32,
+    #[serde(with = "base64_bytes")]
     pub bytes: Vec<u8>,
 }
 
+/// Bytes as base64 text (a guest's output may be any bytes).
+mod base64_bytes {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::STANDARD;
+    use serde::{Deserialize, Deserializer, Serializer, de::Error as _};
+
+    pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&STANDARD.encode(bytes))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let text = std::borrow::Cow::<str>::deserialize(d)?;
+        STANDARD.decode(text.as_bytes()).map_err(D::Error::custom)
+    }
+}
+
 /// What a pod's task asks of its Job's work queue.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum QueueOp {
     /// The next item, leased to the pod (the answer may wait while every remaining item is
     /// leased to other pods).
@@ -82,24 +103,32 @@ pub enum QueueOp {
 }
 
 /// The answer to a [`QueueOp`].
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum QueueAnswer {
     Item(NextItem),
     Yes(bool),
 }
 
-/// A work-queue call of a pod's task, and where to answer it.
-#[derive(Debug)]
+/// A work-queue call of a pod's task.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QueueCall {
+    /// The node's number for the call, which its answer names.
+    pub id: u64,
     pub job_uid: String,
     /// The pod's name.
     pub pod: String,
     pub op: QueueOp,
-    pub reply: tokio::sync::oneshot::Sender<QueueAnswer>,
+}
+
+/// The control side's answer to the node's call `id`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueReply {
+    pub id: u64,
+    pub answer: QueueAnswer,
 }
 
 /// What a node sends the control side.
-#[derive(Debug)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum FromNode {
     Reports(Vec<StatusReport>),
     Queue(QueueCall),

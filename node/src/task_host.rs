@@ -2,15 +2,17 @@
 //! its termination message and progress (into the pod's status), and its work-queue calls.
 
 use super::live::Live;
-use super::messages::{FromNode, QueueAnswer, QueueCall, QueueOp};
+use super::messages::{FromNode, QueueAnswer, QueueCall, QueueOp, QueueReply};
 use super::outputs::{self, OutputVolume};
+use foldhash::{HashMap, HashMapExt};
 use std::fmt::Write as _;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use wasmjob_sandbox::abi::{AckError, NextItem, TaskHost};
 use wasmjob_spec::{COMPLETION_INDEX_ANNOTATION, Container, Pod};
 
 /// What a pod's tasks learn about their Job, fixed when the pod starts.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TaskInfo {
     /// `spec.completions` (`None` for a work queue).
     pub completions: Option<i32>,
@@ -27,25 +29,78 @@ pub(super) struct PodSetup {
     pub queue: Option<QueueClient>,
 }
 
-/// A pod's way to its Job's work queue, which the control side keeps: each call is a
-/// [`QueueCall`] message, answered.
+/// The node's work-queue calls waiting for their answers: each call is a numbered
+/// [`QueueCall`] message, and the control side's [`QueueReply`] names the number.
+pub(crate) struct QueueCalls {
+    out: tokio::sync::mpsc::UnboundedSender<FromNode>,
+    next: AtomicU64,
+    waiting: Mutex<HashMap<u64, tokio::sync::oneshot::Sender<QueueAnswer>>>,
+}
+
+impl QueueCalls {
+    pub fn new(out: tokio::sync::mpsc::UnboundedSender<FromNode>) -> QueueCalls {
+        QueueCalls {
+            out,
+            next: AtomicU64::new(1),
+            waiting: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Sends the call and waits for its answer; `None` when the control side is gone.
+    async fn call(&self, job_uid: &str, pod: &str, op: QueueOp) -> Option<QueueAnswer> {
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        super::lock(&self.waiting).insert(id, reply);
+        // A run stopped while it waits forgets its call; a late answer then finds nobody.
+        let _forget = Forget { calls: self, id };
+        let call = QueueCall {
+            id,
+            job_uid: job_uid.to_string(),
+            pod: pod.to_string(),
+            op,
+        };
+        self.out.send(FromNode::Queue(call)).ok()?;
+        answer.await.ok()
+    }
+
+    /// Hands each answer to its waiting call (an answer to a forgotten call is dropped).
+    pub fn answer(&self, replies: Vec<QueueReply>) {
+        let mut waiting = super::lock(&self.waiting);
+        for r in replies {
+            if let Some(reply) = waiting.remove(&r.id) {
+                let _ = reply.send(r.answer);
+            }
+        }
+    }
+
+    /// The control side is gone: every waiting call gets no answer.
+    pub fn close(&self) {
+        super::lock(&self.waiting).clear();
+    }
+}
+
+/// Removes a call from the waiting ones when its caller stops waiting.
+struct Forget<'a> {
+    calls: &'a QueueCalls,
+    id: u64,
+}
+
+impl Drop for Forget<'_> {
+    fn drop(&mut self) {
+        super::lock(&self.calls.waiting).remove(&self.id);
+    }
+}
+
+/// A pod's way to its Job's work queue, which the control side keeps.
 pub(crate) struct QueueClient {
     pub job_uid: String,
-    pub calls: tokio::sync::mpsc::UnboundedSender<FromNode>,
+    pub calls: Arc<QueueCalls>,
 }
 
 impl QueueClient {
     /// Asks `op` for `pod`; `None` when the control side is gone.
     async fn call(&self, pod: &str, op: QueueOp) -> Option<QueueAnswer> {
-        let (reply, answer) = tokio::sync::oneshot::channel();
-        let call = QueueCall {
-            job_uid: self.job_uid.clone(),
-            pod: pod.to_string(),
-            op,
-            reply,
-        };
-        self.calls.send(FromNode::Queue(call)).ok()?;
-        answer.await.ok()
+        self.calls.call(&self.job_uid, pod, op).await
     }
 
     async fn lease(&self, pod: &str) -> NextItem {

@@ -15,7 +15,7 @@ pub use wasmjob_abi::{
 };
 
 /// An item handed to a task.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LeasedItem {
     pub id: u64,
     /// 1 on the first lease of the item, 2 on the second, …
@@ -24,7 +24,7 @@ pub struct LeasedItem {
 }
 
 /// What `queue_next` finds.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum NextItem {
     Item(LeasedItem),
     /// Every item is acknowledged: the task should finish.

@@ -21,8 +21,8 @@ use crate::controller::{
     self, ControllerConfig, Decision, Identities, JobPods, StopReason, apply, reconcile_pods,
 };
 use crate::node::{
-    Assignment, FromNode, NodeLink, QueueAnswer, QueueCall, QueueOp, StatusReport, Stop, StopCause,
-    ToNode,
+    Assignment, FromNode, NodeLink, QueueAnswer, QueueCall, QueueOp, QueueReply, StatusReport,
+    Stop, StopCause, ToNode,
 };
 use crate::queue::WorkQueue;
 use crate::store::{EventRecord, InlineLog, JobRecord, Store, StoreError, Writer};
@@ -492,32 +492,34 @@ impl Manager {
     /// item waits in a task of its own).
     fn answer_queue(&mut self, call: QueueCall) {
         let QueueCall {
+            id: call,
             job_uid,
             pod,
             op,
-            reply,
         } = call;
+        let reply = move |orders: &mpsc::UnboundedSender<ToNode>, answer| {
+            let _ = orders.send(ToNode::Answers(vec![QueueReply { id: call, answer }]));
+        };
         let Some(q) = self.jobs.get(&job_uid).and_then(|e| e.queue.clone()) else {
             let none = match op {
                 QueueOp::Lease => QueueAnswer::Item(crate::sandbox::abi::NextItem::NoQueue),
                 _ => QueueAnswer::Yes(false),
             };
-            let _ = reply.send(none);
+            reply(&self.orders, none);
             return;
         };
         match op {
             QueueOp::Lease => {
+                let orders = self.orders.clone();
                 tokio::spawn(async move {
                     let item = q.lease(&pod).await;
-                    let _ = reply.send(QueueAnswer::Item(item));
+                    reply(&orders, QueueAnswer::Item(item));
                 });
             }
             QueueOp::IsLeased(id) => {
-                let _ = reply.send(QueueAnswer::Yes(q.is_leased_to(&pod, id)));
+                reply(&self.orders, QueueAnswer::Yes(q.is_leased_to(&pod, id)))
             }
-            QueueOp::Ack(id) => {
-                let _ = reply.send(QueueAnswer::Yes(q.ack(&pod, id)));
-            }
+            QueueOp::Ack(id) => reply(&self.orders, QueueAnswer::Yes(q.ack(&pod, id))),
         }
     }
 

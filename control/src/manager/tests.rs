@@ -78,7 +78,12 @@ impl Fixture {
         let state = self.dir.join("state");
         let store = Store::open(&state).unwrap();
         let layout = StateDir::new(&state);
-        let node = Node::start(sandbox, NodeConfig::new(layout.logs(), layout.pods()));
+        // Every message between the manager and the node goes through its bytes, as over a
+        // broker: what the seam carries is all the node and the manager have of each other.
+        let node = crate::node::wire::relay(Node::start(
+            sandbox,
+            NodeConfig::new(layout.logs(), layout.pods()),
+        ));
         let clock = TokioClock {
             base: self.base,
             start: self.start,
