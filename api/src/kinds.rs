@@ -1,4 +1,4 @@
-//! The kinds of object the API lists, gets and watches — Jobs, Pods, Events, Namespaces —
+//! The kinds of object the API lists, gets and watches — Jobs, Pods, Events, Namespaces, Nodes —
 //! each described once by [`Kind`]: its names, how it is read from the store, and kubectl's
 //! Table columns and cells (the same cells `wasmjob get` prints). Lists, gets and watches are
 //! written once, over this trait (see `objects` and `watch`), so every kind listed is
@@ -277,6 +277,92 @@ impl Kind for Namespace {
             .collect()
     }
 }
+
+impl Kind for wasmjob_spec::node::Node {
+    const COLUMNS: &'static [Column] = &NODE_COLUMNS;
+    const KIND: &'static str = "Node";
+    const FIELDS: Resource = Resource::Nodes;
+    const LIST_KIND: &'static str = "NodeList";
+    const API_VERSION: &'static str = "v1";
+    const GROUP: &'static str = "";
+    const RESOURCE: &'static str = "nodes";
+    fn load(store: &Store, _: Option<&str>) -> Result<Vec<Self>, StoreError> {
+        Ok(by_key(store.nodes()?))
+    }
+    fn find(store: &Store, _: Option<&str>, name: &str) -> Result<Option<Self>, StoreError> {
+        store.node(name)
+    }
+    fn meta(&self) -> &ObjectMeta {
+        &self.metadata
+    }
+    fn cells(objects: &[&Self], now: Time) -> Vec<Vec<String>> {
+        let mut rows = printers::node_rows(objects, true, now);
+        rows.remove(0);
+        rows
+    }
+}
+
+/// kubectl's node columns (Kubernetes' `nodeColumnDefinitions`).
+const NODE_COLUMNS: [Column; 10] = [
+    (
+        "Name",
+        "string",
+        "name",
+        0,
+        "Name must be unique within a namespace.",
+    ),
+    ("Status", "string", "", 0, "The status of the node"),
+    ("Roles", "string", "", 0, "The roles of the node"),
+    (
+        "Age",
+        "string",
+        "",
+        0,
+        "CreationTimestamp is a timestamp representing the server time when this object was created.",
+    ),
+    (
+        "Version",
+        "string",
+        "",
+        0,
+        "Kubelet Version reported by the node.",
+    ),
+    (
+        "Internal-IP",
+        "string",
+        "",
+        1,
+        "List of addresses reachable to the node.",
+    ),
+    (
+        "External-IP",
+        "string",
+        "",
+        1,
+        "List of addresses reachable to the node.",
+    ),
+    (
+        "OS-Image",
+        "string",
+        "",
+        1,
+        "OS Image reported by the node from /etc/os-release (e.g. Debian GNU/Linux 7 (wheezy)).",
+    ),
+    (
+        "Kernel-Version",
+        "string",
+        "",
+        1,
+        "Kernel Version reported by the node from 'uname -r' (e.g. 3.16.0-0.bpo.4-amd64).",
+    ),
+    (
+        "Container-Runtime",
+        "string",
+        "",
+        1,
+        "ContainerRuntime Version reported by the node through runtime remote API (e.g. containerd://1.4.2).",
+    ),
+];
 
 const JOB_COLUMNS: [Column; 8] = [
     (

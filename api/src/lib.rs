@@ -2,7 +2,7 @@
 //! official client libraries work against wasmjob unchanged: bearer-token authentication over
 //! TLS, discovery and OpenAPI v3, Jobs (create, get, list, watch, replace, patch, delete),
 //! Pods (get, list, watch, delete, logs), Events (get, list, watch), Namespaces (create, get,
-//! list, watch); kubectl's Tables; errors as Kubernetes `Status` objects. Each part has its
+//! list, watch), Nodes (get, list, watch); kubectl's Tables; errors as Kubernetes `Status` objects. Each part has its
 //! own module; `discovery::RESOURCES` says what is served.
 //!
 //! Must not: decide Job semantics or run pods. It reads and writes the store the controller
@@ -32,6 +32,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use wasmjob_control::sandbox::Sandbox;
 use wasmjob_control::store::Store;
+use wasmjob_spec::node::Node;
 use wasmjob_spec::{Job, Pod};
 
 /// What the API needs besides its store.
@@ -100,6 +101,8 @@ pub fn router(store: Store, config: ApiConfig) -> Router {
             "/api/v1/namespaces/{name}",
             get(objects::get_cluster::<Namespace>),
         )
+        .route("/api/v1/nodes", get(objects::list_all::<Node>))
+        .route("/api/v1/nodes/{name}", get(objects::get_cluster::<Node>))
         .route("/api/v1/events", get(objects::list_all::<Event>))
         .route(
             "/api/v1/namespaces/{ns}/events",

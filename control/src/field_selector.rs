@@ -6,10 +6,11 @@
 //! fields each kind supports, and their values, are the API server's: its field label
 //! conversion (`pkg/apis/core/v1/conversion.go`, `pkg/apis/batch/v1/conversion.go`) refuses
 //! other fields with a 400, and its `ToSelectableFields` (`pkg/registry/core/pod/strategy.go`,
-//! `…/event/strategy.go`, `…/namespace/strategy.go`, `pkg/registry/batch/job/strategy.go`)
+//! `…/event/strategy.go`, `…/namespace/strategy.go`, `…/node/strategy.go`,
+//! `pkg/registry/batch/job/strategy.go`)
 //! gives the values: `status.successful` of a Job is its `status.succeeded` (0 when unset), a
-//! pod's `spec.hostNetwork` is `false` unless set, an event's `source` is its source
-//! component.
+//! pod's `spec.hostNetwork` is `false` unless set, a node's `spec.unschedulable` likewise,
+//! an event's `source` is its source component.
 //!
 //! Must not: know where objects come from (it reads their JSON).
 
@@ -22,6 +23,7 @@ pub enum Resource {
     Pods,
     Events,
     Namespaces,
+    Nodes,
 }
 
 impl Resource {
@@ -58,6 +60,7 @@ impl Resource {
                 "type",
             ],
             Resource::Namespaces => &["metadata.name", "status.phase", "name"],
+            Resource::Nodes => &["metadata.name", "spec.unschedulable"],
         }
     }
 
@@ -104,6 +107,9 @@ impl Resource {
                 }
             }
             (Resource::Namespaces, "name") => text("metadata.name"),
+            (Resource::Nodes, "spec.unschedulable") => {
+                (object["spec"]["unschedulable"] == Value::Bool(true)).to_string()
+            }
             _ => text(field),
         }
     }
@@ -311,6 +317,23 @@ mod tests {
             pick(Resource::Namespaces, "name=team", &namespaces),
             Ok(vec![0])
         );
+        let nodes = [
+            json!({"metadata": {"name": "a"}, "spec": {"unschedulable": true}}),
+            json!({"metadata": {"name": "b"}, "spec": {}}),
+        ];
+        assert_eq!(
+            pick(Resource::Nodes, "spec.unschedulable=false", &nodes),
+            Ok(vec![1])
+        );
+        assert_eq!(
+            pick(
+                Resource::Nodes,
+                "spec.unschedulable!=false,metadata.name=a",
+                &nodes
+            ),
+            Ok(vec![0])
+        );
+        assert!(pick(Resource::Nodes, "status.phase=Ready", &nodes).is_err());
     }
 
     #[test]

@@ -10,6 +10,7 @@
 pub use wasmjob_controller as controller;
 pub mod embed;
 pub mod field_selector;
+pub mod local_node;
 pub mod manager;
 /// The kubelet's part, behind its seam of messages (its own crate, `wasmjob-node`).
 pub use wasmjob_node as node;

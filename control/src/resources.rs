@@ -53,6 +53,16 @@ pub const RESOURCES: &[Resource] = &[
     },
     Resource {
         group_version: "v1",
+        name: "nodes",
+        singular: "node",
+        kind: "Node",
+        namespaced: false,
+        verbs: &["get", "list", "watch"],
+        short_names: &["no"],
+        categories: &[],
+    },
+    Resource {
+        group_version: "v1",
         name: "events",
         singular: "event",
         kind: "Event",

@@ -10,6 +10,6 @@
 pub use wasmjob_api as api;
 pub mod cli;
 pub use wasmjob_control::{
-    controller, embed, field_selector, lease, manager, node, ops, queue, resources, sandbox,
-    selector, settings, store, watch,
+    controller, embed, field_selector, lease, local_node, manager, node, ops, queue, resources,
+    sandbox, selector, settings, store, watch,
 };

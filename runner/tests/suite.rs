@@ -29,6 +29,7 @@ mod kube_writes;
 mod lifecycle;
 mod live_changes;
 mod malformed_cli;
+mod nodes;
 mod outputs;
 mod queue;
 mod sandbox_escape;

@@ -152,7 +152,7 @@ impl Batch<'_> {
 
     /// Keeps the last state of an object being deleted, at a resourceVersion of its own, so
     /// that a watch resumed from an earlier resourceVersion can report the deletion; only the
-    /// newest [`TOMBSTONES_KEPT`] are kept.
+    /// newest [`TOMBSTONES_KEPT`] are kept. A node is named by its name for `uid`.
     fn bury(&mut self, kind: &str, uid: &str) -> Result<()> {
         let last = match kind {
             "Job" => self.read_job(uid)?.map(|r| {
@@ -161,6 +161,21 @@ impl Batch<'_> {
                     serde_json::to_value(&r.job).unwrap_or_default(),
                 )
             }),
+            "Node" => self
+                .tx
+                .query_row(
+                    "SELECT object FROM nodes WHERE name = ?1",
+                    params![uid],
+                    |r| r.get::<_, String>(0),
+                )
+                .optional()
+                .map_err(self.err())?
+                .map(|text| {
+                    (
+                        String::new(),
+                        serde_json::from_str(&text).unwrap_or_default(),
+                    )
+                }),
             _ => self.read_pods("uid = ?1", uid)?.pop().map(|p| {
                 (
                     p.metadata.namespace().to_string(),
@@ -242,6 +257,28 @@ impl Batch<'_> {
         .map_err(&e)?;
         drop(e);
         Ok(removed)
+    }
+
+    /// Stores `node` under its name, new or replacing the one stored, at a new resourceVersion
+    /// (which `node` is given). Returns that version.
+    pub fn put_node(&mut self, node: &mut Node) -> Result<i64> {
+        let version = self.next_version()?;
+        node.metadata.resource_version = Some(version.to_string());
+        self.exec(
+            "INSERT INTO nodes (name, object, version) VALUES (?1, ?2, ?3) ON CONFLICT (name) DO UPDATE SET object = excluded.object, version = excluded.version",
+            params![node.name(), json(&*node), version],
+        )
+        .map_err(self.err())?;
+        Ok(version)
+    }
+
+    /// Deletes node `name`, keeping its tombstone for watches; `false` when it was not stored.
+    pub fn delete_node(&mut self, name: &str) -> Result<bool> {
+        self.bury("Node", name)?;
+        let n = self
+            .exec("DELETE FROM nodes WHERE name = ?1", params![name])
+            .map_err(self.err())?;
+        Ok(n > 0)
     }
 
     /// Records a namespace; refuses a name already recorded.

@@ -1,5 +1,5 @@
 //! wasmjob-store: durable state in an embedded SQLite database (WAL mode, no server): Jobs with
-//! their back-off record and manifest folder, Pods, Events, Namespaces, work-queue items and
+//! their back-off record and manifest folder, Pods, Events, Namespaces, Nodes, work-queue items and
 //! the tombstones watches resume from. A Job is stored as its JSON, its status in a column of
 //! its own; a pod compactly, as what differs from its Job's template, stored once per Job
 //! ([`pod_rows`]); both with the columns the queries need beside them. Every change goes through a [`Batch`] that commits in one
@@ -16,7 +16,7 @@ pub use state_dir::StateDir;
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::{Path, PathBuf};
 use wasmjob_controller::BackoffRecord;
-use wasmjob_spec::{Job, JobStatus, Pod, TRACKING_FINALIZER, Time};
+use wasmjob_spec::{Job, JobStatus, Pod, TRACKING_FINALIZER, Time, node::Node};
 
 mod batch;
 mod open;

@@ -44,6 +44,7 @@ CREATE TABLE IF NOT EXISTS namespaces (name TEXT PRIMARY KEY, created INTEGER NO
 CREATE TABLE IF NOT EXISTS tombstones (
   version INTEGER PRIMARY KEY, kind TEXT NOT NULL, namespace TEXT NOT NULL, object TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS templates (job_uid TEXT PRIMARY KEY, job TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS nodes (name TEXT PRIMARY KEY, object TEXT NOT NULL, version INTEGER NOT NULL);
 ";
 
 /// Indexes of columns added after the first format; made once their columns exist.
@@ -289,11 +290,18 @@ pub fn connect(dir: &Path, check: Check) -> Result<Connection> {
     if revision.as_deref() == Some(SCHEMA_REVISION) {
         return Ok(conn);
     }
-    conn.execute_batch(ADDED).map_err(err)?;
-    for (table, column) in ADDED_COLUMNS {
-        add_column(&conn, table, column).map_err(err)?;
-    }
-    conn.execute_batch(ADDED_INDEXES).map_err(err)?;
+    // In one transaction: one commit's frames in the log, not one per table and column (a new
+    // store's log stays small), and all of it or none.
+    conn.execute_batch("BEGIN IMMEDIATE").map_err(err)?;
+    let added = conn.execute_batch(ADDED).and_then(|_| {
+        for (table, column) in ADDED_COLUMNS {
+            add_column(&conn, table, column)?;
+        }
+        conn.execute_batch(ADDED_INDEXES)
+    });
+    let end = if added.is_ok() { "COMMIT" } else { "ROLLBACK" };
+    conn.execute_batch(end).map_err(err)?;
+    added.map_err(err)?;
     if check_format(&conn).map_err(err)? == Ok(false)
         && stored_format(&conn).map_err(err)?.as_deref() == Some(FORMAT_1)
     {
@@ -315,13 +323,19 @@ pub fn connect(dir: &Path, check: Check) -> Result<Connection> {
         [SCHEMA_REVISION],
     )
     .map_err(err)?;
+    if is_new {
+        // The new schema's pages go into the database now, once, so that the log a short
+        // `run` leaves holds only its own writes (see `LEAVE_LOG_MAX`).
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+            .map_err(err)?;
+    }
     Ok(conn)
 }
 
 /// The revision of the tables, columns and indexes a store of [`FORMAT`] has once opened by
 /// this wasmjob (recorded in `meta`; a store without it, or with another, is brought up to
 /// date when opened).
-const SCHEMA_REVISION: &str = "2.2";
+const SCHEMA_REVISION: &str = "2.3";
 
 /// Another connection to a store this process has just opened (checked, its schema up to
 /// date): the settings every connection needs, nothing read.

@@ -91,6 +91,29 @@ impl Store {
             .map_err(self.sql_err())
     }
 
+    /// The nodes stored, by name.
+    pub fn nodes(&self) -> Result<Vec<Node>> {
+        self.nodes_named(None)
+    }
+
+    /// Node `name`, if stored.
+    pub fn node(&self, name: &str) -> Result<Option<Node>> {
+        Ok(self.nodes_named(Some(name))?.pop())
+    }
+
+    fn nodes_named(&self, name: Option<&str>) -> Result<Vec<Node>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT object FROM nodes WHERE ?1 IS NULL OR name = ?1 ORDER BY name")
+            .map_err(self.sql_err())?;
+        let texts = stmt
+            .query_map([name], |r| r.get::<_, String>(0))
+            .map_err(self.sql_err())?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(self.sql_err())?;
+        texts.iter().map(|t| self.parse("node", t)).collect()
+    }
+
     /// The last states of the objects of `kind` (`Job`, `Pod`) deleted after resourceVersion
     /// `since` (in `namespace`, or all), oldest first, each with the resourceVersion of its
     /// deletion. Pods that went with their Job are told by their metadata (name, namespace,

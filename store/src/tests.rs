@@ -360,3 +360,65 @@ fn a_reader_checks_a_small_store_whole_unless_a_controller_holds_it() {
         "the controller gone, checked again"
     );
 }
+
+/// Nodes are stored by name, replaced whole, each write at a resourceVersion of its own, and a
+/// deleted node leaves a tombstone a watch can resume from.
+#[test]
+fn nodes_are_stored_by_name_and_their_deletion_is_told() {
+    let d = dir();
+    let mut store = Store::open(&d.0).unwrap();
+    let node = |name: &str, unschedulable: bool| {
+        let mut n = Node::default();
+        n.metadata.name = Some(name.into());
+        n.metadata.uid = Some(uuid::Uuid::new_v4().to_string());
+        n.spec.unschedulable = unschedulable;
+        n
+    };
+    let (mut b, mut a) = (node("b", false), node("a", false));
+    let mut batch = store.batch().unwrap();
+    let vb = batch.put_node(&mut b).unwrap();
+    let va = batch.put_node(&mut a).unwrap();
+    batch.commit().unwrap();
+    assert!(va > vb);
+    let names: Vec<String> = store
+        .nodes()
+        .unwrap()
+        .iter()
+        .map(|n| n.name().to_string())
+        .collect();
+    assert_eq!(names, ["a", "b"]);
+    assert_eq!(store.node("a").unwrap().unwrap(), a);
+    assert_eq!(a.metadata.resource_version, Some(va.to_string()));
+    // Replaced whole.
+    let mut cordoned = node("a", true);
+    let mut batch = store.batch().unwrap();
+    let v2 = batch.put_node(&mut cordoned).unwrap();
+    batch.commit().unwrap();
+    assert!(v2 > va);
+    assert!(store.node("a").unwrap().unwrap().spec.unschedulable);
+    assert_eq!(store.nodes().unwrap().len(), 2);
+    // Deleted, and told.
+    let mut batch = store.batch().unwrap();
+    assert!(batch.delete_node("a").unwrap());
+    assert!(!batch.delete_node("nowhere").unwrap());
+    batch.commit().unwrap();
+    assert_eq!(store.node("a").unwrap(), None);
+    let gone = store.deleted_since("Node", None, v2).unwrap();
+    assert_eq!(gone.len(), 1, "{gone:?}");
+    assert_eq!(gone[0]["metadata"]["name"], "a");
+    assert_eq!(gone[0]["spec"]["unschedulable"], true);
+    assert!(
+        gone[0]["metadata"]["resourceVersion"]
+            .as_str()
+            .unwrap()
+            .parse::<i64>()
+            .unwrap()
+            > v2
+    );
+    assert!(
+        store
+            .deleted_since("Node", None, v2 + 10)
+            .unwrap()
+            .is_empty()
+    );
+}

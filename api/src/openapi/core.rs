@@ -1,6 +1,6 @@
 //! The schemas of core `v1` (`io.k8s.api.core.v1.*`) that wasmjob uses: the pod template and
-//! spec with containers, environment, resources and volumes; Pod and its status; Event; and
-//! Namespace, with what each field means for a WebAssembly task.
+//! spec with containers, environment, resources and volumes; Pod and its status; Event;
+//! Namespace; and Node, with what each field means for a WebAssembly task.
 //!
 //! The fields listed are exactly those `wasmjob_spec` reads (fields a cluster knows but that
 //! mean nothing here are listed too, as accepted and ignored, or as refused).
@@ -41,6 +41,14 @@ pub const NAMESPACE: &str = "io.k8s.api.core.v1.Namespace";
 pub const NAMESPACE_LIST: &str = "io.k8s.api.core.v1.NamespaceList";
 const NAMESPACE_SPEC: &str = "io.k8s.api.core.v1.NamespaceSpec";
 const NAMESPACE_STATUS: &str = "io.k8s.api.core.v1.NamespaceStatus";
+pub const NODE: &str = "io.k8s.api.core.v1.Node";
+pub const NODE_LIST: &str = "io.k8s.api.core.v1.NodeList";
+const NODE_SPEC: &str = "io.k8s.api.core.v1.NodeSpec";
+const TAINT: &str = "io.k8s.api.core.v1.Taint";
+const NODE_STATUS: &str = "io.k8s.api.core.v1.NodeStatus";
+const NODE_CONDITION: &str = "io.k8s.api.core.v1.NodeCondition";
+const NODE_ADDRESS: &str = "io.k8s.api.core.v1.NodeAddress";
+const NODE_SYSTEM_INFO: &str = "io.k8s.api.core.v1.NodeSystemInfo";
 
 pub const POD_GVK: Gvk = Gvk {
     group: "",
@@ -56,6 +64,11 @@ pub const NAMESPACE_GVK: Gvk = Gvk {
     group: "",
     version: "v1",
     kind: "Namespace",
+};
+pub const NODE_GVK: Gvk = Gvk {
+    group: "",
+    version: "v1",
+    kind: "Node",
 };
 
 /// A field a cluster uses and wasmjob accepts without using it (a warning names it when set).
@@ -200,6 +213,184 @@ pub fn add(all: &mut Schemas) {
             NAMESPACE_GVK.with_kind("NamespaceList"),
         )
         .0,
+    );
+    add_node(all);
+}
+
+/// The Node and its parts.
+fn add_node(all: &mut Schemas) {
+    let mut fields = type_fields("v1", "Node");
+    fields.extend([
+        (
+            "metadata",
+            of(
+                OBJECT_META,
+                "The node's name (the host's, or `serve --node-name`), its labels \
+                 (`kubernetes.io/hostname`, `kubernetes.io/os`, `kubernetes.io/arch` and what \
+                 users add) and annotations.",
+            ),
+        ),
+        (
+            "spec",
+            of(NODE_SPEC, "Whether pods may be scheduled onto it."),
+        ),
+        ("status", of(NODE_STATUS, "What it has and how it is.")),
+    ]);
+    all.insert(
+        NODE,
+        object(
+            "A machine that runs pods: the node inside `wasmjob serve`.",
+            fields,
+        )
+        .kind(&[NODE_GVK])
+        .0,
+    );
+    all.insert(
+        NODE_SPEC,
+        object(
+            "What is asked of a node.",
+            vec![
+                (
+                    "unschedulable",
+                    boolean("Cordoned: no new pod is scheduled onto the node."),
+                ),
+                (
+                    "taints",
+                    list_of(
+                        TAINT,
+                        "Taints; `node.kubernetes.io/unreachable` while the node posts no \
+                         status.",
+                    )
+                    .list_type("atomic"),
+                ),
+            ],
+        )
+        .0,
+    );
+    all.insert(
+        TAINT,
+        object(
+            "A taint: pods that do not tolerate it are not scheduled onto the node.",
+            vec![
+                ("key", string("The taint's key.")),
+                ("value", string("The taint's value.")),
+                (
+                    "effect",
+                    string("What it does to pods that do not tolerate it.").values(&[
+                        "NoExecute",
+                        "NoSchedule",
+                        "PreferNoSchedule",
+                    ]),
+                ),
+                ("timeAdded", of(TIME, "When it was added.")),
+            ],
+        )
+        .required(&["key", "effect"])
+        .0,
+    );
+    all.insert(
+        NODE_STATUS,
+        object(
+            "How a node is.",
+            vec![
+                (
+                    "capacity",
+                    map_of(
+                        QUANTITY,
+                        "What the node has: `pods` (`--max-pods`) and `memory` (the linear \
+                         memory all guests may hold together).",
+                    ),
+                ),
+                (
+                    "allocatable",
+                    map_of(
+                        QUANTITY,
+                        "What of it pods may take: `memory` is `--memory-budget` when set.",
+                    ),
+                ),
+                (
+                    "conditions",
+                    list_of(NODE_CONDITION, "`Ready`, from the node's heartbeats.")
+                        .merged_by("type", "merge")
+                        .keyed_by(&["type"]),
+                ),
+                (
+                    "addresses",
+                    list_of(NODE_ADDRESS, "Its addresses: its `Hostname`.")
+                        .merged_by("type", "merge")
+                        .keyed_by(&["type"]),
+                ),
+                (
+                    "nodeInfo",
+                    of(NODE_SYSTEM_INFO, "The machine and its software."),
+                ),
+            ],
+        )
+        .0,
+    );
+    all.insert(
+        NODE_CONDITION,
+        object(
+            "A condition of a node.",
+            vec![
+                ("type", string("`Ready`.")),
+                (
+                    "status",
+                    string("`True` while the node posts its status; `Unknown` once it stopped.")
+                        .values(&["False", "True", "Unknown"]),
+                ),
+                ("lastHeartbeatTime", of(TIME, "The node's last heartbeat.")),
+                (
+                    "lastTransitionTime",
+                    of(TIME, "When the status last changed."),
+                ),
+                (
+                    "reason",
+                    string("`KubeletReady`, or `NodeStatusUnknown` once it stopped."),
+                ),
+                ("message", string("The same, for a person to read.")),
+            ],
+        )
+        .required(&["type", "status"])
+        .0,
+    );
+    all.insert(
+        NODE_ADDRESS,
+        object(
+            "An address of a node.",
+            vec![
+                ("type", string("`Hostname`, `InternalIP`, `ExternalIP`, …")),
+                ("address", string("The address.")),
+            ],
+        )
+        .required(&["type", "address"])
+        .0,
+    );
+    let info: Vec<(&str, Schema)> = [
+        ("machineID", "The machine's id (`/etc/machine-id`)."),
+        ("systemUUID", "The system's UUID, where readable."),
+        ("bootID", "The id of the current boot."),
+        ("kernelVersion", "The kernel's release (`uname -r`)."),
+        ("osImage", "The OS (`PRETTY_NAME` of `/etc/os-release`)."),
+        (
+            "containerRuntimeVersion",
+            "The runtime that runs the pods: `wasmtime://<version>`.",
+        ),
+        ("kubeletVersion", "wasmjob's version: `v<version>-wasmjob`."),
+        ("kubeProxyVersion", "Empty: there is no network proxy."),
+        ("operatingSystem", "`linux`, …"),
+        ("architecture", "`amd64`, `arm64`, …"),
+    ]
+    .into_iter()
+    .map(|(name, description)| (name, string(description)))
+    .collect();
+    all.insert(
+        NODE_SYSTEM_INFO,
+        object("The machine and software of a node.", info).0,
+    );
+    all.insert(
+        NODE_LIST,
+        list("NodeList", "Nodes", NODE, NODE_GVK.with_kind("NodeList")).0,
     );
 }
 

@@ -1,5 +1,5 @@
-//! The `paths` of the documents: every path the API serves for Jobs, Pods, pod logs, Events and
-//! Namespaces, with its operations (`operationId`, `x-kubernetes-action`,
+//! The `paths` of the documents: every path the API serves for Jobs, Pods, pod logs, Events,
+//! Namespaces and Nodes, with its operations (`operationId`, `x-kubernetes-action`,
 //! `x-kubernetes-group-version-kind`, parameters, bodies and answers).
 //!
 //! What kubectl reads here: `kubectl explain` finds a resource's kind in the
@@ -13,7 +13,8 @@
 
 use super::batch::{JOB, JOB_GVK, JOB_LIST};
 use super::core::{
-    EVENT, EVENT_GVK, EVENT_LIST, NAMESPACE, NAMESPACE_GVK, NAMESPACE_LIST, POD, POD_GVK, POD_LIST,
+    EVENT, EVENT_GVK, EVENT_LIST, NAMESPACE, NAMESPACE_GVK, NAMESPACE_LIST, NODE, NODE_GVK,
+    NODE_LIST, POD, POD_GVK, POD_LIST,
 };
 use super::meta::{DELETE_OPTIONS, PATCH, STATUS, WATCH_EVENT};
 use super::schema::{Gvk, reference};
@@ -52,6 +53,13 @@ const EVENTS: Resource = Resource {
     list: EVENT_LIST,
     tag: "core_v1",
 };
+const NODES: Resource = Resource {
+    gvk: NODE_GVK,
+    schema: NODE,
+    list: NODE_LIST,
+    tag: "core_v1",
+};
+
 const NAMESPACES: Resource = Resource {
     gvk: NAMESPACE_GVK,
     schema: NAMESPACE,
@@ -622,6 +630,29 @@ pub fn core() -> Map<String, Value> {
                 "get",
                 read(events, "readCoreV1NamespacedEvent".into(), "Read an event."),
             )],
+        ),
+    );
+    let nodes = &NODES;
+    paths.insert(
+        "/api/v1/nodes".into(),
+        path_item(
+            Vec::new(),
+            vec![(
+                "get",
+                list(
+                    nodes,
+                    "listCoreV1Node".into(),
+                    "List or watch the nodes (field selectors: `metadata.name`, \
+                     `spec.unschedulable`).",
+                ),
+            )],
+        ),
+    );
+    paths.insert(
+        "/api/v1/nodes/{name}".into(),
+        path_item(
+            vec![name_param("node")],
+            vec![("get", read(nodes, "readCoreV1Node".into(), "Read a node."))],
         ),
     );
     let namespaces = &NAMESPACES;

@@ -1,8 +1,9 @@
-//! kubectl's rows of Jobs, pods and events — the columns of `get` (and `-o wide`), the STATUS
+//! kubectl's rows of Jobs, pods, events and nodes — the columns of `get` (and `-o wide`), the STATUS
 //! words, kubectl's human durations (`5s`, `2m30s`, `3h`, `2d`) — as the CLI prints them and
 //! the API's Tables carry them. Cells only: laying them out is the front end's.
 
 use std::time::Duration;
+use wasmjob_spec::node::Node;
 use wasmjob_spec::*;
 
 /// kubectl's `duration.HumanDuration`.
@@ -263,6 +264,58 @@ pub fn pod_rows(pods: &[&Pod], wide: bool, with_namespace: bool, now: Time) -> V
 pub fn pod_progress(pod: &Pod) -> Option<&str> {
     pod.condition(PROGRESS_CONDITION)
         .and_then(|c| c.message.as_deref())
+}
+
+/// `kubectl get nodes` (Kubernetes' `printNode`): NAME, STATUS (`Ready`, `NotReady`,
+/// `SchedulingDisabled` when cordoned), ROLES (`<none>` without role labels), AGE, VERSION
+/// (the node's kubeletVersion); `-o wide` adds INTERNAL-IP, EXTERNAL-IP (`<none>` without one),
+/// OS-IMAGE, KERNEL-VERSION and CONTAINER-RUNTIME (`<unknown>` when empty).
+pub fn node_rows(nodes: &[&Node], wide: bool, now: Time) -> Vec<Vec<String>> {
+    let mut header = vec!["NAME", "STATUS", "ROLES", "AGE", "VERSION"];
+    if wide {
+        header.extend([
+            "INTERNAL-IP",
+            "EXTERNAL-IP",
+            "OS-IMAGE",
+            "KERNEL-VERSION",
+            "CONTAINER-RUNTIME",
+        ]);
+    }
+    let mut rows = vec![header.iter().map(|s| s.to_string()).collect::<Vec<_>>()];
+    for node in nodes {
+        let roles = node.roles();
+        let info = node.status.node_info.clone().unwrap_or_default();
+        let mut row = vec![
+            node.name().to_string(),
+            node.status_column(),
+            if roles.is_empty() {
+                "<none>".into()
+            } else {
+                roles.join(",")
+            },
+            since(node.metadata.creation_timestamp, now),
+            info.kubelet_version.clone(),
+        ];
+        if wide {
+            let address = |kind: &str| {
+                node.status
+                    .addresses
+                    .iter()
+                    .find(|a| a.type_ == kind)
+                    .map_or_else(|| "<none>".to_string(), |a| a.address.clone())
+            };
+            let known = |s: String| if s.is_empty() { "<unknown>".into() } else { s };
+            row.extend([
+                address("InternalIP"),
+                address("ExternalIP"),
+                known(info.os_image),
+                known(info.kernel_version),
+                known(info.container_runtime_version),
+            ]);
+        }
+        rows.push(row);
+    }
+    rows
 }
 
 #[cfg(test)]

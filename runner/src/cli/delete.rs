@@ -109,7 +109,7 @@ pub fn delete(args: DeleteArgs, state_dir: &Path, namespace: Option<&str>) -> Re
                         .into_iter()
                         .map(|p| p.metadata.name().to_string())
                         .collect(),
-                    Kind::Event => unreachable!("delete takes jobs and pods"),
+                    Kind::Event | Kind::Node => unreachable!("delete takes jobs and pods"),
                 };
                 if all.is_empty() {
                     println!("No resources found");
@@ -161,7 +161,7 @@ pub fn delete(args: DeleteArgs, state_dir: &Path, namespace: Option<&str>) -> Re
                     true
                 }
             },
-            Kind::Event => unreachable!("delete takes jobs and pods"),
+            Kind::Event | Kind::Node => unreachable!("delete takes jobs and pods"),
         };
         if !found && !args.ignore_not_found {
             missing.push(format!(

@@ -1,5 +1,6 @@
-//! `wasmjob describe job|pod NAME…`: kubectl's layout — a spec summary, pod statuses,
-//! conditions, and the object's events with their age.
+//! `wasmjob describe job|pod|node NAME…`: kubectl's layout — a spec summary, pod statuses,
+//! conditions, and the object's events with their age; a node's labels, taints, conditions,
+//! addresses, capacity and system info.
 
 use super::Failure;
 use super::printers::{format_selector, human_duration, since, table};
@@ -15,7 +16,7 @@ use wasmjob_spec::*;
 
 #[derive(Debug, clap::Args)]
 pub struct DescribeArgs {
-    /// `job` (jobs, job.batch) or `pod` (pods, po); `TYPE/NAME` works too.
+    /// `job` (jobs, job.batch), `pod` (pods, po) or `node` (nodes, no); `TYPE/NAME` works too.
     pub resource: String,
     /// Names (default: every object of the type in the namespace).
     pub names: Vec<String>,
@@ -35,7 +36,7 @@ pub fn describe(
     let store = Store::open_reader(state_dir)?;
     let now = Time(jiff::Timestamp::now());
     let mut text = String::new();
-    match Kind::parse(&kind, "describe", &[Kind::Job, Kind::Pod])? {
+    match Kind::parse(&kind, "describe", &[Kind::Job, Kind::Pod, Kind::Node])? {
         Kind::Job => {
             let jobs: Vec<Job> = if names.is_empty() {
                 store
@@ -86,7 +87,29 @@ pub fn describe(
                 describe_pod(&mut text, pod, &events, now);
             }
         }
-        Kind::Event => unreachable!("describe takes jobs and pods"),
+        Kind::Node => {
+            let nodes = if names.is_empty() {
+                store.nodes()?
+            } else {
+                let mut v = Vec::new();
+                for n in &names {
+                    v.push(store.node(n)?.ok_or_else(|| {
+                        Failure::runtime(format!(
+                            "Error from server (NotFound): nodes {n:?} not found"
+                        ))
+                    })?);
+                }
+                v
+            };
+            for (i, node) in nodes.iter().enumerate() {
+                if i > 0 {
+                    text.push_str("\n\n");
+                }
+                let events = store.events_about(node.metadata.uid())?;
+                describe_node(&mut text, node, &events, now);
+            }
+        }
+        Kind::Event => unreachable!("describe takes jobs, pods and nodes"),
     }
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())?;
@@ -528,4 +551,114 @@ fn container_state(out: &mut String, label: &str, st: &ContainerState) {
         field(out, 4, label, "Waiting");
         field(out, 6, "Reason", w.reason.as_deref().unwrap_or(""));
     }
+}
+
+/// kubectl's `describe node`, without what wasmjob does not have (Lease objects, CPU, pods'
+/// resource requests).
+fn describe_node(out: &mut String, node: &node::Node, events: &[StoredEvent], now: Time) {
+    field(out, 0, "Name", node.name());
+    let roles = node.roles();
+    field(
+        out,
+        0,
+        "Roles",
+        if roles.is_empty() {
+            "<none>".to_string()
+        } else {
+            roles.join(",")
+        },
+    );
+    map_lines(out, 0, "Labels", &node.metadata.labels);
+    map_lines(out, 0, "Annotations", &node.metadata.annotations);
+    field(
+        out,
+        0,
+        "CreationTimestamp",
+        when(node.metadata.creation_timestamp),
+    );
+    let taints: Vec<String> = node
+        .spec
+        .taints
+        .iter()
+        .map(|t| match &t.value {
+            Some(v) => format!("{}={v}:{}", t.key, t.effect),
+            None => format!("{}:{}", t.key, t.effect),
+        })
+        .collect();
+    if taints.is_empty() {
+        field(out, 0, "Taints", "<none>");
+    }
+    for (i, t) in taints.iter().enumerate() {
+        field(out, 0, if i == 0 { "Taints" } else { "" }, t);
+    }
+    field(out, 0, "Unschedulable", node.spec.unschedulable);
+    let s = &node.status;
+    if !s.conditions.is_empty() {
+        out.push_str("Conditions:\n");
+        let mut rows = vec![
+            [
+                "Type",
+                "Status",
+                "LastHeartbeatTime",
+                "LastTransitionTime",
+                "Reason",
+                "Message",
+            ]
+            .map(String::from)
+            .to_vec(),
+            [
+                "----",
+                "------",
+                "-----------------",
+                "------------------",
+                "------",
+                "-------",
+            ]
+            .map(String::from)
+            .to_vec(),
+        ];
+        rows.extend(s.conditions.iter().map(|c| {
+            vec![
+                c.type_.clone(),
+                c.status.clone(),
+                when(c.last_heartbeat_time),
+                when(c.last_transition_time),
+                c.reason.clone().unwrap_or_default(),
+                c.message.clone().unwrap_or_default(),
+            ]
+        }));
+        indented_table(out, &rows);
+    }
+    out.push_str("Addresses:\n");
+    for a in &s.addresses {
+        field(out, 2, &a.type_, &a.address);
+    }
+    for (name, resources) in [("Capacity", &s.capacity), ("Allocatable", &s.allocatable)] {
+        out.push_str(&format!("{name}:\n"));
+        for (k, v) in resources {
+            let _ = writeln!(
+                out,
+                "  {k}:{:width$}{v}",
+                "",
+                width = 8usize.saturating_sub(k.len() + 1).max(1)
+            );
+        }
+    }
+    let info = s.node_info.clone().unwrap_or_default();
+    out.push_str("System Info:\n");
+    for (label, value) in [
+        ("Machine ID", &info.machine_id),
+        ("System UUID", &info.system_uuid),
+        ("Boot ID", &info.boot_id),
+        ("Kernel Version", &info.kernel_version),
+        ("OS Image", &info.os_image),
+        ("Operating System", &info.operating_system),
+        ("Architecture", &info.architecture),
+        ("Container Runtime Version", &info.container_runtime_version),
+        ("Kubelet Version", &info.kubelet_version),
+        ("Kube-Proxy Version", &info.kube_proxy_version),
+    ] {
+        let _ = writeln!(out, "  {:<28}{value}", format!("{label}:"));
+    }
+    event_table(out, events, now);
 }

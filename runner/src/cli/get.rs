@@ -1,4 +1,4 @@
-//! `wasmjob get jobs|pods|events [NAME…] [-l SELECTOR] [--field-selector F] [-o
+//! `wasmjob get jobs|pods|events|nodes [NAME…] [-l SELECTOR] [--field-selector F] [-o
 //! json|yaml|wide|name] [-A] [-w]`: read from the state directory and print like kubectl.
 //! `-w` prints the table, then a row for every object that is added, changes or is deleted
 //! (the watch diff the API's watches take), until interrupted.
@@ -15,11 +15,12 @@ use serde_json::Value;
 use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
+use wasmjob_spec::node::Node;
 use wasmjob_spec::{Job, Pod, Time};
 
 #[derive(Debug, clap::Args)]
 pub struct GetArgs {
-    /// `jobs` (job, job.batch), `pods` (pod, po) or `events` (event, ev).
+    /// `jobs` (job, job.batch), `pods` (pod, po), `events` (event, ev) or `nodes` (node, no).
     pub resource: String,
     /// Only these names.
     pub names: Vec<String>,
@@ -60,17 +61,22 @@ impl Watched for Item {
 }
 
 pub fn get(args: GetArgs, state_dir: &Path, namespace: Option<&str>) -> Result<(), Failure> {
-    let kind = Kind::parse(&args.resource, "get", &[Kind::Job, Kind::Pod, Kind::Event])?;
+    let kind = Kind::parse(
+        &args.resource,
+        "get",
+        &[Kind::Job, Kind::Pod, Kind::Event, Kind::Node],
+    )?;
     let selector = Selector::parse(args.selector.as_deref().unwrap_or(""))
         .map_err(|e| Failure::input(format!("error: {e}")))?;
     let resource = match kind {
         Kind::Job => Resource::Jobs,
         Kind::Pod => Resource::Pods,
         Kind::Event => Resource::Events,
+        Kind::Node => Resource::Nodes,
     };
     let fields = FieldSelector::parse(args.field_selector.as_deref().unwrap_or(""), resource)
         .map_err(|e| Failure::input(format!("Error from server (BadRequest): {e}")))?;
-    let ns = if args.all_namespaces {
+    let ns = if args.all_namespaces || kind == Kind::Node {
         None
     } else {
         Some(namespace.unwrap_or("default"))
@@ -240,6 +246,23 @@ fn listing(
                     version: p.metadata.resource_version.clone().unwrap_or_default(),
                     name: p.metadata.name().to_string(),
                     value: serde_json::to_value(p).unwrap_or_default(),
+                    row,
+                })
+                .collect();
+            (header, items)
+        }
+        Kind::Node => {
+            let all = store.nodes()?;
+            let nodes: Vec<&Node> = all.iter().collect();
+            let (header, rows) = split(printers::node_rows(&nodes, wide, now));
+            let items = nodes
+                .iter()
+                .zip(rows)
+                .map(|(n, row)| Item {
+                    key: n.name().to_string(),
+                    version: n.metadata.resource_version.clone().unwrap_or_default(),
+                    name: n.name().to_string(),
+                    value: serde_json::to_value(n).unwrap_or_default(),
                     row,
                 })
                 .collect();

@@ -10,6 +10,7 @@ pub enum Kind {
     Job,
     Pod,
     Event,
+    Node,
 }
 
 impl Kind {
@@ -41,6 +42,7 @@ impl Kind {
             Kind::Job => "Job",
             Kind::Pod => "Pod",
             Kind::Event => "Event",
+            Kind::Node => "Node",
         };
         resources::RESOURCES
             .iter()
@@ -70,7 +72,7 @@ mod tests {
 
     #[test]
     fn every_kind_is_served() {
-        for k in [Kind::Job, Kind::Pod, Kind::Event] {
+        for k in [Kind::Job, Kind::Pod, Kind::Event, Kind::Node] {
             assert_eq!(Kind::parse(k.name(), "get", &[k]).unwrap(), k);
         }
     }

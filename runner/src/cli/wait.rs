@@ -95,7 +95,7 @@ pub fn wait(args: WaitArgs, state_dir: &Path, namespace: Option<&str>) -> Result
                         .map(|c| (c.type_.clone(), c.status.clone()))
                         .collect()
                 }),
-                Kind::Event => unreachable!("wait takes jobs and pods"),
+                Kind::Event | Kind::Node => unreachable!("wait takes jobs and pods"),
             };
             seen |= conditions.is_some();
             let met = match (&want, &conditions) {

@@ -70,7 +70,8 @@ pub fn dns_label_errors(s: &str) -> Vec<String> {
     errs
 }
 
-pub(super) fn dns_subdomain_errors(s: &str) -> Vec<String> {
+/// Why `s` is not a DNS-1123 subdomain (an object's name, a node's); empty when it is.
+pub fn dns_subdomain_errors(s: &str) -> Vec<String> {
     let mut errs = Vec::new();
     if s.len() > DNS1123_SUBDOMAIN_MAX_LENGTH {
         errs.push(max_len_error(DNS1123_SUBDOMAIN_MAX_LENGTH));
