@@ -1,15 +1,16 @@
-//! The node inside `serve` as a v1 Node object in the store: its name (the host's, or
+//! The node inside `serve` and `run` as a v1 Node object: its name (the host's, or
 //! `--node-name`), the labels a kubelet sets, its capacity (`pods`: `--max-pods`; `memory`: the
 //! guest memory ceiling) and allocatable (`memory`: `--memory-budget` when set), its system info,
-//! and its `Ready` condition — `True` while `serve` runs (renewed every [`HEARTBEAT`]), `Unknown`
-//! with the `node.kubernetes.io/unreachable` taint once it stopped, as Kubernetes' node lifecycle
-//! controller marks a node whose kubelet stopped posting its status.
+//! and its `Ready` condition — `True` while the process runs (renewed every [`HEARTBEAT`]),
+//! `Unknown` with the `node.kubernetes.io/unreachable` taint once it stopped, as Kubernetes'
+//! node lifecycle controller marks a node whose kubelet stopped posting its status. The writes
+//! are made in a batch (the manager hands them to its writer, with its other writes).
 //!
 //! Registering keeps what users set on a stored node of that name (its uid and creation time,
 //! `spec` — a cordon —, labels and annotations beyond the kubelet's) and replaces its status.
 //! Must not: schedule pods or decide anything about them.
 
-use crate::store::{Store, StoreError};
+use crate::store::{Batch, StoreError};
 use std::collections::BTreeMap;
 use std::time::Duration;
 use wasmjob_spec::Time;
@@ -151,13 +152,11 @@ fn system_info() -> NodeSystemInfo {
 /// Stores `fresh` as the node of its name, keeping what users set on the stored one (see the
 /// module's comment) and the `Ready` condition's transition time while its status stays.
 /// Returns the node as stored.
-pub fn register(store: &mut Store, mut fresh: Node) -> Result<Node, StoreError> {
-    if let Some(stored) = store.node(fresh.name())? {
+pub fn register(batch: &mut Batch<'_>, mut fresh: Node) -> Result<Node, StoreError> {
+    if let Some(stored) = batch.node(fresh.name())? {
         merge_kept(&stored, &mut fresh);
     }
-    let mut batch = store.batch()?;
     batch.put_node(&mut fresh)?;
-    batch.commit()?;
     Ok(fresh)
 }
 
@@ -183,8 +182,8 @@ fn merge_kept(stored: &Node, fresh: &mut Node) {
 
 /// Marks node `name` as no longer posting its status (`serve` stopped): `Ready` `Unknown`, and
 /// the `unreachable` taint, as Kubernetes marks a node whose kubelet went silent.
-pub fn stopped(store: &mut Store, name: &str, now: Time) -> Result<(), StoreError> {
-    let Some(mut node) = store.node(name)? else {
+pub fn stopped(batch: &mut Batch<'_>, name: &str, now: Time) -> Result<(), StoreError> {
+    let Some(mut node) = batch.node(name)? else {
         return Ok(());
     };
     let heartbeat = node
@@ -207,14 +206,25 @@ pub fn stopped(store: &mut Store, name: &str, now: Time) -> Result<(), StoreErro
             time_added: Some(now),
         });
     }
-    let mut batch = store.batch()?;
     batch.put_node(&mut node)?;
-    batch.commit()
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::Store;
+
+    /// `write` in a batch of its own, committed.
+    fn in_batch<T>(
+        store: &mut Store,
+        write: impl FnOnce(&mut Batch<'_>) -> Result<T, StoreError>,
+    ) -> T {
+        let mut batch = store.batch().unwrap();
+        let r = write(&mut batch).unwrap();
+        batch.commit().unwrap();
+        r
+    }
 
     fn capacity() -> Capacity {
         Capacity {
@@ -256,7 +266,9 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("wasmjob-node-{}", uuid::Uuid::new_v4()));
         let mut store = Store::open(&dir).unwrap();
         let t0 = Time::from_millis(1_700_000_000_000);
-        let first = register(&mut store, fresh("edge-1", &capacity(), t0)).unwrap();
+        let first = in_batch(&mut store, |b| {
+            register(b, fresh("edge-1", &capacity(), t0))
+        });
         let mut cordoned = first.clone();
         cordoned.spec.unschedulable = true;
         cordoned.metadata.labels.insert("zone".into(), "a".into());
@@ -265,7 +277,7 @@ mod tests {
         batch.commit().unwrap();
 
         let t1 = Time::from_millis(1_700_000_060_000);
-        stopped(&mut store, "edge-1", t1).unwrap();
+        in_batch(&mut store, |b| stopped(b, "edge-1", t1));
         let down = store.node("edge-1").unwrap().unwrap();
         assert_eq!(down.status_column(), "NotReady,SchedulingDisabled");
         let c = down.condition(NODE_READY).unwrap();
@@ -277,7 +289,9 @@ mod tests {
         assert!(down.spec.taints.iter().any(|t| t.key == TAINT_UNREACHABLE));
 
         let t2 = Time::from_millis(1_700_000_120_000);
-        let again = register(&mut store, fresh("edge-1", &capacity(), t2)).unwrap();
+        let again = in_batch(&mut store, |b| {
+            register(b, fresh("edge-1", &capacity(), t2))
+        });
         assert_eq!(again.metadata.uid, first.metadata.uid);
         assert_eq!(again.metadata.creation_timestamp, Some(t0));
         assert!(again.spec.unschedulable, "the cordon stays");
@@ -290,7 +304,9 @@ mod tests {
         );
         // A heartbeat while ready keeps the transition time.
         let t3 = Time::from_millis(1_700_000_180_000);
-        let beat = register(&mut store, fresh("edge-1", &capacity(), t3)).unwrap();
+        let beat = in_batch(&mut store, |b| {
+            register(b, fresh("edge-1", &capacity(), t3))
+        });
         let c = beat.condition(NODE_READY).unwrap();
         assert_eq!(
             (c.last_transition_time, c.last_heartbeat_time),

@@ -41,6 +41,11 @@ pub struct Settings {
     #[arg(long, value_parser = parse_memory, value_name = "QUANTITY")]
     pub guest_memory: Option<u64>,
 
+    /// The name of the node inside this process (`wasmjob get nodes`), which its pods run on;
+    /// default: the host's name, as a kubelet names its node.
+    #[arg(long, value_name = "NAME", value_parser = parse_node_name)]
+    pub node_name: Option<String>,
+
     /// Bytes of output kept per container run; past it the log is truncated with a marker.
     #[arg(long, default_value_t = 10 << 20, value_name = "BYTES")]
     pub log_limit: u64,
@@ -81,20 +86,31 @@ impl Settings {
         node_config.memory_budget = self.memory_budget;
         node_config.restart_backoff_base = self.backoff_base;
         node_config.restart_backoff_max = self.backoff_max / 2;
+        let capacity = crate::local_node::Capacity {
+            max_pods: self.max_pods,
+            guest_memory: sandbox.guest_memory().max(),
+            memory_budget: self.memory_budget,
+        };
         let node = Node::start(sandbox, node_config);
         let controller = ControllerConfig {
             backoff_base: self.backoff_base,
             backoff_max: self.backoff_max,
             ..Default::default()
         };
-        Manager::new(
+        let mut manager = Manager::new(
             store,
             node,
             controller,
             Box::new(SystemClock),
             owner.to_string(),
             scope,
-        )
+        )?;
+        let name = self
+            .node_name
+            .clone()
+            .unwrap_or_else(crate::local_node::host_name);
+        manager.register_node(name, capacity);
+        Ok(manager)
     }
 }
 
@@ -108,6 +124,14 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         return Err(format!("invalid duration {text:?}: must not be negative"));
     }
     Ok(d.unsigned_abs())
+}
+
+/// A node name: a DNS subdomain, as the API server requires of every Node.
+pub fn parse_node_name(text: &str) -> Result<String, String> {
+    match wasmjob_spec::validate::dns_subdomain_errors(text) {
+        errors if errors.is_empty() => Ok(text.to_string()),
+        errors => Err(errors.join("; ")),
+    }
 }
 
 /// A Kubernetes memory quantity (`512Mi`, `4Gi`, `1e9`) in bytes.

@@ -4,7 +4,8 @@
 
 use wasmjob_spec::{Container, Pod};
 
-/// The node name that `spec.nodeName` reports to guests.
+/// What `spec.nodeName` reports to a guest whose pod is bound to no node (a pod run by the
+/// library, without a node registered).
 pub const NODE_NAME: &str = "wasmjob";
 
 /// The environment of `container` in `pod`, in declaration order.
@@ -110,7 +111,11 @@ fn field_value(pod: &Pod, path: &str) -> Result<String, String> {
         "metadata.name" => m.name().to_string(),
         "metadata.namespace" => m.namespace().to_string(),
         "metadata.uid" => m.uid().to_string(),
-        "spec.nodeName" => NODE_NAME.to_string(),
+        "spec.nodeName" => pod
+            .spec
+            .node_name
+            .clone()
+            .unwrap_or_else(|| NODE_NAME.to_string()),
         "spec.serviceAccountName" => "default".to_string(),
         // No network: a guest has no IP address.
         "status.hostIP" | "status.hostIPs" | "status.podIP" | "status.podIPs" => String::new(),

@@ -234,8 +234,9 @@ fn run_honours_ttl_zero_and_leaves_nothing_behind() {
 
 /// A short `run` leaves its small write-ahead log (and its connections) to the process's end
 /// rather than closing them one by one: every commit is in the synced log, so the next
-/// commands read all of it, and a later `run` writes on after it. (The first `run` makes the
-/// store, whose schema goes into the database at once: its log holds only its own writes.)
+/// commands read all of it, and a later `run` writes on after it (or, once the log has grown
+/// past the bound, moves it in). The first `run` makes the store, whose schema goes into the
+/// database at once: its log holds only its own writes.
 #[test]
 fn a_short_run_leaves_its_small_log_and_the_next_commands_read_it() {
     let env = Env::new();
@@ -243,8 +244,15 @@ fn a_short_run_leaves_its_small_log_and_the_next_commands_read_it() {
     for (n, name) in ["first", "second", "third"].into_iter().enumerate() {
         let r = env.run(&job_yaml(name, &format!("[print, {name}-done]"), ""));
         assert_eq!(r.code, 0, "{}", r.stderr);
-        let len = std::fs::metadata(&wal).expect("the small log stays").len();
-        assert!(len > 0 && len <= 256 << 10, "run {n}: {len} bytes");
+        // The first run's log (its own writes: the new store's schema went into the database
+        // at once) stays; a later one stays while small, and is moved in once past the bound.
+        match std::fs::metadata(&wal) {
+            Ok(m) => assert!(m.len() <= 256 << 10, "run {n}: {} bytes", m.len()),
+            Err(e) => assert!(n > 0, "the first run's small log stays: {e}"),
+        }
+        if n == 0 {
+            assert!(std::fs::metadata(&wal).unwrap().len() > 0);
+        }
         let jobs = env.wasmjob(&["get", "jobs", "-o", "json"]);
         assert_eq!(jobs.code, 0, "{}", jobs.stderr);
         let items = jobs.json()["items"].as_array().unwrap().clone();

@@ -164,3 +164,121 @@ fn kubectl_gets_and_describes_the_node() {
         r#"Error from server (NotFound): nodes "nowhere" not found"#
     );
 }
+
+/// The pods `serve` and `run` make are bound to their node: `spec.nodeName`, the NODE column of
+/// `get pods -o wide`, a `fieldRef` to `spec.nodeName`, and `describe node`'s running pods; a
+/// `run` registers its node for its lifetime too.
+#[test]
+fn pods_are_bound_to_the_node_that_runs_them() {
+    let env = Env::new();
+    let sleeper = env.manifest(
+        "sleeper.yaml",
+        "apiVersion: batch/v1
+kind: Job
+metadata: {name: sleeper}
+spec:
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+      - name: c
+        image: PROBE
+        args: [env, sleep, '60000']
+        env: [{name: NODE, valueFrom: {fieldRef: {fieldPath: spec.nodeName}}}]
+        resources: {limits: {memory: 16Mi}}
+",
+    );
+    let serve = env.serve(&["--node-name", "edge-2"]);
+    let r = env.wasmjob(&["apply", "-f", sleeper.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let pod = wait_for_value("the pod to run", || {
+        let pods = env.wasmjob(&["get", "pods", "-o", "json"]).json();
+        let pod = pods["items"][0].clone();
+        (pod["status"]["phase"] == "Running").then_some(pod)
+    });
+    assert_eq!(pod["spec"]["nodeName"], "edge-2");
+    let name = pod["metadata"]["name"].as_str().unwrap().to_string();
+    let wide = rows(&env.wasmjob(&["get", "pods", "-o", "wide"]).stdout);
+    let node_column = wide[0].iter().position(|c| c == "NODE").unwrap();
+    assert_eq!(wide[1][node_column], "edge-2");
+    let on_node = env.wasmjob(&[
+        "get",
+        "pods",
+        "--field-selector",
+        "spec.nodeName=edge-2",
+        "-o",
+        "name",
+    ]);
+    assert_eq!(on_node.stdout.trim(), format!("pod/{name}"));
+    wait_for_value("the pod's environment", || {
+        let log = env.logs(&format!("pod/{name}"));
+        log.contains("NODE=edge-2\n").then_some(())
+    });
+    let d = env.wasmjob(&["describe", "node", "edge-2"]);
+    assert!(
+        d.stdout
+            .contains("Non-terminated Pods:          (1 in total)"),
+        "{}",
+        d.stdout
+    );
+    assert!(d.stdout.contains(&name), "{}", d.stdout);
+    assert!(d.stdout.contains("16Mi"), "{}", d.stdout);
+    let r = env.wasmjob(&["delete", "job", "sleeper"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(serve.terminate(), 0);
+
+    // A run registers the node it runs on for as long as it runs.
+    let quick = env.manifest(
+        "quick.yaml",
+        "apiVersion: batch/v1
+kind: Job
+metadata: {name: quick}
+spec:
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{name: c, image: PROBE, args: [print, hi]}]
+",
+    );
+    let r = env.wasmjob(&[
+        "run",
+        quick.to_str().unwrap(),
+        "--node-name",
+        "edge-3",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let pods = env
+        .wasmjob(&[
+            "get",
+            "pods",
+            "-l",
+            "batch.kubernetes.io/job-name=quick",
+            "-o",
+            "json",
+        ])
+        .json();
+    assert_eq!(pods["items"][0]["spec"]["nodeName"], "edge-3");
+    let nodes = rows(&env.wasmjob(&["get", "nodes"]).stdout);
+    let names: Vec<(&str, &str)> = nodes[1..]
+        .iter()
+        .map(|r| (r[0].as_str(), r[1].as_str()))
+        .collect();
+    assert_eq!(names, [("edge-2", "NotReady"), ("edge-3", "NotReady")]);
+}
+
+/// Polls `f` every 20 ms for up to 30 s until it gives a value.
+fn wait_for_value<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let started = std::time::Instant::now();
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "waiting for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}

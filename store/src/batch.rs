@@ -264,12 +264,42 @@ impl Batch<'_> {
     pub fn put_node(&mut self, node: &mut Node) -> Result<i64> {
         let version = self.next_version()?;
         node.metadata.resource_version = Some(version.to_string());
-        self.exec(
-            "INSERT INTO nodes (name, object, version) VALUES (?1, ?2, ?3) ON CONFLICT (name) DO UPDATE SET object = excluded.object, version = excluded.version",
-            params![node.name(), json(&*node), version],
-        )
-        .map_err(self.err())?;
+        let (name, object) = (node.name(), json(&*node));
+        let updated = self
+            .exec(
+                "UPDATE nodes SET object = ?2, version = ?3 WHERE name = ?1",
+                params![name, object, version],
+            )
+            .map_err(self.err())?;
+        if updated == 0 {
+            self.exec(
+                "INSERT INTO nodes (name, object, version) VALUES (?1, ?2, ?3)",
+                params![name, object, version],
+            )
+            .map_err(self.err())?;
+        }
         Ok(version)
+    }
+
+    /// Node `name` as stored (within this batch's transaction).
+    pub fn node(&self, name: &str) -> Result<Option<Node>> {
+        let text: Option<String> = self
+            .tx
+            .query_row(
+                "SELECT object FROM nodes WHERE name = ?1",
+                params![name],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(self.err())?;
+        text.map(|t| {
+            serde_json::from_str(&t).map_err(|e| StoreError::Corrupt {
+                path: StateDir::new(&self.dir).db().display().to_string(),
+                what: format!("node {name}"),
+                detail: e.to_string(),
+            })
+        })
+        .transpose()
     }
 
     /// Deletes node `name`, keeping its tombstone for watches; `false` when it was not stored.

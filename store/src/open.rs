@@ -44,7 +44,8 @@ CREATE TABLE IF NOT EXISTS namespaces (name TEXT PRIMARY KEY, created INTEGER NO
 CREATE TABLE IF NOT EXISTS tombstones (
   version INTEGER PRIMARY KEY, kind TEXT NOT NULL, namespace TEXT NOT NULL, object TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS templates (job_uid TEXT PRIMARY KEY, job TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS nodes (name TEXT PRIMARY KEY, object TEXT NOT NULL, version INTEGER NOT NULL);
+-- Nodes are few: found by name without an index, so a node's write is one page.
+CREATE TABLE IF NOT EXISTS nodes (name TEXT NOT NULL, object TEXT NOT NULL, version INTEGER NOT NULL);
 ";
 
 /// Indexes of columns added after the first format; made once their columns exist.

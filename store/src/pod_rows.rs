@@ -1,7 +1,8 @@
 //! Compact pod rows. A pod made from its Job's template is stored as what differs from it: its
 //! identity (uid and name as columns; the completion index; creation time and index failure
 //! counts in a small binary record), the marks the controller sets (the tracking finalizer, the
-//! deletion time and grace period), and its status in the same binary record. The template is
+//! deletion time and grace period), the node it is bound to, and its status in the same binary
+//! record. The template is
 //! stored once per Job (table `templates`), and a pod is rebuilt from it when read — with the
 //! very function that made it (`wasmjob_controller::new_pod`), so the rebuilt pod is the pod.
 //! A pod that is not what its template makes (an orphan, one written by an older wasmjob, one a
@@ -13,8 +14,9 @@
 use wasmjob_controller::{Identities, PodToCreate, new_pod};
 use wasmjob_spec::*;
 
-/// The first byte of every record: the layout it was written in.
-const LAYOUT: u8 = 1;
+/// The first byte of every record: the layout it was written in. Layout 2 adds the node the
+/// pod is bound to (`spec.nodeName`) after the status; records of layout 1 (none) are read.
+const LAYOUT: u8 = 2;
 
 /// What a Job's template record holds: the Job as far as making its pods needs it (name,
 /// namespace, uid, completion mode, template).
@@ -131,6 +133,7 @@ pub(crate) fn encode(pod: &Pod, template: &Job) -> Option<Compact> {
     expected.metadata.resource_version = meta.resource_version.clone();
     expected.metadata.deletion_timestamp = meta.deletion_timestamp;
     expected.metadata.deletion_grace_period_seconds = meta.deletion_grace_period_seconds;
+    expected.spec.node_name = pod.spec.node_name.clone();
     if !id.finalizer {
         expected.metadata.finalizers.clear();
     }
@@ -161,6 +164,7 @@ fn compact(pod: &Pod, id: Identity<'_>) -> Compact {
     e.int(id.want.failure_count.map(i64::from));
     e.int(id.want.ignored_failure_count.map(i64::from));
     e.status(&pod.status);
+    e.opt_str(pod.spec.node_name.as_deref());
     Compact {
         index: id.want.index,
         finalizer: id.finalizer,
@@ -181,7 +185,7 @@ pub(crate) fn decode(
         at: 0,
     };
     let layout = d.u8()?;
-    if layout != LAYOUT {
+    if !(1..=LAYOUT).contains(&layout) {
         return Err(format!("unknown record layout {layout}"));
     }
     let suffix = d.str()?;
@@ -194,6 +198,7 @@ pub(crate) fn decode(
         ignored_failure_count: d.int32()?,
     };
     let status = d.status()?;
+    let node = if layout >= 2 { d.opt_str()? } else { None };
     if d.at != d.bytes.len() {
         return Err(format!("{} bytes after the record", d.bytes.len() - d.at));
     }
@@ -211,6 +216,7 @@ pub(crate) fn decode(
         pod.metadata.finalizers.clear();
     }
     pod.status = status;
+    pod.spec.node_name = node;
     Ok(pod)
 }
 

@@ -197,6 +197,9 @@ fn pods_of(job: &Job) -> Vec<Pod> {
                 pod.metadata.deletion_timestamp = t(1_700_000_003, 7);
                 pod.metadata.deletion_grace_period_seconds = Some(30);
             }
+            if k >= 2 {
+                pod.spec.node_name = Some("edge-1.example".into());
+            }
             pod.metadata.name = Some(format!(
                 "{}{}{}",
                 pod.metadata.generate_name.as_deref().unwrap(),
@@ -267,6 +270,40 @@ fn every_pod_of_the_corpus_reads_back_byte_for_byte_from_a_compact_row() {
         (records as usize) * 4 < objects,
         "records {records} bytes, pods {objects}"
     );
+}
+
+/// A record written before pods were bound to nodes (layout 1: no node after the status)
+/// reads back as the pod it was.
+#[test]
+fn a_record_of_layout_1_reads_back() {
+    let job = corpus().remove(0);
+    for pod in pods_of(&job)
+        .into_iter()
+        .filter(|p| p.spec.node_name.is_none())
+    {
+        let template = pod_rows::template_of(&job);
+        let mut compact = pod_rows::encode(&pod, &template).unwrap();
+        assert_eq!((compact.record[0], compact.record.last()), (2, Some(&0)));
+        compact.record[0] = 1;
+        compact.record.pop();
+        let version: i64 = pod
+            .metadata
+            .resource_version
+            .as_deref()
+            .unwrap_or("0")
+            .parse()
+            .unwrap();
+        let mut read = pod_rows::decode(
+            &template,
+            pod.metadata.uid(),
+            pod.metadata.name(),
+            version,
+            &compact,
+        )
+        .unwrap();
+        read.metadata.resource_version = pod.metadata.resource_version.clone();
+        assert_eq!(read, pod);
+    }
 }
 
 #[test]

@@ -173,6 +173,19 @@ pub struct Manager {
     /// When the last sync was, and how many pod reports came since.
     last_sync: Instant,
     reports_since_sync: usize,
+    /// The node inside this process as a Node object, once registered
+    /// ([`Manager::register_node`]).
+    local_node: Option<LocalNode>,
+}
+
+/// The node this manager's pods run on, as stored.
+struct LocalNode {
+    name: String,
+    capacity: crate::local_node::Capacity,
+    /// Whether its registration is written (or handed to the writer).
+    registered: bool,
+    /// When its heartbeat is next renewed.
+    beat_at: Instant,
 }
 
 impl Manager {
@@ -208,7 +221,60 @@ impl Manager {
             stats: Stats::default(),
             last_sync: Instant::now(),
             reports_since_sync: 0,
+            local_node: None,
         })
+    }
+
+    /// Registers the node inside this process (`Ready`; see [`crate::local_node`]) with the
+    /// next write — a Job's creation ([`Manager::create`]), or the first commit of the
+    /// manager's run —, renews its heartbeat while the manager runs, and marks it stopped with
+    /// the manager's last commit. The pods it makes from then on are bound to it
+    /// (`spec.nodeName`).
+    pub fn register_node(&mut self, name: String, capacity: crate::local_node::Capacity) {
+        self.local_node = Some(LocalNode {
+            name,
+            capacity,
+            registered: false,
+            beat_at: Instant::now(),
+        });
+    }
+
+    /// Writes the local node's registration now, if it is not written yet (`serve` does before
+    /// it says it is in control, so that its node is there to be seen).
+    pub async fn write_node(&mut self) -> Result<(), ManagerError> {
+        self.heartbeat();
+        self.flush().await
+    }
+
+    /// Renews the local node's registration (with the next hand-off) when it is not written
+    /// yet or its heartbeat is due.
+    fn heartbeat(&mut self) {
+        let now = self.clock.now();
+        let Some(node) = self
+            .local_node
+            .as_mut()
+            .filter(|n| !n.registered || n.beat_at <= Instant::now())
+        else {
+            return;
+        };
+        node.registered = true;
+        node.beat_at = Instant::now() + crate::local_node::HEARTBEAT;
+        // Made on the writer's thread (reading the machine's ids and versions is file I/O).
+        let (name, capacity) = (node.name.clone(), node.capacity.clone());
+        self.outbox.other.push(Box::new(move |b| {
+            let fresh = crate::local_node::fresh(&name, &capacity, now);
+            crate::local_node::register(b, fresh).map(|_| ())
+        }));
+    }
+
+    /// Marks the local node as no longer posting its status, with the next commit.
+    fn node_stops(&mut self) {
+        if let Some(node) = self.local_node.take() {
+            let now = self.clock.now();
+            self.outbox.other.push(Box::new(move |b| {
+                crate::local_node::stopped(b, &node.name, now)
+            }));
+        }
     }
 
     pub fn stats(&self) -> Stats {
@@ -228,6 +294,7 @@ impl Manager {
     /// connections: once this returns, nothing of the manager's is under way, and its process
     /// may end without waiting for its runtime's threads.
     pub async fn close(mut self) -> Result<(), ManagerError> {
+        self.node_stops();
         self.flush().await?;
         let Manager { writer, store, .. } = self;
         writer.close().await;
@@ -243,6 +310,7 @@ impl Manager {
     /// the log as it does after any end. Closing each and waiting for it was a few tenths of
     /// a millisecond of a one-pod `run`. A large log is moved in by [`Manager::close`].
     pub async fn close_before_exit(mut self) -> Result<(), ManagerError> {
+        self.node_stops();
         self.flush().await?;
         if self.store.closing_moves_nothing() {
             std::mem::forget(self);
@@ -260,13 +328,25 @@ impl Manager {
     ) -> Result<String, ManagerError> {
         // Not synced on its own: the Job counts nothing yet, and the writer's first commit,
         // which is synced, makes it durable with what follows.
+        let now = self.clock.now();
+        // The local node's registration goes with the first Job's creation (no commit of its
+        // own in a short `run`).
+        let node = self.local_node.as_ref().filter(|n| !n.registered);
         self.store.write_unsynced(|batch| {
             batch.create_job(&mut record, Some(&self.owner))?;
             if let Some(items) = items {
                 batch.add_queue_items(record.job.metadata.uid(), items)?;
             }
+            if let Some(n) = node {
+                let fresh = crate::local_node::fresh(&n.name, &n.capacity, now);
+                crate::local_node::register(batch, fresh)?;
+            }
             Ok(())
         })?;
+        if let Some(n) = self.local_node.as_mut().filter(|n| !n.registered) {
+            n.registered = true;
+            n.beat_at = Instant::now() + crate::local_node::HEARTBEAT;
+        }
         let uid = record.job.metadata.uid().to_string();
         let mut entry = Entry::new(record);
         // Built from the items just stored, not read back (no items: no queue, as on load).
@@ -335,6 +415,7 @@ impl Manager {
         let timer = tokio::time::sleep_until(Instant::now());
         tokio::pin!(timer);
         let mut timer_at: Option<Instant> = None;
+        self.heartbeat();
         loop {
             self.stats.turns += 1;
             let held = self.sync_held();
@@ -346,19 +427,24 @@ impl Manager {
                 }
             }
             self.collect()?;
-            self.hand_off();
-            observe(self);
-            if let Some(uids) = uids {
-                let done = uids.iter().all(|u| {
+            let done = uids.is_some_and(|uids| {
+                uids.iter().all(|u| {
                     self.jobs
                         .get(u)
                         .is_none_or(|e| e.record.job.is_finished() && e.running.is_empty())
-                });
-                if done {
-                    self.flush().await?;
-                    observe(self);
-                    return Ok(());
-                }
+                })
+            });
+            if done {
+                // The run is over: its node stops with its last commit (the same commit as
+                // its last pods').
+                self.node_stops();
+            }
+            self.hand_off();
+            observe(self);
+            if done {
+                self.flush().await?;
+                observe(self);
+                return Ok(());
             }
             let wake = self.jobs.values().filter_map(|e| e.wake_at).min();
             // Writes that are due wait for a busy writer's commit, whose word wakes the loop:
@@ -403,7 +489,10 @@ impl Manager {
                         self.outbox.queues.insert(uid);
                     }
                 }
-                _ = store_check.tick() => self.look_at_store()?,
+                _ = store_check.tick() => {
+                    self.look_at_store()?;
+                    self.heartbeat();
+                }
                 _ = &mut shutdown => {
                     self.shutdown().await?;
                     return Err(ManagerError::Interrupted);
@@ -426,6 +515,7 @@ impl Manager {
                 _ => break,
             }
         }
+        self.node_stops();
         self.flush().await
     }
 
@@ -647,6 +737,7 @@ impl Manager {
         self.outbox.status(uid, counts);
         let ns = e.record.job.namespace().to_string();
         let mut pods = EntryPods {
+            node: self.local_node.as_ref().map(|n| n.name.as_str()),
             pods: &mut e.pods,
             others: &self.jobs,
             pod_jobs: &mut self.pod_jobs,
@@ -758,6 +849,8 @@ fn uncounted(
 /// pod's name is one no pod of the namespace's Jobs had.
 struct EntryPods<'a> {
     pods: &'a mut PodSet,
+    /// The node new pods are bound to.
+    node: Option<&'a str>,
     /// The other Jobs (the one applying is out of the map meanwhile).
     others: &'a HashMap<String, Entry>,
     pod_jobs: &'a mut HashMap<String, String>,
@@ -780,7 +873,10 @@ impl JobPods for EntryPods<'_> {
                 .values()
                 .any(|e| e.record.job.namespace() == self.namespace && e.pods.has_name(name))
     }
-    fn add(&mut self, pod: Pod) {
+    fn add(&mut self, mut pod: Pod) {
+        // Bound to the node at once, as a scheduler binds a pod (the node admits it when it
+        // has room, and reports `PodScheduled`).
+        pod.spec.node_name = self.node.map(str::to_string);
         self.pod_jobs
             .insert(pod.metadata.uid().to_string(), self.uid.to_string());
         // A new pod may wait a moment: if it ends meanwhile, it is written once.

@@ -239,10 +239,10 @@ pub fn pod_rows(pods: &[&Pod], wide: bool, with_namespace: bool, now: Time) -> V
             since(pod.metadata.creation_timestamp, now),
         ];
         if wide {
-            let node = if pod.phase() == PHASE_PENDING && pod.status.start_time.is_none() {
-                "<none>"
-            } else {
-                crate::node::env::NODE_NAME
+            let node = match &pod.spec.node_name {
+                Some(n) => n.as_str(),
+                None if pod.phase() == PHASE_PENDING && pod.status.start_time.is_none() => "<none>",
+                None => crate::node::env::NODE_NAME,
             };
             row.extend([
                 "<none>".into(),

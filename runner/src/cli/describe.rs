@@ -106,7 +106,16 @@ pub fn describe(
                     text.push_str("\n\n");
                 }
                 let events = store.events_about(node.metadata.uid())?;
-                describe_node(&mut text, node, &events, now);
+                let pods: Vec<Pod> = store
+                    .list_pods(None)?
+                    .into_iter()
+                    .filter(|p| {
+                        p.spec.node_name.as_deref() == Some(node.name())
+                            && p.phase() != PHASE_SUCCEEDED
+                            && p.phase() != PHASE_FAILED
+                    })
+                    .collect();
+                describe_node(&mut text, node, &pods, &events, now);
             }
         }
         Kind::Event => unreachable!("describe takes jobs, pods and nodes"),
@@ -555,7 +564,13 @@ fn container_state(out: &mut String, label: &str, st: &ContainerState) {
 
 /// kubectl's `describe node`, without what wasmjob does not have (Lease objects, CPU, pods'
 /// resource requests).
-fn describe_node(out: &mut String, node: &node::Node, events: &[StoredEvent], now: Time) {
+fn describe_node(
+    out: &mut String,
+    node: &node::Node,
+    pods: &[Pod],
+    events: &[StoredEvent],
+    now: Time,
+) {
     field(out, 0, "Name", node.name());
     let roles = node.roles();
     field(
@@ -659,6 +674,47 @@ fn describe_node(out: &mut String, node: &node::Node, events: &[StoredEvent], no
         ("Kube-Proxy Version", &info.kube_proxy_version),
     ] {
         let _ = writeln!(out, "  {:<28}{value}", format!("{label}:"));
+    }
+    let _ = writeln!(
+        out,
+        "{:<30}({} in total)",
+        "Non-terminated Pods:",
+        pods.len()
+    );
+    if !pods.is_empty() {
+        let mut rows = vec![
+            ["Namespace", "Name", "Memory Limits", "Age"]
+                .map(String::from)
+                .to_vec(),
+            ["---------", "----", "-------------", "---"]
+                .map(String::from)
+                .to_vec(),
+        ];
+        rows.extend(pods.iter().map(|p| {
+            let limits: Vec<String> = p
+                .spec
+                .containers
+                .iter()
+                .filter_map(|c| {
+                    c.resources
+                        .as_ref()?
+                        .limits
+                        .get("memory")
+                        .map(|q| q.0.clone())
+                })
+                .collect();
+            vec![
+                p.metadata.namespace().to_string(),
+                p.metadata.name().to_string(),
+                if limits.is_empty() {
+                    "0".to_string()
+                } else {
+                    limits.join("+")
+                },
+                since(p.metadata.creation_timestamp, now),
+            ]
+        }));
+        indented_table(out, &rows);
     }
     event_table(out, events, now);
 }

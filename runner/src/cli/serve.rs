@@ -27,51 +27,6 @@ pub struct ServeArgs {
     /// as a request carries no folder; default: the current directory.
     #[arg(long, value_name = "DIR", requires = "listen")]
     pub image_dir: Option<std::path::PathBuf>,
-
-    /// The name of the node inside this process (`wasmjob get nodes`); default: the host's
-    /// name, as a kubelet names its node.
-    #[arg(long, value_name = "NAME", value_parser = parse_node_name)]
-    pub node_name: Option<String>,
-}
-
-/// A node name must be a DNS subdomain, as the API server requires of every Node.
-fn parse_node_name(text: &str) -> Result<String, String> {
-    match wasmjob_spec::validate::dns_subdomain_errors(text) {
-        errors if errors.is_empty() => Ok(text.to_string()),
-        errors => Err(errors.join("; ")),
-    }
-}
-
-/// Registers the local node `name` (ready) and renews its heartbeat on a thread of its own
-/// until the returned sender is dropped; the node is then marked as no longer posting its
-/// status. Returns the thread to join.
-fn keep_local_node(
-    state_dir: &Path,
-    name: String,
-    capacity: crate::local_node::Capacity,
-) -> Result<(std::sync::mpsc::Sender<()>, std::thread::JoinHandle<()>), Failure> {
-    use crate::local_node;
-    let now = || wasmjob_spec::Time(jiff::Timestamp::now());
-    let mut store = Store::open(state_dir)?;
-    local_node::register(&mut store, local_node::fresh(&name, &capacity, now()))?;
-    let (stop, stopped) = std::sync::mpsc::channel::<()>();
-    let thread = std::thread::Builder::new()
-        .name("wasmjob-node-heartbeat".into())
-        .spawn(move || {
-            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
-                stopped.recv_timeout(local_node::HEARTBEAT)
-            {
-                let fresh = local_node::fresh(&name, &capacity, now());
-                if let Err(e) = local_node::register(&mut store, fresh) {
-                    eprintln!("wasmjob serve: renewing node {name}'s heartbeat: {e}");
-                }
-            }
-            if let Err(e) = local_node::stopped(&mut store, &name, now()) {
-                eprintln!("wasmjob serve: marking node {name} as stopped: {e}");
-            }
-        })
-        .map_err(|e| Failure::runtime(format!("error: cannot start a thread: {e}")))?;
-    Ok((stop, thread))
 }
 
 /// The absolute `--image-dir` (or the current directory), which must be a directory.
@@ -156,33 +111,19 @@ pub fn serve(args: ServeArgs, state_dir: &Path) -> Result<u8, Failure> {
             }
             None => None,
         };
-        let capacity = crate::local_node::Capacity {
-            max_pods: args.controller.max_pods,
-            guest_memory: args
-                .controller
-                .guest_memory
-                .unwrap_or_else(|| sandbox.guest_memory().max()),
-            memory_budget: args.controller.memory_budget,
-        };
-        let node_name = args
-            .node_name
-            .clone()
-            .unwrap_or_else(crate::local_node::host_name);
-        let (node_alive, node_thread) = keep_local_node(state_dir, node_name, capacity)?;
         let mut manager = build_manager(&args.controller, store, sandbox, lease.id(), Scope::All)?;
         let swept = manager.sweep_leftovers().map_err(manager_failure)?;
         if swept > 0 {
             eprintln!("wasmjob serve: removed {swept} leftover log or volume folders of pods no longer stored");
         }
         manager.look_at_store().map_err(manager_failure)?;
+        manager.write_node().await.map_err(manager_failure)?;
         eprintln!(
             "wasmjob serve: controlling {} (pid {}); Ctrl-C or SIGTERM stops it",
             state_dir.display(),
             std::process::id()
         );
         let result = manager.run(None, &mut |_| {}, shutdown_signal()).await;
-        drop(node_alive);
-        let _ = node_thread.join();
         let _ = stop_api.send(());
         if let Some(mut api) = api {
             // Open requests get a moment to finish; watches, which never do, are then cut.
