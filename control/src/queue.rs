@@ -117,31 +117,35 @@ impl WorkQueue {
             tokio::pin!(notified);
             // Registered before looking, so that a change right after is not missed.
             notified.as_mut().enable();
-            {
-                let mut s = self.lock();
-                if let Some(id) = s.pending.pop_front() {
-                    s.leased += 1;
-                    s.dirty.insert(id);
-                    s.leases.entry(pod.to_string()).or_default().push(id);
-                    let item = &mut s.items[id as usize];
-                    item.state = LEASED.into();
-                    item.pod = Some(pod.to_string());
-                    item.attempts += 1;
-                    let leased = LeasedItem {
-                        id,
-                        attempt: item.attempts,
-                        text: item.text.clone(),
-                    };
-                    drop(s);
-                    self.mark_dirty();
-                    return NextItem::Item(leased);
-                }
-                if s.leased == 0 {
-                    return NextItem::Drained;
-                }
+            if let Some(next) = self.try_lease(pod) {
+                return next;
             }
             notified.await;
         }
+    }
+
+    /// The next pending item, leased to `pod`, or `Drained`; `None` while every remaining item
+    /// is leased to other pods (a lease must wait).
+    pub fn try_lease(&self, pod: &str) -> Option<NextItem> {
+        let mut s = self.lock();
+        if let Some(id) = s.pending.pop_front() {
+            s.leased += 1;
+            s.dirty.insert(id);
+            s.leases.entry(pod.to_string()).or_default().push(id);
+            let item = &mut s.items[id as usize];
+            item.state = LEASED.into();
+            item.pod = Some(pod.to_string());
+            item.attempts += 1;
+            let leased = LeasedItem {
+                id,
+                attempt: item.attempts,
+                text: item.text.clone(),
+            };
+            drop(s);
+            self.mark_dirty();
+            return Some(NextItem::Item(leased));
+        }
+        (s.leased == 0).then_some(NextItem::Drained)
     }
 
     /// Whether item `id` is leased to `pod`.

@@ -176,6 +176,9 @@ pub struct Manager {
     /// The node inside this process as a Node object, once registered
     /// ([`Manager::register_node`]).
     local_node: Option<LocalNode>,
+    /// Answers to the node's queue calls, sent together once the messages that came with
+    /// their calls are taken in.
+    answers: Vec<QueueReply>,
 }
 
 /// The node this manager's pods run on, as stored.
@@ -222,6 +225,7 @@ impl Manager {
             last_sync: Instant::now(),
             reports_since_sync: 0,
             local_node: None,
+            answers: Vec::new(),
         })
     }
 
@@ -467,6 +471,7 @@ impl Manager {
                     while let Ok(m) = self.reports.try_recv() {
                         self.take(m);
                     }
+                    self.send_answers();
                 }
                 committed = self.writer.changed() => {
                     let n = committed.map_err(StoreError::Shared)?;
@@ -511,7 +516,10 @@ impl Manager {
         self.stop_pods(all.into_iter().map(|uid| (uid, StopCause::Shutdown)));
         while self.jobs.values().any(|e| !e.running.is_empty()) {
             match tokio::time::timeout(Duration::from_secs(10), self.reports.recv()).await {
-                Ok(Some(m)) => self.take(m),
+                Ok(Some(m)) => {
+                    self.take(m);
+                    self.send_answers();
+                }
                 _ => break,
             }
         }
@@ -587,29 +595,46 @@ impl Manager {
             pod,
             op,
         } = call;
-        let reply = move |orders: &mpsc::UnboundedSender<ToNode>, answer| {
-            let _ = orders.send(ToNode::Answers(vec![QueueReply { id: call, answer }]));
-        };
+        let answer = move |answer| QueueReply { id: call, answer };
         let Some(q) = self.jobs.get(&job_uid).and_then(|e| e.queue.clone()) else {
             let none = match op {
                 QueueOp::Lease => QueueAnswer::Item(crate::sandbox::abi::NextItem::NoQueue),
                 _ => QueueAnswer::Yes(false),
             };
-            reply(&self.orders, none);
+            self.answers.push(answer(none));
             return;
         };
         match op {
             QueueOp::Lease => {
+                // An item now, when one is free: a lease that must wait for one waits in a
+                // task of its own, which answers alone.
+                if let Some(item) = q.try_lease(&pod) {
+                    self.answers.push(answer(QueueAnswer::Item(item)));
+                    return;
+                }
                 let orders = self.orders.clone();
                 tokio::spawn(async move {
                     let item = q.lease(&pod).await;
-                    reply(&orders, QueueAnswer::Item(item));
+                    let _ = orders.send(ToNode::Answers(vec![answer(QueueAnswer::Item(item))]));
                 });
             }
             QueueOp::IsLeased(id) => {
-                reply(&self.orders, QueueAnswer::Yes(q.is_leased_to(&pod, id)))
+                let yes = q.is_leased_to(&pod, id);
+                self.answers.push(answer(QueueAnswer::Yes(yes)));
             }
-            QueueOp::Ack(id) => reply(&self.orders, QueueAnswer::Yes(q.ack(&pod, id))),
+            QueueOp::Ack(id) => {
+                let yes = q.ack(&pod, id);
+                self.answers.push(answer(QueueAnswer::Yes(yes)));
+            }
+        }
+    }
+
+    /// Sends the node the answers gathered since the last time, in one message.
+    fn send_answers(&mut self) {
+        if !self.answers.is_empty() {
+            let _ = self
+                .orders
+                .send(ToNode::Answers(std::mem::take(&mut self.answers)));
         }
     }
 
