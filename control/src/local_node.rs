@@ -152,12 +152,60 @@ fn system_info() -> NodeSystemInfo {
 /// Stores `fresh` as the node of its name, keeping what users set on the stored one (see the
 /// module's comment) and the `Ready` condition's transition time while its status stays.
 /// Returns the node as stored.
-pub fn register(batch: &mut Batch<'_>, mut fresh: Node) -> Result<Node, StoreError> {
-    if let Some(stored) = batch.node(fresh.name())? {
-        merge_kept(&stored, &mut fresh);
+///
+/// With `events`, as a kubelet and the node lifecycle controller record them: `Starting` and
+/// `NodeReady` when the node becomes ready, and `RegisteredNode` when it is new (`serve`
+/// records them; a `run`, which starts and stops its node every time, does not).
+pub fn register(batch: &mut Batch<'_>, mut fresh: Node, events: bool) -> Result<Node, StoreError> {
+    let stored = batch.node(fresh.name())?;
+    if let Some(stored) = &stored {
+        merge_kept(stored, &mut fresh);
     }
     batch.put_node(&mut fresh)?;
+    let name = fresh.name().to_string();
+    let now = fresh
+        .condition(NODE_READY)
+        .and_then(|c| c.last_heartbeat_time)
+        .unwrap_or(Time(jiff::Timestamp::now()));
+    if !events {
+        return Ok(fresh);
+    }
+    if !stored.as_ref().is_some_and(Node::is_ready) {
+        event(batch, &fresh, "Starting", "Starting wasmjob.".into(), now)?;
+        event(
+            batch,
+            &fresh,
+            "NodeReady",
+            format!("Node {name} status is now: NodeReady"),
+            now,
+        )?;
+    }
+    if stored.is_none() {
+        let message = format!("Node {name} event: Registered Node {name} in Controller");
+        event(batch, &fresh, "RegisteredNode", message, now)?;
+    }
     Ok(fresh)
+}
+
+/// Records a Normal event about `node`.
+fn event(
+    batch: &mut Batch<'_>,
+    node: &Node,
+    reason: &str,
+    message: String,
+    time: Time,
+) -> Result<(), StoreError> {
+    batch.add_event(&crate::store::EventRecord {
+        // Kubernetes records node events in the `default` namespace.
+        namespace: "default".into(),
+        kind: "Node".into(),
+        name: node.name().to_string(),
+        uid: node.metadata.uid().to_string(),
+        type_: "Normal".into(),
+        reason: reason.into(),
+        message,
+        time,
+    })
 }
 
 fn merge_kept(stored: &Node, fresh: &mut Node) {
@@ -182,13 +230,23 @@ fn merge_kept(stored: &Node, fresh: &mut Node) {
 
 /// Marks node `name` as no longer posting its status (`serve` stopped): `Ready` `Unknown`, and
 /// the `unreachable` taint, as Kubernetes marks a node whose kubelet went silent.
-pub fn stopped(batch: &mut Batch<'_>, name: &str, now: Time) -> Result<(), StoreError> {
+/// With `events`, the node lifecycle controller's `NodeNotReady` event too.
+pub fn stopped(
+    batch: &mut Batch<'_>,
+    name: &str,
+    now: Time,
+    events: bool,
+) -> Result<(), StoreError> {
     let Some(mut node) = batch.node(name)? else {
         return Ok(());
     };
     let heartbeat = node
         .condition(NODE_READY)
         .and_then(|c| c.last_heartbeat_time);
+    if events && node.is_ready() {
+        let message = format!("Node {name} status is now: NodeNotReady");
+        event(batch, &node, "NodeNotReady", message, now)?;
+    }
     node.status.conditions.retain(|c| c.type_ != NODE_READY);
     let mut unknown = ready(
         "Unknown",
@@ -267,7 +325,7 @@ mod tests {
         let mut store = Store::open(&dir).unwrap();
         let t0 = Time::from_millis(1_700_000_000_000);
         let first = in_batch(&mut store, |b| {
-            register(b, fresh("edge-1", &capacity(), t0))
+            register(b, fresh("edge-1", &capacity(), t0), true)
         });
         let mut cordoned = first.clone();
         cordoned.spec.unschedulable = true;
@@ -277,7 +335,7 @@ mod tests {
         batch.commit().unwrap();
 
         let t1 = Time::from_millis(1_700_000_060_000);
-        in_batch(&mut store, |b| stopped(b, "edge-1", t1));
+        in_batch(&mut store, |b| stopped(b, "edge-1", t1, true));
         let down = store.node("edge-1").unwrap().unwrap();
         assert_eq!(down.status_column(), "NotReady,SchedulingDisabled");
         let c = down.condition(NODE_READY).unwrap();
@@ -288,10 +346,27 @@ mod tests {
         assert_eq!(c.last_heartbeat_time, Some(t0), "the last heartbeat stays");
         assert!(down.spec.taints.iter().any(|t| t.key == TAINT_UNREACHABLE));
 
+        let reasons = |store: &Store| -> Vec<String> {
+            store
+                .events_about(first.metadata.uid())
+                .unwrap()
+                .into_iter()
+                .map(|e| e.event.reason)
+                .collect()
+        };
+        assert_eq!(
+            reasons(&store),
+            ["Starting", "NodeReady", "RegisteredNode", "NodeNotReady"]
+        );
         let t2 = Time::from_millis(1_700_000_120_000);
         let again = in_batch(&mut store, |b| {
-            register(b, fresh("edge-1", &capacity(), t2))
+            register(b, fresh("edge-1", &capacity(), t2), true)
         });
+        assert_eq!(
+            reasons(&store).len(),
+            6,
+            "ready again: Starting and NodeReady"
+        );
         assert_eq!(again.metadata.uid, first.metadata.uid);
         assert_eq!(again.metadata.creation_timestamp, Some(t0));
         assert!(again.spec.unschedulable, "the cordon stays");
@@ -305,8 +380,9 @@ mod tests {
         // A heartbeat while ready keeps the transition time.
         let t3 = Time::from_millis(1_700_000_180_000);
         let beat = in_batch(&mut store, |b| {
-            register(b, fresh("edge-1", &capacity(), t3))
+            register(b, fresh("edge-1", &capacity(), t3), true)
         });
+        assert_eq!(reasons(&store).len(), 6, "a heartbeat records nothing");
         let c = beat.condition(NODE_READY).unwrap();
         assert_eq!(
             (c.last_transition_time, c.last_heartbeat_time),

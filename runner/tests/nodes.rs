@@ -69,6 +69,9 @@ fn serve_registers_its_node_and_marks_it_unknown_when_it_stops() {
         "Unschedulable:    false",
         "KubeletReady",
         "Container Runtime Version:  wasmtime://",
+        "Normal   RegisteredNode",
+        "node-controller   Node edge-1 event: Registered Node edge-1 in Controller",
+        "kubelet           Node edge-1 status is now: NodeReady",
     ] {
         assert!(d.stdout.contains(line), "{line:?} in\n{}", d.stdout);
     }
@@ -100,6 +103,28 @@ fn serve_registers_its_node_and_marks_it_unknown_when_it_stops() {
     assert_eq!(
         rows(&env.wasmjob(&["get", "nodes"]).stdout)[1][1],
         "NotReady"
+    );
+    let events = env.wasmjob(&["get", "events", "-o", "json"]).json();
+    let about_node: Vec<(&str, &str)> = events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["involvedObject"]["kind"] == "Node")
+        .map(|e| {
+            (
+                e["reason"].as_str().unwrap(),
+                e["source"]["component"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        about_node,
+        [
+            ("Starting", "kubelet"),
+            ("NodeReady", "kubelet"),
+            ("RegisteredNode", "node-controller"),
+            ("NodeNotReady", "node-controller")
+        ]
     );
 
     // Started again: the same node, ready and untainted.

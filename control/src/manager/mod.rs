@@ -265,9 +265,10 @@ impl Manager {
         node.beat_at = Instant::now() + crate::local_node::HEARTBEAT;
         // Made on the writer's thread (reading the machine's ids and versions is file I/O).
         let (name, capacity) = (node.name.clone(), node.capacity.clone());
+        let events = self.scope == Scope::All;
         self.outbox.other.push(Box::new(move |b| {
             let fresh = crate::local_node::fresh(&name, &capacity, now);
-            crate::local_node::register(b, fresh).map(|_| ())
+            crate::local_node::register(b, fresh, events).map(|_| ())
         }));
     }
 
@@ -275,8 +276,9 @@ impl Manager {
     fn node_stops(&mut self) {
         if let Some(node) = self.local_node.take() {
             let now = self.clock.now();
+            let events = self.scope == Scope::All;
             self.outbox.other.push(Box::new(move |b| {
-                crate::local_node::stopped(b, &node.name, now)
+                crate::local_node::stopped(b, &node.name, now, events)
             }));
         }
     }
@@ -343,7 +345,7 @@ impl Manager {
             }
             if let Some(n) = node {
                 let fresh = crate::local_node::fresh(&n.name, &n.capacity, now);
-                crate::local_node::register(batch, fresh)?;
+                crate::local_node::register(batch, fresh, false)?;
             }
             Ok(())
         })?;

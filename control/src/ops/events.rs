@@ -10,11 +10,7 @@ use serde_json::{Value, json};
 /// which is never reused; an aggregated event keeps them as its count grows.
 pub fn event_object(stored: &StoredEvent) -> Value {
     let e = &stored.event;
-    let component = if e.kind == "Job" {
-        "job-controller"
-    } else {
-        "kubelet"
-    };
+    let component = reporting_component(e);
     // Events stored before they had versions are named by their row instead.
     let key = if stored.name_version > 0 {
         stored.name_version as u64
@@ -44,6 +40,17 @@ pub fn event_object(stored: &StoredEvent) -> Value {
         "source": {"component": component},
         "reportingComponent": component,
     })
+}
+
+/// Who records an event as Kubernetes has it: the Job controller a Job's, the node lifecycle
+/// controller a node's registration and its going silent, the kubelet the rest (a pod's, a
+/// node's start).
+pub fn reporting_component(e: &crate::store::EventRecord) -> &'static str {
+    match (e.kind.as_str(), e.reason.as_str()) {
+        ("Job", _) => "job-controller",
+        ("Node", "RegisteredNode" | "NodeNotReady") => "node-controller",
+        _ => "kubelet",
+    }
 }
 
 /// The high half of every event's uid (its low half is the event's key).

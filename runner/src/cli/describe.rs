@@ -460,11 +460,7 @@ fn event_table(out: &mut String, events: &[StoredEvent], now: Time) {
     ];
     for stored in events {
         let e = &stored.event;
-        let from = if e.kind == "Job" {
-            "job-controller"
-        } else {
-            "kubelet"
-        };
+        let from = crate::ops::events::reporting_component(e);
         // As kubectl describes an event seen more than once.
         let age = if stored.count > 1 {
             format!(
