@@ -262,6 +262,75 @@ mod tests {
         }
     }
 
+    /// Damaged bytes (flipped, cut, inserted) are refused or read as some message, never a
+    /// panic; whatever is read encodes and reads back as itself.
+    #[test]
+    fn damaged_bytes_never_panic() {
+        let pod = pod();
+        let seeds: Vec<Vec<u8>> = vec![
+            encode(&ToNode::Assign(vec![Assignment {
+                pod: Arc::new(pod.clone()),
+                job_uid: "j".into(),
+                base_dir: "/w".into(),
+                info: TaskInfo::default(),
+                queue: false,
+            }])),
+            encode(&FromNode::Reports(vec![StatusReport {
+                pod_uid: "u".into(),
+                namespace: "default".into(),
+                name: "p".into(),
+                status: pod.status.clone(),
+                finished: false,
+                warnings: vec![],
+                logs: vec![RunLog {
+                    container: "c".into(),
+                    restart: 1,
+                    bytes: b"out\n".to_vec(),
+                }],
+            }])),
+            encode(&ToNode::Answers(vec![QueueReply {
+                id: 3,
+                answer: QueueAnswer::Yes(true),
+            }])),
+        ];
+        // xorshift: the same damage every run.
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = move |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n.max(1) as u64) as usize
+        };
+        let (mut read, mut refused) = (0, 0);
+        for round in 0..3000 {
+            let mut bytes = seeds[round % seeds.len()].clone();
+            for _ in 0..1 + next(4) {
+                let at = next(bytes.len());
+                match next(3) {
+                    0 => bytes[at] = next(256) as u8,
+                    1 => bytes.truncate(at),
+                    _ => bytes.insert(at, b"{}[]\",:0\\x"[next(10)]),
+                }
+                if bytes.is_empty() {
+                    break;
+                }
+            }
+            match decode::<ToNode>(&bytes) {
+                Ok(m) => {
+                    read += 1;
+                    assert_eq!(decode::<ToNode>(&encode(&m)).unwrap(), m);
+                }
+                Err(_) => refused += 1,
+            }
+            if let Ok(m) = decode::<FromNode>(&bytes) {
+                read += 1;
+                assert_eq!(decode::<FromNode>(&encode(&m)).unwrap(), m);
+            }
+        }
+        // The damage reached both outcomes.
+        assert!(read > 0 && refused > 0, "{read} read, {refused} refused");
+    }
+
     /// A relayed link carries both ways, in order.
     #[tokio::test]
     async fn a_relay_carries_both_ways() {
