@@ -124,7 +124,13 @@ fn architecture() -> &'static str {
     }
 }
 
+/// The machine and its software, read once per process (they do not change while it runs).
 fn system_info() -> NodeSystemInfo {
+    static INFO: std::sync::OnceLock<NodeSystemInfo> = std::sync::OnceLock::new();
+    INFO.get_or_init(read_system_info).clone()
+}
+
+fn read_system_info() -> NodeSystemInfo {
     let read = |path: &str| {
         std::fs::read_to_string(path)
             .map(|s| s.trim().to_string())
@@ -162,14 +168,14 @@ pub fn register(batch: &mut Batch<'_>, mut fresh: Node, events: bool) -> Result<
         merge_kept(stored, &mut fresh);
     }
     batch.put_node(&mut fresh)?;
+    if !events {
+        return Ok(fresh);
+    }
     let name = fresh.name().to_string();
     let now = fresh
         .condition(NODE_READY)
         .and_then(|c| c.last_heartbeat_time)
         .unwrap_or(Time(jiff::Timestamp::now()));
-    if !events {
-        return Ok(fresh);
-    }
     if !stored.as_ref().is_some_and(Node::is_ready) {
         event(batch, &fresh, "Starting", "Starting wasmjob.".into(), now)?;
         event(

@@ -7,6 +7,7 @@ use crate::common;
 use crate::kube;
 use common::*;
 use kube::*;
+use std::time::Duration;
 
 #[test]
 fn serve_registers_its_node_and_marks_it_unknown_when_it_stops() {
@@ -216,10 +217,10 @@ spec:
     let serve = env.serve(&["--node-name", "edge-2"]);
     let r = env.wasmjob(&["apply", "-f", sleeper.to_str().unwrap()]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    let pod = wait_for_value("the pod to run", || {
-        let pods = env.wasmjob(&["get", "pods", "-o", "json"]).json();
-        let pod = pods["items"][0].clone();
-        (pod["status"]["phase"] == "Running").then_some(pod)
+    let mut pod = serde_json::Value::Null;
+    wait_for("the pod to run", Duration::from_secs(30), || {
+        pod = env.wasmjob(&["get", "pods", "-o", "json"]).json()["items"][0].clone();
+        pod["status"]["phase"] == "Running"
     });
     assert_eq!(pod["spec"]["nodeName"], "edge-2");
     let name = pod["metadata"]["name"].as_str().unwrap().to_string();
@@ -235,9 +236,8 @@ spec:
         "name",
     ]);
     assert_eq!(on_node.stdout.trim(), format!("pod/{name}"));
-    wait_for_value("the pod's environment", || {
-        let log = env.logs(&format!("pod/{name}"));
-        log.contains("NODE=edge-2\n").then_some(())
+    wait_for("the pod's environment", Duration::from_secs(30), || {
+        env.logs(&format!("pod/{name}")).contains("NODE=edge-2\n")
     });
     let d = env.wasmjob(&["describe", "node", "edge-2"]);
     assert!(
@@ -291,19 +291,4 @@ spec:
         .map(|r| (r[0].as_str(), r[1].as_str()))
         .collect();
     assert_eq!(names, [("edge-2", "NotReady"), ("edge-3", "NotReady")]);
-}
-
-/// Polls `f` every 20 ms for up to 30 s until it gives a value.
-fn wait_for_value<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-    let started = std::time::Instant::now();
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(30),
-            "waiting for {what}"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
 }

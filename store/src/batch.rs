@@ -162,20 +162,8 @@ impl Batch<'_> {
                 )
             }),
             "Node" => self
-                .tx
-                .query_row(
-                    "SELECT object FROM nodes WHERE name = ?1",
-                    params![uid],
-                    |r| r.get::<_, String>(0),
-                )
-                .optional()
-                .map_err(self.err())?
-                .map(|text| {
-                    (
-                        String::new(),
-                        serde_json::from_str(&text).unwrap_or_default(),
-                    )
-                }),
+                .node(uid)?
+                .map(|n| (String::new(), serde_json::to_value(&n).unwrap_or_default())),
             _ => self.read_pods("uid = ?1", uid)?.pop().map(|p| {
                 (
                     p.metadata.namespace().to_string(),

@@ -253,23 +253,27 @@ impl Manager {
     /// Renews the local node's registration (with the next hand-off) when it is not written
     /// yet or its heartbeat is due.
     fn heartbeat(&mut self) {
+        if let Some(write) = self.node_registration() {
+            self.outbox.other.push(write);
+        }
+    }
+
+    /// The write of the local node's registration, when it is not written yet or its heartbeat
+    /// is due (it counts as written from then on).
+    fn node_registration(&mut self) -> Option<crate::store::Writes> {
         let now = self.clock.now();
-        let Some(node) = self
+        let events = self.scope == Scope::All;
+        let node = self
             .local_node
             .as_mut()
-            .filter(|n| !n.registered || n.beat_at <= Instant::now())
-        else {
-            return;
-        };
+            .filter(|n| !n.registered || n.beat_at <= Instant::now())?;
         node.registered = true;
         node.beat_at = Instant::now() + crate::local_node::HEARTBEAT;
-        // Made on the writer's thread (reading the machine's ids and versions is file I/O).
         let (name, capacity) = (node.name.clone(), node.capacity.clone());
-        let events = self.scope == Scope::All;
-        self.outbox.other.push(Box::new(move |b| {
+        Some(Box::new(move |b| {
             let fresh = crate::local_node::fresh(&name, &capacity, now);
             crate::local_node::register(b, fresh, events).map(|_| ())
-        }));
+        }))
     }
 
     /// Marks the local node as no longer posting its status, with the next commit.
@@ -334,25 +338,16 @@ impl Manager {
     ) -> Result<String, ManagerError> {
         // Not synced on its own: the Job counts nothing yet, and the writer's first commit,
         // which is synced, makes it durable with what follows.
-        let now = self.clock.now();
         // The local node's registration goes with the first Job's creation (no commit of its
         // own in a short `run`).
-        let node = self.local_node.as_ref().filter(|n| !n.registered);
+        let node = self.node_registration();
         self.store.write_unsynced(|batch| {
             batch.create_job(&mut record, Some(&self.owner))?;
             if let Some(items) = items {
                 batch.add_queue_items(record.job.metadata.uid(), items)?;
             }
-            if let Some(n) = node {
-                let fresh = crate::local_node::fresh(&n.name, &n.capacity, now);
-                crate::local_node::register(batch, fresh, false)?;
-            }
-            Ok(())
+            node.map_or(Ok(()), |write| write(batch))
         })?;
-        if let Some(n) = self.local_node.as_mut().filter(|n| !n.registered) {
-            n.registered = true;
-            n.beat_at = Instant::now() + crate::local_node::HEARTBEAT;
-        }
         let uid = record.job.metadata.uid().to_string();
         let mut entry = Entry::new(record);
         // Built from the items just stored, not read back (no items: no queue, as on load).

@@ -266,6 +266,16 @@ pub fn pod_progress(pod: &Pod) -> Option<&str> {
         .and_then(|c| c.message.as_deref())
 }
 
+/// A node's roles as kubectl shows them: joined with `,`, `<none>` without any.
+pub fn node_roles(node: &Node) -> String {
+    let roles = node.roles();
+    if roles.is_empty() {
+        "<none>".into()
+    } else {
+        roles.join(",")
+    }
+}
+
 /// `kubectl get nodes` (Kubernetes' `printNode`): NAME, STATUS (`Ready`, `NotReady`,
 /// `SchedulingDisabled` when cordoned), ROLES (`<none>` without role labels), AGE, VERSION
 /// (the node's kubeletVersion); `-o wide` adds INTERNAL-IP, EXTERNAL-IP (`<none>` without one),
@@ -283,16 +293,11 @@ pub fn node_rows(nodes: &[&Node], wide: bool, now: Time) -> Vec<Vec<String>> {
     }
     let mut rows = vec![header.iter().map(|s| s.to_string()).collect::<Vec<_>>()];
     for node in nodes {
-        let roles = node.roles();
         let info = node.status.node_info.clone().unwrap_or_default();
         let mut row = vec![
             node.name().to_string(),
             node.status_column(),
-            if roles.is_empty() {
-                "<none>".into()
-            } else {
-                roles.join(",")
-            },
+            node_roles(node),
             since(node.metadata.creation_timestamp, now),
             info.kubelet_version.clone(),
         ];

@@ -3,7 +3,7 @@
 //! addresses, capacity and system info.
 
 use super::Failure;
-use super::printers::{format_selector, human_duration, since, table};
+use super::printers::{format_selector, human_duration, node_roles, since, table};
 use super::resource::Kind;
 use crate::store::QueueItem;
 use crate::store::{Store, StoredEvent};
@@ -101,19 +101,17 @@ pub fn describe(
                 }
                 v
             };
+            // Every node's non-terminated pods, from one read of the pods.
+            let mut in_flight: Vec<Pod> = store.list_pods(None)?;
+            in_flight.retain(|p| p.phase() != PHASE_SUCCEEDED && p.phase() != PHASE_FAILED);
             for (i, node) in nodes.iter().enumerate() {
                 if i > 0 {
                     text.push_str("\n\n");
                 }
                 let events = store.events_about(node.metadata.uid())?;
-                let pods: Vec<Pod> = store
-                    .list_pods(None)?
-                    .into_iter()
-                    .filter(|p| {
-                        p.spec.node_name.as_deref() == Some(node.name())
-                            && p.phase() != PHASE_SUCCEEDED
-                            && p.phase() != PHASE_FAILED
-                    })
+                let pods: Vec<&Pod> = in_flight
+                    .iter()
+                    .filter(|p| p.spec.node_name.as_deref() == Some(node.name()))
                     .collect();
                 describe_node(&mut text, node, &pods, &events, now);
             }
@@ -563,22 +561,12 @@ fn container_state(out: &mut String, label: &str, st: &ContainerState) {
 fn describe_node(
     out: &mut String,
     node: &node::Node,
-    pods: &[Pod],
+    pods: &[&Pod],
     events: &[StoredEvent],
     now: Time,
 ) {
     field(out, 0, "Name", node.name());
-    let roles = node.roles();
-    field(
-        out,
-        0,
-        "Roles",
-        if roles.is_empty() {
-            "<none>".to_string()
-        } else {
-            roles.join(",")
-        },
-    );
+    field(out, 0, "Roles", node_roles(node));
     map_lines(out, 0, "Labels", &node.metadata.labels);
     map_lines(out, 0, "Annotations", &node.metadata.annotations);
     field(

@@ -199,6 +199,28 @@ fn labels_of(v: &Value) -> std::collections::BTreeMap<String, String> {
         .unwrap_or_default()
 }
 
+/// The listed objects with their rows, each known by its uid (what the watch diff follows).
+fn items<T: serde::Serialize>(
+    objects: &[&T],
+    rows: Vec<Vec<String>>,
+    meta: impl Fn(&T) -> &wasmjob_spec::ObjectMeta,
+) -> Vec<Item> {
+    objects
+        .iter()
+        .zip(rows)
+        .map(|(o, row)| {
+            let m = meta(o);
+            Item {
+                key: m.uid().to_string(),
+                version: m.resource_version.clone().unwrap_or_default(),
+                name: m.name().to_string(),
+                value: serde_json::to_value(o).unwrap_or_default(),
+                row,
+            }
+        })
+        .collect()
+}
+
 /// Every object of `kind` in `ns`, with the table header.
 fn listing(
     store: &Store,
@@ -221,52 +243,19 @@ fn listing(
             let records = store.list_jobs(ns)?;
             let jobs: Vec<&Job> = records.iter().map(|r| &r.job).collect();
             let (header, rows) = split(printers::job_rows(&jobs, wide, with_ns, now));
-            let items = jobs
-                .iter()
-                .zip(rows)
-                .map(|(j, row)| Item {
-                    key: j.metadata.uid().to_string(),
-                    version: j.metadata.resource_version.clone().unwrap_or_default(),
-                    name: j.name().to_string(),
-                    value: serde_json::to_value(j).unwrap_or_default(),
-                    row,
-                })
-                .collect();
-            (header, items)
+            (header, items(&jobs, rows, |j| &j.metadata))
         }
         Kind::Pod => {
             let all = store.list_pods(ns)?;
             let pods: Vec<&Pod> = all.iter().collect();
             let (header, rows) = split(printers::pod_rows(&pods, wide, with_ns, now));
-            let items = pods
-                .iter()
-                .zip(rows)
-                .map(|(p, row)| Item {
-                    key: p.metadata.uid().to_string(),
-                    version: p.metadata.resource_version.clone().unwrap_or_default(),
-                    name: p.metadata.name().to_string(),
-                    value: serde_json::to_value(p).unwrap_or_default(),
-                    row,
-                })
-                .collect();
-            (header, items)
+            (header, items(&pods, rows, |p| &p.metadata))
         }
         Kind::Node => {
             let all = store.nodes()?;
             let nodes: Vec<&Node> = all.iter().collect();
             let (header, rows) = split(printers::node_rows(&nodes, wide, now));
-            let items = nodes
-                .iter()
-                .zip(rows)
-                .map(|(n, row)| Item {
-                    key: n.name().to_string(),
-                    version: n.metadata.resource_version.clone().unwrap_or_default(),
-                    name: n.name().to_string(),
-                    value: serde_json::to_value(n).unwrap_or_default(),
-                    row,
-                })
-                .collect();
-            (header, items)
+            (header, items(&nodes, rows, |n| &n.metadata))
         }
         Kind::Event => {
             let mut header: Vec<String> = ["LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"]
