@@ -1,4 +1,4 @@
-//! `DELETE` of a Job or a Pod, as `kubectl delete` and the client libraries send it. The
+//! `DELETE` of a Job, a Pod or a Node, as `kubectl delete` and the client libraries send it. The
 //! `DeleteOptions` come from the body, or when there is none from the query (as the API
 //! server's `DeleteResource` reads them: `propagationPolicy`, `orphanDependents`,
 //! `gracePeriodSeconds`, `dryRun`; `preconditions` only in a body), checked by the API
@@ -217,6 +217,37 @@ pub async fn delete_pod(
     .await?
     .ok_or_else(|| ApiError::not_found("", "pods", &name))?;
     Ok(Json(json!(pod)))
+}
+
+/// `DELETE` of a node: it goes at once (nodes have no finalizers here), and the answer is a
+/// `Success` Status naming it, as the API server answers for an object deleted at once.
+pub async fn delete_node(
+    State(state): State<Arc<ApiState>>,
+    Path(name): Path<String>,
+    uri: Uri,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let options = DeleteOptions::read(&body, &uri)?;
+    let wanted = name.clone();
+    let before = write(&state, move |s| {
+        let Some(before) = s.node(&wanted)? else {
+            return Ok(None);
+        };
+        options.check("nodes", &wanted, &before.metadata)?;
+        if !options.dry_run {
+            wasmjob_control::ops::nodes::delete(s, &wanted)?;
+        }
+        Ok(Some(before))
+    })
+    .await?
+    .ok_or_else(|| ApiError::not_found("", "nodes", &name))?;
+    Ok(Json(json!({
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Success",
+        "details": {"name": before.name(), "kind": "nodes", "uid": before.metadata.uid()},
+    })))
 }
 
 #[cfg(test)]

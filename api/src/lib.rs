@@ -2,7 +2,8 @@
 //! official client libraries work against wasmjob unchanged: bearer-token authentication over
 //! TLS, discovery and OpenAPI v3, Jobs (create, get, list, watch, replace, patch, delete),
 //! Pods (get, list, watch, delete, logs), Events (get, list, watch), Namespaces (create, get,
-//! list, watch), Nodes (get, list, watch); kubectl's Tables; errors as Kubernetes `Status` objects. Each part has its
+//! list, watch), Nodes (get, list, watch, patch, delete); kubectl's Tables; errors as
+//! Kubernetes `Status` objects. Each part has its
 //! own module; `discovery::RESOURCES` says what is served.
 //!
 //! Must not: decide Job semantics or run pods. It reads and writes the store the controller
@@ -16,6 +17,7 @@ mod job_writes;
 mod kinds;
 mod list_options;
 mod namespaces;
+mod node_writes;
 mod objects;
 mod openapi;
 mod patches;
@@ -102,7 +104,12 @@ pub fn router(store: Store, config: ApiConfig) -> Router {
             get(objects::get_cluster::<Namespace>),
         )
         .route("/api/v1/nodes", get(objects::list_all::<Node>))
-        .route("/api/v1/nodes/{name}", get(objects::get_cluster::<Node>))
+        .route(
+            "/api/v1/nodes/{name}",
+            get(objects::get_cluster::<Node>)
+                .patch(node_writes::patch_node)
+                .delete(deletion::delete_node),
+        )
         .route("/api/v1/events", get(objects::list_all::<Event>))
         .route(
             "/api/v1/namespaces/{ns}/events",

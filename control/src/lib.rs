@@ -17,6 +17,7 @@ pub use wasmjob_node as node;
 pub mod ops;
 pub mod queue;
 pub mod resources;
+pub mod scheduler;
 /// Everything wasmtime (its own crate, `wasmjob-sandbox`).
 pub use wasmjob_sandbox as sandbox;
 pub mod selector;

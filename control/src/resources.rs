@@ -57,7 +57,7 @@ pub const RESOURCES: &[Resource] = &[
         singular: "node",
         kind: "Node",
         namespaced: false,
-        verbs: &["get", "list", "watch"],
+        verbs: &["delete", "get", "list", "patch", "watch"],
         short_names: &["no"],
         categories: &[],
     },

@@ -186,13 +186,13 @@ fn ignored_fields_are_warned_about() {
     let yaml = GOOD
         .replace(
             "restartPolicy: Never",
-            "restartPolicy: Never\n      nodeSelector: {disk: ssd}",
+            "restartPolicy: Never\n      serviceAccountName: batch",
         )
         .replace("{name: c,", "{name: c, imagePullPolicy: Always,");
     let r = env.run(&yaml);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(
-        r.stderr.contains("Warning:") && r.stderr.contains("spec.template.spec.nodeSelector"),
+        r.stderr.contains("Warning:") && r.stderr.contains("spec.template.spec.serviceAccountName"),
         "{}",
         r.stderr
     );

@@ -663,20 +663,30 @@ fn the_cli_and_kubectl_select_the_same_objects_by_field() {
     let Some(_) = kubectl() else { return };
     let env = Env::new();
     let (_serve, kc) = setup(&env);
-    // A second Job whose pod fails, so that values differ.
+    // A second Job whose pod fails, and a third whose pod waits for a node that is not there
+    // (its template names it), so that values differ.
     let failing = env.manifest(
         "failing.yaml",
         &JOB.replace("name: trio", "name: failing")
             .replace("completions: 3", "completions: 1")
             .replace("parallelism: 3", "parallelism: 1\n  backoffLimit: 0")
-            .replace(
-                "restartPolicy: Never",
-                "restartPolicy: OnFailure\n      nodeName: elsewhere",
-            )
+            .replace("restartPolicy: Never", "restartPolicy: OnFailure")
             .replace("args: [print, hello]", "args: [exit, '3']"),
     );
-    let r = env.wasmjob(&["apply", "-f", failing.to_str().unwrap()]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    let waiting = env.manifest(
+        "waiting.yaml",
+        &JOB.replace("name: trio", "name: waiting")
+            .replace("completions: 3", "completions: 1")
+            .replace("parallelism: 3", "parallelism: 1")
+            .replace(
+                "restartPolicy: Never",
+                "restartPolicy: Never\n      nodeName: elsewhere",
+            ),
+    );
+    for file in [&failing, &waiting] {
+        let r = env.wasmjob(&["apply", "-f", file.to_str().unwrap()]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+    }
     let r = env.wasmjob(&[
         "wait",
         "--for=condition=failed",

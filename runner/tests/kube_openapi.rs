@@ -104,9 +104,16 @@ fn kubectl_explains_jobs_and_pods_from_the_documents() {
             r.stdout
         );
     }
-    let r = kube(&env, &kubeconfig, &["explain", "pod.spec.nodeSelector"]);
+    let r = kube(&env, &kubeconfig, &["explain", "pod.spec.affinity"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stdout.contains("ignored"), "{}", r.stdout);
+    let r = kube(
+        &env,
+        &kubeconfig,
+        &["explain", "pod.spec.tolerations.operator"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("Exists"), "{}", r.stdout);
 
     let r = kube(&env, &kubeconfig, &["explain", "job.spec.nonsense"]);
     assert_eq!(r.code, 1);

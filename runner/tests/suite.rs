@@ -33,4 +33,5 @@ mod nodes;
 mod outputs;
 mod queue;
 mod sandbox_escape;
+mod scheduling;
 mod sdk;

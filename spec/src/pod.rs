@@ -68,12 +68,14 @@ pub struct PodSpec {
     pub runtime_class_name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub node_name: Option<String>,
+    /// Labels a node must have for the pod to be scheduled onto it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_selector: Option<BTreeMap<String, String>>,
+    /// The node taints the pod tolerates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tolerations: Option<Vec<Toleration>>,
 
     // Accepted and ignored (a warning names each one that is set).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub node_selector: Option<Value>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tolerations: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub affinity: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -131,12 +133,29 @@ pub struct PodSpec {
     pub resource_claims: Option<Value>,
 }
 
+/// A toleration of node taints (`core/v1` `Toleration`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Toleration {
+    /// The taint key it matches; empty with `Exists`: every taint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// `Equal` (the default) or `Exists`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operator: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// The taint effect it matches; empty: every effect.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effect: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub toleration_seconds: Option<i64>,
+}
+
 impl PodSpec {
     /// `(field name, is set)` for every accepted-but-ignored field, for warnings.
     pub fn ignored_fields(&self) -> Vec<&'static str> {
-        let all: [(&str, bool); 29] = [
-            ("nodeSelector", self.node_selector.is_some()),
-            ("tolerations", self.tolerations.is_some()),
+        let all: [(&str, bool); 27] = [
             ("affinity", self.affinity.is_some()),
             ("serviceAccountName", self.service_account_name.is_some()),
             ("serviceAccount", self.service_account.is_some()),

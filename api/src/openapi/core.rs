@@ -45,6 +45,7 @@ pub const NODE: &str = "io.k8s.api.core.v1.Node";
 pub const NODE_LIST: &str = "io.k8s.api.core.v1.NodeList";
 const NODE_SPEC: &str = "io.k8s.api.core.v1.NodeSpec";
 const TAINT: &str = "io.k8s.api.core.v1.Taint";
+const TOLERATION: &str = "io.k8s.api.core.v1.Toleration";
 const NODE_STATUS: &str = "io.k8s.api.core.v1.NodeStatus";
 const NODE_CONDITION: &str = "io.k8s.api.core.v1.NodeCondition";
 const NODE_ADDRESS: &str = "io.k8s.api.core.v1.NodeAddress";
@@ -289,6 +290,42 @@ fn add_node(all: &mut Schemas) {
         .0,
     );
     all.insert(
+        TOLERATION,
+        object(
+            "A toleration of the taints it matches (by key, value and effect).",
+            vec![
+                (
+                    "key",
+                    string("The taint key it matches; empty (with `Exists`): every key."),
+                ),
+                (
+                    "operator",
+                    string("How the value is matched.").values(&["Equal", "Exists"]),
+                ),
+                (
+                    "value",
+                    string("The taint value it matches (with `Equal`)."),
+                ),
+                (
+                    "effect",
+                    string("The taint effect it matches; empty: every effect.").values(&[
+                        "NoExecute",
+                        "NoSchedule",
+                        "PreferNoSchedule",
+                    ]),
+                ),
+                (
+                    "tolerationSeconds",
+                    int64(
+                        "How long a `NoExecute` taint is tolerated once added (accepted; pods \
+                         are not evicted by taints here).",
+                    ),
+                ),
+            ],
+        )
+        .0,
+    );
+    all.insert(
         NODE_STATUS,
         object(
             "How a node is.",
@@ -504,18 +541,29 @@ fn pod_spec() -> Schema {
             ),
             (
                 "nodeName",
-                string(&ignored(
-                    "the node the pod must run on; here every pod runs on the one node, \
-                     `wasmjob`",
-                )),
+                string(
+                    "The node the pod is bound to, set when the scheduler places it. A \
+                     template that sets it places its pods on that node without the \
+                     scheduler's checks (a cordon, selectors, taints), as on a cluster.",
+                ),
             ),
             (
                 "nodeSelector",
-                string_map(&ignored("labels of the nodes the pod may be scheduled on")).atomic(),
+                string_map(
+                    "Labels a node must have (every one of them) for the pod to be scheduled \
+                     onto it; a pod that fits no node stays Pending (`PodScheduled=False`, \
+                     reason `Unschedulable`).",
+                )
+                .atomic(),
             ),
             (
                 "tolerations",
-                opaque_list(&ignored("the node taints the pod tolerates")).list_type("atomic"),
+                list_of(
+                    TOLERATION,
+                    "The node taints the pod tolerates: a node with a `NoSchedule` or \
+                     `NoExecute` taint it does not tolerate is not considered for it.",
+                )
+                .list_type("atomic"),
             ),
             (
                 "affinity",

@@ -652,7 +652,40 @@ pub fn core() -> Map<String, Value> {
         "/api/v1/nodes/{name}".into(),
         path_item(
             vec![name_param("node")],
-            vec![("get", read(nodes, "readCoreV1Node".into(), "Read a node."))],
+            vec![
+                ("get", read(nodes, "readCoreV1Node".into(), "Read a node.")),
+                (
+                    "patch",
+                    operation(
+                        nodes,
+                        "patchCoreV1Node".into(),
+                        "patch",
+                        "Change a node's labels, annotations or spec (`kubectl cordon` sets \
+                         `spec.unschedulable`) with a JSON patch, a JSON merge patch or a \
+                         strategic merge patch. Its status is its node's and stays.",
+                        write_params(),
+                        Some(patch_body()),
+                        ok("200", "The node as stored.", json_content(NODE)),
+                    ),
+                ),
+                (
+                    "delete",
+                    operation(
+                        nodes,
+                        "deleteCoreV1Node".into(),
+                        "delete",
+                        "Delete a node: it takes no new pods; the pods it runs go on, and a \
+                         node registers again when its process restarts.",
+                        delete_params(),
+                        Some(json!({"content": {"*/*": {"schema": reference(DELETE_OPTIONS)}}})),
+                        ok(
+                            "200",
+                            "A Success status naming the node.",
+                            json_content(STATUS),
+                        ),
+                    ),
+                ),
+            ],
         ),
     );
     let namespaces = &NAMESPACES;

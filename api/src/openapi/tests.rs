@@ -254,8 +254,14 @@ fn full_pod_spec() -> PodSpec {
         subdomain: Some("pi".into()),
         runtime_class_name: Some("wasmtime".into()),
         node_name: Some("wasmjob".into()),
-        node_selector: some_json(json!({"zone": "a"})),
-        tolerations: some_json(json!([{"key": "k", "operator": "Exists"}])),
+        node_selector: Some(map(&[("zone", "a")])),
+        tolerations: Some(vec![wasmjob_spec::Toleration {
+            key: Some("k".into()),
+            operator: Some("Equal".into()),
+            value: Some("v".into()),
+            effect: Some("NoExecute".into()),
+            toleration_seconds: Some(300),
+        }]),
         affinity: some_json(json!({"nodeAffinity": {}})),
         service_account_name: some_json(json!("default")),
         service_account: some_json(json!("default")),
@@ -587,7 +593,7 @@ fn every_write_lists_field_validation_dry_run_and_field_manager() {
             }
         }
     }
-    assert_eq!(patches, 3, "Job, Pod and Namespace");
+    assert_eq!(patches, 4, "Job, Pod, Namespace and Node");
 }
 
 #[test]

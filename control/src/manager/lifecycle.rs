@@ -29,6 +29,10 @@ impl Manager {
             return Ok(());
         }
         self.seen_version = Some(version);
+        // A user may have cordoned, labelled or deleted the node: unbound pods are tried again.
+        if self.refresh_node()? {
+            self.reschedule();
+        }
         let states = match self.scope {
             Scope::All => self.store.job_states(None)?,
             Scope::Own => {
@@ -108,6 +112,7 @@ impl Manager {
         }
         entry.queue = self.load_queue(uid)?;
         let mut restart = Vec::new();
+        let named = entry.record.job.spec.template.spec.node_name.is_some();
         // Nothing of this Job was handed to the writer yet: its claim and its lost pods are
         // written here, before any hand-off.
         let mut batch = self.store.batch()?;
@@ -116,7 +121,14 @@ impl Manager {
             let name = pod.metadata.name().to_string();
             match recover(&pod, now) {
                 Recovered::Finished => {}
-                Recovered::Restart => restart.push(name.clone()),
+                Recovered::Restart => {
+                    // It never ran: the scheduler places it again (the node it was bound to
+                    // may be gone, or cordoned), unless its template names its node.
+                    if !named {
+                        pod.spec.node_name = None;
+                    }
+                    restart.push((uid.to_string(), name.clone()));
+                }
                 Recovered::Lost(status) => {
                     pod.status = status;
                     batch.put_pod(&mut pod, uid, made)?;
@@ -131,14 +143,8 @@ impl Manager {
             entry.pods.insert(pod, made);
         }
         batch.commit()?;
-        let mut assignments = Vec::new();
-        for name in restart {
-            if let Some(pod) = entry.pods.shared(&name) {
-                assignments.push(Manager::assignment(&mut entry, uid, pod));
-            }
-        }
-        self.assign(assignments);
         self.jobs.insert(uid.to_string(), entry);
+        self.bind_and_assign(restart);
         self.dirty_jobs.insert(uid.to_string());
         self.to_collect.insert(uid.to_string());
         Ok(())
@@ -159,6 +165,13 @@ impl Manager {
         } else {
             Vec::new()
         };
+        if propagation != "Orphan" {
+            let unbound: Vec<String> = e.unbound.iter().cloned().collect();
+            for name in unbound {
+                e.fail_unbound(&name);
+                self.outbox.pod(uid, &name, true);
+            }
+        }
         self.stop_pods(stops.into_iter().map(|pod_uid| {
             (
                 pod_uid,
@@ -185,6 +198,9 @@ impl Manager {
             self.outbox.pod(job_uid, name, true);
         }
         let stop = e.running.get(name).cloned();
+        if e.fail_unbound(name) {
+            self.outbox.pod(job_uid, name, true);
+        }
         self.stop_pods(
             stop.map(|pod_uid| (pod_uid, StopCause::Deleted("deleted by a user".into()))),
         );

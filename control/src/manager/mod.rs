@@ -9,6 +9,7 @@
 //! decision's changes to the Job and its pods), or write to the store but through the writer
 //! (a Job's creation and adoption, before any write of it is handed off, excepted).
 
+mod binding;
 mod correlator;
 mod hand_off;
 mod lifecycle;
@@ -81,6 +82,8 @@ struct Entry {
     pods: pod_set::PodSet,
     /// The pods running on the node, by name, with their uids.
     running: HashMap<String, String>,
+    /// Pods waiting for a node to be bound to (see `binding`), by name.
+    unbound: BTreeSet<String>,
     wake_at: Option<Instant>,
     /// Deletion asked for, with its propagation policy; the Job is no longer reconciled.
     deleting: Option<String>,
@@ -100,6 +103,7 @@ impl Entry {
             record,
             pods: pod_set::PodSet::default(),
             running: HashMap::new(),
+            unbound: BTreeSet::new(),
             wake_at: None,
             deleting: None,
             deleted_pods: BTreeSet::new(),
@@ -189,6 +193,9 @@ struct LocalNode {
     registered: bool,
     /// When its heartbeat is next renewed.
     beat_at: Instant,
+    /// The node as last read from the store (users change its spec and labels: a cordon);
+    /// `None` before its registration is read, or once a user deleted it.
+    view: Option<wasmjob_spec::node::Node>,
 }
 
 impl Manager {
@@ -240,6 +247,7 @@ impl Manager {
             capacity,
             registered: false,
             beat_at: Instant::now(),
+            view: None,
         });
     }
 
@@ -247,7 +255,11 @@ impl Manager {
     /// it says it is in control, so that its node is there to be seen).
     pub async fn write_node(&mut self) -> Result<(), ManagerError> {
         self.heartbeat();
-        self.flush().await
+        self.flush().await?;
+        if self.refresh_node()? {
+            self.reschedule();
+        }
+        Ok(())
     }
 
     /// Renews the local node's registration (with the next hand-off) when it is not written
@@ -263,10 +275,12 @@ impl Manager {
     fn node_registration(&mut self) -> Option<crate::store::Writes> {
         let now = self.clock.now();
         let events = self.scope == Scope::All;
+        // A node a user deleted is not registered again while this process runs (a kubelet
+        // registers its node when it starts).
         let node = self
             .local_node
             .as_mut()
-            .filter(|n| !n.registered || n.beat_at <= Instant::now())?;
+            .filter(|n| !n.registered || (n.beat_at <= Instant::now() && n.view.is_some()))?;
         node.registered = true;
         node.beat_at = Instant::now() + crate::local_node::HEARTBEAT;
         let (name, capacity) = (node.name.clone(), node.capacity.clone());
@@ -348,6 +362,10 @@ impl Manager {
             }
             node.map_or(Ok(()), |write| write(batch))
         })?;
+        // The node pods are bound to, as stored (a cordon or labels users set kept).
+        if self.local_node.as_ref().is_some_and(|n| n.view.is_none()) {
+            self.refresh_node()?;
+        }
         let uid = record.job.metadata.uid().to_string();
         let mut entry = Entry::new(record);
         // Built from the items just stored, not read back (no items: no queue, as on load).
@@ -728,15 +746,7 @@ impl Manager {
         // that holds its end, and a pod lost with an uncommitted creation was never seen, so
         // its Job makes another (a pod may run twice, as on a cluster).
         self.stop_pods(stops);
-        let mut assignments = Vec::with_capacity(starts.len());
-        for (uid, name) in starts {
-            if let Some(e) = self.jobs.get_mut(&uid)
-                && let Some(pod) = e.pods.shared(&name)
-            {
-                assignments.push(Manager::assignment(e, &uid, pod));
-            }
-        }
-        self.assign(assignments);
+        self.bind_and_assign(starts);
         true
     }
 
@@ -759,7 +769,6 @@ impl Manager {
         self.outbox.status(uid, counts);
         let ns = e.record.job.namespace().to_string();
         let mut pods = EntryPods {
-            node: self.local_node.as_ref().map(|n| n.name.as_str()),
             pods: &mut e.pods,
             others: &self.jobs,
             pod_jobs: &mut self.pod_jobs,
@@ -775,6 +784,7 @@ impl Manager {
             &mut RandomIdentities,
             now,
         );
+        let mut never_bound = Vec::new();
         let job = &e.record.job;
         let event = |type_: &str, reason: &str, message: String| EventRecord {
             namespace: job.namespace().to_string(),
@@ -792,6 +802,8 @@ impl Manager {
                     pod_uid.clone(),
                     StopCause::Deleted(stop_message(job, *reason)),
                 ));
+            } else if e.unbound.contains(name) {
+                never_bound.push(name.clone());
             }
         }
         for name in applied.created {
@@ -815,6 +827,12 @@ impl Manager {
                         job.name()
                     ),
                 ));
+            }
+        }
+        for name in never_bound {
+            if e.fail_unbound(&name) {
+                self.outbox.pod(uid, &name, true);
+                self.dirty_jobs.insert(uid.to_string());
             }
         }
         if applied.requeue_after == Some(Duration::ZERO) {
@@ -871,8 +889,6 @@ fn uncounted(
 /// pod's name is one no pod of the namespace's Jobs had.
 struct EntryPods<'a> {
     pods: &'a mut PodSet,
-    /// The node new pods are bound to.
-    node: Option<&'a str>,
     /// The other Jobs (the one applying is out of the map meanwhile).
     others: &'a HashMap<String, Entry>,
     pod_jobs: &'a mut HashMap<String, String>,
@@ -895,10 +911,8 @@ impl JobPods for EntryPods<'_> {
                 .values()
                 .any(|e| e.record.job.namespace() == self.namespace && e.pods.has_name(name))
     }
-    fn add(&mut self, mut pod: Pod) {
-        // Bound to the node at once, as a scheduler binds a pod (the node admits it when it
-        // has room, and reports `PodScheduled`).
-        pod.spec.node_name = self.node.map(str::to_string);
+    fn add(&mut self, pod: Pod) {
+        // Bound to a node when the sync that made it ends (see `binding`).
         self.pod_jobs
             .insert(pod.metadata.uid().to_string(), self.uid.to_string());
         // A new pod may wait a moment: if it ends meanwhile, it is written once.

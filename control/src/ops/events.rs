@@ -49,6 +49,7 @@ pub fn reporting_component(e: &crate::store::EventRecord) -> &'static str {
     match (e.kind.as_str(), e.reason.as_str()) {
         ("Job", _) => "job-controller",
         ("Node", "RegisteredNode" | "NodeNotReady") => "node-controller",
+        ("Pod", "FailedScheduling") => "default-scheduler",
         _ => "kubelet",
     }
 }

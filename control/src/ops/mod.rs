@@ -1,6 +1,6 @@
 //! The operations the CLI and the API share, over the store: a new Job's identity and
 //! work-queue items ([`manifest`], [`items`]), the rules of a Job update ([`update`]),
-//! deleting Jobs and pods ([`delete`]), reading logs ([`logs`]), kubectl's rows of Jobs,
+//! deleting Jobs and pods ([`delete`]), cordoning, changing and deleting nodes ([`nodes`]), reading logs ([`logs`]), kubectl's rows of Jobs,
 //! pods and events ([`rows`]) and the v1 shape of an event ([`events`]). Each fails with an [`OpError`] that says what went wrong;
 //! the front ends turn it into their own answer — an exit code and a message
 //! (the `wasmjob` CLI's `Failure`), a `Status` (`wasmjob-api`). Prints nothing; knows no HTTP.
@@ -10,6 +10,7 @@ pub mod events;
 pub mod items;
 pub mod logs;
 pub mod manifest;
+pub mod nodes;
 pub mod rows;
 pub mod update;
 

@@ -1,12 +1,14 @@
-//! `wasmjob delete job NAME…|-f FILE|--all` and `delete pod NAME…`: as on a cluster. A Job's
-//! controller (`serve`, or the `run` that holds it) stops its pods and removes it with its
-//! pods and logs (`--cascade=orphan` keeps the pods); with no live controller the command
-//! removes it itself. A deleted pod is stopped, counted and replaced by its Job, then goes.
+//! `wasmjob delete job NAME…|-f FILE|--all`, `delete pod NAME…` and `delete node NAME…`: as on
+//! a cluster. A Job's controller (`serve`, or the `run` that holds it) stops its pods and
+//! removes it with its pods and logs (`--cascade=orphan` keeps the pods); with no live
+//! controller the command removes it itself. A deleted pod is stopped, counted and replaced by
+//! its Job, then goes. A deleted node takes no new pods (see `ops::nodes::delete`).
 
 use super::Failure;
 use super::input::read_manifests;
 use super::resource::Kind;
 use crate::ops::delete::{PodDeletion, delete_job, delete_pod};
+use crate::ops::nodes;
 use crate::store::Store;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -35,7 +37,7 @@ impl Cascade {
 
 #[derive(Debug, clap::Args)]
 pub struct DeleteArgs {
-    /// `job` (jobs, job.batch) or `pod` (pods, po); `TYPE/NAME` works too.
+    /// `job` (jobs, job.batch), `pod` (pods, po) or `node` (nodes, no); `TYPE/NAME` works too.
     pub resource: Option<String>,
     pub names: Vec<String>,
     /// Delete the Jobs a manifest (file, folder or `-`) defines.
@@ -58,7 +60,7 @@ pub struct DeleteArgs {
 }
 
 /// The types `delete` takes.
-const TAKES: &[Kind] = &[Kind::Job, Kind::Pod];
+const TAKES: &[Kind] = &[Kind::Job, Kind::Pod, Kind::Node];
 
 pub fn delete(args: DeleteArgs, state_dir: &Path, namespace: Option<&str>) -> Result<(), Failure> {
     let ns = namespace.unwrap_or("default").to_string();
@@ -109,7 +111,12 @@ pub fn delete(args: DeleteArgs, state_dir: &Path, namespace: Option<&str>) -> Re
                         .into_iter()
                         .map(|p| p.metadata.name().to_string())
                         .collect(),
-                    Kind::Event | Kind::Node => unreachable!("delete takes jobs and pods"),
+                    Kind::Node => store
+                        .nodes()?
+                        .into_iter()
+                        .map(|n| n.name().to_string())
+                        .collect(),
+                    Kind::Event => unreachable!("delete takes jobs, pods and nodes"),
                 };
                 if all.is_empty() {
                     println!("No resources found");
@@ -161,7 +168,14 @@ pub fn delete(args: DeleteArgs, state_dir: &Path, namespace: Option<&str>) -> Re
                     true
                 }
             },
-            Kind::Event | Kind::Node => unreachable!("delete takes jobs and pods"),
+            Kind::Node => {
+                let found = nodes::delete(&mut store, &name)?;
+                if found {
+                    println!("node {name:?} deleted");
+                }
+                found
+            }
+            Kind::Event => unreachable!("delete takes jobs, pods and nodes"),
         };
         if !found && !args.ignore_not_found {
             missing.push(format!(

@@ -4,6 +4,7 @@
 
 mod apply;
 mod controller;
+mod cordon;
 mod delete;
 mod describe;
 mod get;
@@ -48,8 +49,12 @@ pub enum Command {
     Apply(apply::ApplyArgs),
     /// Create Jobs from a manifest; an existing name is refused.
     Create(apply::ApplyArgs),
-    /// Delete Jobs (with their pods and logs) or pods.
+    /// Delete Jobs (with their pods and logs), pods, or nodes.
     Delete(delete::DeleteArgs),
+    /// Mark nodes unschedulable: they take no new pods (those they run go on).
+    Cordon(cordon::CordonArgs),
+    /// Mark nodes schedulable again.
+    Uncordon(cordon::CordonArgs),
     /// Show a Job or pod in detail, with its conditions and events.
     Describe(describe::DescribeArgs),
     /// Measure the state store (pod transitions per second, space given back).
@@ -151,6 +156,8 @@ fn dispatch(cli: Cli) -> Result<u8, Failure> {
         Command::Apply(a) => apply::apply(a, &state_dir, ns.as_deref(), false).map(|_| 0),
         Command::Create(a) => apply::apply(a, &state_dir, ns.as_deref(), true).map(|_| 0),
         Command::Delete(a) => delete::delete(a, &state_dir, ns.as_deref()).map(|_| 0),
+        Command::Cordon(a) => cordon::cordon_nodes(a, &state_dir, true).map(|_| 0),
+        Command::Uncordon(a) => cordon::cordon_nodes(a, &state_dir, false).map(|_| 0),
         Command::Describe(a) => describe::describe(a, &state_dir, ns.as_deref()).map(|_| 0),
         Command::Bench(a) => wasmjob_bench::bench(a).map_err(|e| Failure {
             code: e.exit_code(),

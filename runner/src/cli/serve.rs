@@ -116,8 +116,9 @@ pub fn serve(args: ServeArgs, state_dir: &Path) -> Result<u8, Failure> {
         if swept > 0 {
             eprintln!("wasmjob serve: removed {swept} leftover log or volume folders of pods no longer stored");
         }
-        manager.look_at_store().map_err(manager_failure)?;
+        // The node first: the Jobs taken over place their waiting pods on it.
         manager.write_node().await.map_err(manager_failure)?;
+        manager.look_at_store().map_err(manager_failure)?;
         eprintln!(
             "wasmjob serve: controlling {} (pid {}); Ctrl-C or SIGTERM stops it",
             state_dir.display(),

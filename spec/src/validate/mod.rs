@@ -57,6 +57,49 @@ pub fn validate_job(job: &Job) -> Vec<FieldError> {
     errs
 }
 
+/// Every problem with a node a user changed (its metadata and taints; the API server's
+/// `ValidateNode` on what a user may set).
+pub fn validate_node(node: &crate::node::Node) -> Vec<FieldError> {
+    let mut errs = Vec::new();
+    labels(&node.metadata.labels, "metadata.labels", &mut errs);
+    annotations(
+        &node.metadata.annotations,
+        "metadata.annotations",
+        &mut errs,
+    );
+    for (i, t) in node.spec.taints.iter().enumerate() {
+        let path = format!("spec.taints[{i}]");
+        if t.key.is_empty() {
+            errs.push(FieldError::required(format!("{path}.key"), ""));
+        } else {
+            invalid_each(
+                &mut errs,
+                &format!("{path}.key"),
+                &t.key,
+                qualified_name_errors(&t.key),
+            );
+        }
+        let value = t.value.as_deref().unwrap_or("");
+        invalid_each(
+            &mut errs,
+            &format!("{path}.value"),
+            value,
+            label_value_errors(value),
+        );
+        if !matches!(
+            t.effect.as_str(),
+            "NoSchedule" | "PreferNoSchedule" | "NoExecute"
+        ) {
+            errs.push(FieldError::unsupported(
+                format!("{path}.effect"),
+                &t.effect,
+                &["NoSchedule", "PreferNoSchedule", "NoExecute"],
+            ));
+        }
+    }
+    errs
+}
+
 // ---------------------------------------------------------------------------------------------
 // Limits of the API (pkg/apis/batch/validation and apimachinery)
 

@@ -42,6 +42,12 @@ pub(super) fn pod_spec(job: &Job, errs: &mut Vec<FieldError>) {
             invalid_each(errs, &format!("{POD}.{field}"), v, dns_label_errors(v));
         }
     }
+    if let Some(selector) = &pod.node_selector {
+        labels(selector, &format!("{POD}.nodeSelector"), errs);
+    }
+    for (i, t) in pod.tolerations.iter().flatten().enumerate() {
+        toleration(t, &format!("{POD}.tolerations[{i}]"), errs);
+    }
     let ctx = PodContext {
         volumes: volumes(&pod.volumes, errs),
         containers: container_names(pod),
@@ -63,6 +69,62 @@ pub(super) fn pod_spec(job: &Job, errs: &mut Vec<FieldError>) {
             }
             container(c, &path, &ctx, errs);
         }
+    }
+}
+
+/// A toleration, as the API server's `ValidateTolerations` checks it.
+pub(super) fn toleration(t: &Toleration, path: &str, errs: &mut Vec<FieldError>) {
+    let key = t.key.as_deref().unwrap_or("");
+    if !key.is_empty() {
+        invalid_each(
+            errs,
+            &format!("{path}.key"),
+            key,
+            qualified_name_errors(key),
+        );
+    }
+    let operator = t.operator.as_deref().unwrap_or("");
+    if key.is_empty() && operator != "Exists" {
+        errs.push(FieldError::invalid(
+            format!("{path}.operator"),
+            operator,
+            "operator must be Exists when `key` is empty, which means \"match all values and all keys\"",
+        ));
+    }
+    let effect = t.effect.as_deref().unwrap_or("");
+    if t.toleration_seconds.is_some() && effect != "NoExecute" {
+        errs.push(FieldError::invalid(
+            format!("{path}.effect"),
+            effect,
+            "effect must be 'NoExecute' when `tolerationSeconds` is set",
+        ));
+    }
+    let value = t.value.as_deref().unwrap_or("");
+    match operator {
+        "" | "Equal" => invalid_each(
+            errs,
+            &format!("{path}.operator"),
+            value,
+            label_value_errors(value),
+        ),
+        "Exists" if !value.is_empty() => errs.push(FieldError::invalid(
+            format!("{path}.operator"),
+            value,
+            "value must be empty when `operator` is 'Exists'",
+        )),
+        "Exists" => {}
+        other => errs.push(FieldError::unsupported(
+            format!("{path}.operator"),
+            other,
+            &["Equal", "Exists"],
+        )),
+    }
+    if !matches!(effect, "" | "NoSchedule" | "PreferNoSchedule" | "NoExecute") {
+        errs.push(FieldError::unsupported(
+            format!("{path}.effect"),
+            effect,
+            &["NoSchedule", "PreferNoSchedule", "NoExecute"],
+        ));
     }
 }
 

@@ -74,3 +74,48 @@ fn index_reads_json_and_survives_garbage() {
     assert!(position_index(&deep).is_empty());
     assert!(position_index("a: [1,\n").contains_key("a"));
 }
+
+#[test]
+fn tolerations_follow_validate_tolerations() {
+    let t = |key: &str, operator: &str, value: &str, effect: &str, seconds: Option<i64>| {
+        let some = |s: &str| (!s.is_empty()).then(|| s.to_string());
+        let mut errs = Vec::new();
+        toleration(
+            &Toleration {
+                key: some(key),
+                operator: some(operator),
+                value: some(value),
+                effect: some(effect),
+                toleration_seconds: seconds,
+            },
+            "t",
+            &mut errs,
+        );
+        errs.iter().map(|e| e.to_string()).collect::<Vec<_>>()
+    };
+    assert!(t("dedicated", "", "batch", "NoSchedule", None).is_empty());
+    assert!(t("", "Exists", "", "", None).is_empty());
+    assert!(t("k", "Exists", "", "NoExecute", Some(300)).is_empty());
+    let one = |errs: Vec<String>, words: &str| {
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert!(errs[0].contains(words), "{errs:?}");
+    };
+    one(
+        t("", "Equal", "x", "", None),
+        "operator must be Exists when `key` is empty",
+    );
+    one(
+        t("k", "Exists", "x", "", None),
+        "value must be empty when `operator` is 'Exists'",
+    );
+    one(
+        t("k", "Exists", "", "NoSchedule", Some(1)),
+        "effect must be 'NoExecute'",
+    );
+    one(
+        t("k", "Like", "", "", None),
+        "supported values: \"Equal\", \"Exists\"",
+    );
+    one(t("k", "", "", "Sometimes", None), "t.effect");
+    one(t("bad key", "Exists", "", "", None), "t.key");
+}

@@ -1,0 +1,323 @@
+//! Scheduling (issue 19): pods are bound to a node that takes them — not cordoned, every label
+//! of their `nodeSelector`, no taint they do not tolerate — or stay Pending with
+//! `PodScheduled=False` (reason `Unschedulable`, kube-scheduler's message) and a
+//! `FailedScheduling` event, until the nodes change (`uncordon`, a label added through the API)
+//! or their Job stops them (a deadline fails an unbound pod). `cordon`, `uncordon` and `delete
+//! node` from the CLI and through kubectl.
+
+use crate::common;
+use crate::kube;
+use common::*;
+use kube::*;
+use std::time::Duration;
+
+/// A Job of `n` quick pods, with `extra` lines added to its pod spec.
+fn quick_job(name: &str, n: u32, extra: &str) -> String {
+    format!(
+        "apiVersion: batch/v1
+kind: Job
+metadata: {{name: {name}}}
+spec:
+  completions: {n}
+  parallelism: {n}
+  template:
+    spec:
+      restartPolicy: Never{extra}
+      containers:
+      - name: c
+        image: PROBE
+        args: [print, hi]
+"
+    )
+}
+
+/// The Job's pods as JSON.
+fn pods_of(env: &Env, job: &str) -> Vec<serde_json::Value> {
+    let list = env
+        .wasmjob(&[
+            "get",
+            "pods",
+            "-l",
+            &format!("job-name={job}"),
+            "-o",
+            "json",
+        ])
+        .json();
+    list["items"].as_array().cloned().unwrap_or_default()
+}
+
+fn condition<'a>(pod: &'a serde_json::Value, type_: &str) -> &'a serde_json::Value {
+    pod["status"]["conditions"]
+        .as_array()
+        .and_then(|cs| cs.iter().find(|c| c["type"] == type_))
+        .unwrap_or(&serde_json::Value::Null)
+}
+
+const CORDONED: &str = "0/1 nodes are available: 1 node(s) were unschedulable. preemption: 0/1 \
+                        nodes are available: 1 Preemption is not helpful for scheduling.";
+
+#[test]
+fn a_cordoned_node_takes_no_new_pods_until_it_is_uncordoned() {
+    let env = Env::new();
+    let serve = env.serve(&["--node-name", "edge-3"]);
+    let r = env.wasmjob(&["cordon", "edge-3"]);
+    assert_eq!(
+        (r.code, r.stdout.as_str()),
+        (0, "node/edge-3 cordoned\n"),
+        "{}",
+        r.stderr
+    );
+    let again = env.wasmjob(&["cordon", "edge-3"]);
+    assert_eq!(again.stdout, "node/edge-3 already cordoned\n");
+    let got = rows(&env.wasmjob(&["get", "nodes"]).stdout);
+    assert_eq!(got[1][..2], ["edge-3", "Ready,SchedulingDisabled"]);
+    let node = env.wasmjob(&["get", "node", "edge-3", "-o", "json"]).json();
+    assert_eq!(node["spec"]["unschedulable"], true);
+    assert_eq!(
+        node["spec"]["taints"][0]["key"],
+        "node.kubernetes.io/unschedulable"
+    );
+
+    let file = env.manifest("two.yaml", &quick_job("two", 2, ""));
+    let r = env.wasmjob(&["apply", "-f", file.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    wait_for("two unbound pods", Duration::from_secs(30), || {
+        let pods = pods_of(&env, "two");
+        pods.len() == 2
+            && pods
+                .iter()
+                .all(|p| condition(p, "PodScheduled")["reason"] == "Unschedulable")
+    });
+    for pod in pods_of(&env, "two") {
+        assert_eq!(pod["status"]["phase"], "Pending");
+        assert!(pod["spec"]["nodeName"].is_null(), "{pod}");
+        let c = condition(&pod, "PodScheduled");
+        assert_eq!(
+            (c["status"].as_str(), c["message"].as_str()),
+            (Some("False"), Some(CORDONED))
+        );
+    }
+    assert_eq!(env.job("two").unwrap()["status"]["active"], 2);
+    let pod = pods_of(&env, "two")[0]["metadata"]["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    wait_for(
+        "the FailedScheduling event",
+        Duration::from_secs(10),
+        || {
+            let d = env.wasmjob(&["describe", "pod", &pod]).stdout;
+            d.contains("FailedScheduling")
+                && d.contains("default-scheduler")
+                && d.contains(CORDONED)
+        },
+    );
+
+    let r = env.wasmjob(&["uncordon", "edge-3"]);
+    assert_eq!(r.stdout, "node/edge-3 uncordoned\n", "{}", r.stderr);
+    let r = env.wasmjob(&[
+        "wait",
+        "--for=condition=complete",
+        "job/two",
+        "--timeout=30s",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let job = env.job("two").unwrap();
+    assert_eq!(
+        (
+            job["status"]["succeeded"].as_i64(),
+            job["status"]["failed"].as_i64()
+        ),
+        (Some(2), None)
+    );
+    for pod in pods_of(&env, "two") {
+        assert_eq!(pod["spec"]["nodeName"], "edge-3");
+        assert_eq!(condition(&pod, "PodScheduled")["status"], "True");
+    }
+    assert_eq!(
+        env.wasmjob(&["uncordon", "edge-3"]).stdout,
+        "node/edge-3 already uncordoned\n"
+    );
+    let missing = env.wasmjob(&["cordon", "nowhere"]);
+    assert_eq!(missing.code, 1);
+    assert_eq!(
+        missing.stderr.trim(),
+        r#"Error from server (NotFound): nodes "nowhere" not found"#
+    );
+    let usage = env.wasmjob(&["cordon"]);
+    assert_eq!(usage.code, 2, "{}", usage.stderr);
+    drop(serve);
+}
+
+/// A Job's deadline ends an unbound pod as PodGC ends an unscheduled pod being deleted: the pod
+/// fails (it never reached a node) and the Job fails as it would with a running pod.
+#[test]
+fn a_deadline_fails_a_pod_that_fits_no_node() {
+    let env = Env::new();
+    let yaml = quick_job("picky", 1, "\n      nodeSelector: {disk: ssd}").replace(
+        "  completions: 1",
+        "  activeDeadlineSeconds: 1\n  completions: 1",
+    );
+    let r = env.run(&yaml);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let job = env.job("picky").unwrap();
+    let failed = job["status"]["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == "Failed")
+        .cloned()
+        .unwrap();
+    assert_eq!(failed["reason"], "DeadlineExceeded");
+    let pods = pods_of(&env, "picky");
+    assert_eq!(pods.len(), 1);
+    assert_eq!(pods[0]["status"]["phase"], "Failed");
+    assert!(pods[0]["spec"]["nodeName"].is_null());
+    let c = condition(&pods[0], "PodScheduled");
+    assert_eq!(c["reason"], "Unschedulable");
+    assert!(
+        c["message"]
+            .as_str()
+            .unwrap()
+            .contains("1 node(s) didn't match Pod's node affinity/selector"),
+        "{c}"
+    );
+}
+
+/// A malformed `nodeSelector` or toleration is refused with the API server's words.
+#[test]
+fn node_selectors_and_tolerations_are_validated() {
+    let env = Env::new();
+    let r = env.run(&quick_job(
+        "bad",
+        1,
+        "\n      nodeSelector: {disk: 'not ok'}",
+    ));
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("spec.template.spec.nodeSelector"),
+        "{}",
+        r.stderr
+    );
+    let r = env.run(&quick_job(
+        "bad",
+        1,
+        "\n      tolerations: [{operator: Equal, value: x}]",
+    ));
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("spec.template.spec.tolerations[0].operator")
+            && r.stderr
+                .contains("operator must be Exists when `key` is empty"),
+        "{}",
+        r.stderr
+    );
+    let r = env.run(&quick_job("bad", 1, "\n      nodeSelector: [disk]"));
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("nodeSelector"), "{}", r.stderr);
+}
+
+/// Through the API: `kubectl label node` lets a waiting pod's `nodeSelector` match, `kubectl
+/// cordon`/`uncordon` set `spec.unschedulable`, and `kubectl delete node` removes the node; a
+/// deleted node takes no pods until its `serve` starts again and registers it.
+#[test]
+fn kubectl_labels_cordons_and_deletes_the_node() {
+    let Some(_) = kubectl() else { return };
+    let env = Env::new();
+    let (serve, kubeconfig) = serve_with_api(&env);
+    let name = env.wasmjob(&["get", "nodes", "-o", "name"]).stdout;
+    let name = name.trim().strip_prefix("node/").unwrap().to_string();
+
+    let file = env.manifest(
+        "ssd.yaml",
+        &quick_job("ssd", 1, "\n      nodeSelector: {disk: ssd}"),
+    );
+    let r = env.wasmjob(&["apply", "-f", file.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    wait_for("an unbound pod", Duration::from_secs(30), || {
+        pods_of(&env, "ssd")
+            .first()
+            .is_some_and(|p| condition(p, "PodScheduled")["reason"] == "Unschedulable")
+    });
+    let r = kube(&env, &kubeconfig, &["label", "node", &name, "disk=ssd"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stdout.trim(), format!("node/{name} labeled"));
+    let r = env.wasmjob(&[
+        "wait",
+        "--for=condition=complete",
+        "job/ssd",
+        "--timeout=30s",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+
+    let r = kube(&env, &kubeconfig, &["cordon", &name]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stdout.trim(), format!("node/{name} cordoned"));
+    let node = env.wasmjob(&["get", "node", &name, "-o", "json"]).json();
+    assert_eq!(node["spec"]["unschedulable"], true);
+    assert_eq!(node["metadata"]["labels"]["disk"], "ssd");
+    assert_eq!(node["status"]["conditions"][0]["status"], "True");
+    let r = kube(&env, &kubeconfig, &["uncordon", &name]);
+    assert_eq!(
+        r.stdout.trim(),
+        format!("node/{name} uncordoned"),
+        "{}",
+        r.stderr
+    );
+    let node = env.wasmjob(&["get", "node", &name, "-o", "json"]).json();
+    assert!(node["spec"]["taints"].is_null(), "{node}");
+    let bad = kube(&env, &kubeconfig, &["label", "node", &name, "bad key=x"]);
+    assert_ne!(bad.code, 0);
+
+    let r = kube(&env, &kubeconfig, &["delete", "node", &name]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stdout.trim(), format!("node \"{name}\" deleted"));
+    assert_eq!(env.wasmjob(&["get", "nodes", "-o", "name"]).stdout, "");
+    let file = env.manifest("later.yaml", &quick_job("later", 1, ""));
+    let r = env.wasmjob(&["apply", "-f", file.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    wait_for(
+        "a pod with no node to go to",
+        Duration::from_secs(30),
+        || {
+            pods_of(&env, "later").first().is_some_and(|p| {
+                condition(p, "PodScheduled")["message"] == "no nodes available to schedule pods"
+            })
+        },
+    );
+    assert_eq!(serve.terminate(), 0);
+    // The next serve registers its node; the waiting pod goes to it.
+    let serve = env.serve(&[]);
+    let r = env.wasmjob(&[
+        "wait",
+        "--for=condition=complete",
+        "job/later",
+        "--timeout=30s",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(pods_of(&env, "later")[0]["spec"]["nodeName"], name.as_str());
+    drop(serve);
+}
+
+#[test]
+fn delete_node_from_the_cli() {
+    let env = Env::new();
+    let serve = env.serve(&["--node-name", "edge-6"]);
+    assert_eq!(serve.terminate(), 0);
+    let r = env.wasmjob(&["delete", "node", "edge-6"]);
+    assert_eq!(
+        (r.code, r.stdout.as_str()),
+        (0, "node \"edge-6\" deleted\n"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(env.wasmjob(&["get", "nodes", "-o", "name"]).stdout, "");
+    let r = env.wasmjob(&["delete", "node", "edge-6"]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains(r#"nodes "edge-6" not found"#),
+        "{}",
+        r.stderr
+    );
+}
