@@ -88,6 +88,11 @@ impl DeleteOptions {
                 dry_run: q.dry_run.into_iter().filter(|d| !d.is_empty()).collect(),
                 ..Default::default()
             }
+        } else if super::protobuf::is_protobuf(body) {
+            let json = super::protobuf::delete_options_json(body)
+                .map_err(|e| ApiError::bad_request(format!("invalid DeleteOptions: {e}")))?;
+            serde_json::from_value(json)
+                .map_err(|e| ApiError::bad_request(format!("invalid DeleteOptions: {e}")))?
         } else {
             serde_json::from_slice(body)
                 .map_err(|e| ApiError::bad_request(format!("invalid DeleteOptions: {e}")))?

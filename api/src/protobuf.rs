@@ -2,7 +2,8 @@
 //! (`kubectl create namespace`) send `application/vnd.kubernetes.protobuf` bodies, a `k8s\0`
 //! magic followed by a `runtime.Unknown` envelope (type meta and the object's bytes). Of the
 //! object this reads the metadata fields a Namespace is created with (name, generateName,
-//! labels, annotations), as the JSON the rest of the API reads. Answers stay JSON (clients
+//! labels, annotations), and the `DeleteOptions` a typed delete sends (`kubectl drain`), as the
+//! JSON the rest of the API reads. Answers stay JSON (clients
 //! read answers by their content type).
 //!
 //! Must not: panic or allocate beyond the body on malformed input (every length is checked
@@ -15,10 +16,12 @@ pub const MEDIA_TYPE: &str = "application/vnd.kubernetes.protobuf";
 
 const MAGIC: &[u8] = b"k8s\0";
 
-/// One field of a message: its number and, for length-delimited fields, its bytes.
+/// One field of a message: its number and, for length-delimited fields, its bytes (for
+/// varints, their value).
 struct Field<'a> {
     number: u64,
     bytes: Option<&'a [u8]>,
+    value: u64,
 }
 
 /// The fields of a message, in order.
@@ -27,9 +30,10 @@ fn fields(mut data: &[u8]) -> Result<Vec<Field<'_>>, String> {
     while !data.is_empty() {
         let key = varint(&mut data)?;
         let (number, wire) = (key >> 3, key & 7);
+        let mut value = 0;
         let bytes = match wire {
             0 => {
-                varint(&mut data)?;
+                value = varint(&mut data)?;
                 None
             }
             1 => Some(take(&mut data, 8)?),
@@ -41,7 +45,11 @@ fn fields(mut data: &[u8]) -> Result<Vec<Field<'_>>, String> {
             5 => Some(take(&mut data, 4)?),
             w => return Err(format!("unsupported wire type {w}")),
         };
-        out.push(Field { number, bytes });
+        out.push(Field {
+            number,
+            bytes,
+            value,
+        });
     }
     Ok(out)
 }
@@ -99,6 +107,65 @@ fn fields_of<'a>(bytes: Option<&'a [u8]>) -> Result<Vec<Field<'a>>, String> {
     fields(bytes.ok_or("a message field is not length-delimited")?)
 }
 
+/// The varint of field `n`, the last one when repeated.
+fn varint_of(fields: &[Field<'_>], n: u64) -> Option<u64> {
+    fields
+        .iter()
+        .rev()
+        .find(|f| f.number == n && f.bytes.is_none())
+        .map(|f| f.value)
+}
+
+/// The fields of the object in a protobuf body (after the magic, inside its envelope).
+fn object_fields(body: &[u8]) -> Result<Vec<Field<'_>>, String> {
+    let envelope = body
+        .strip_prefix(MAGIC)
+        .ok_or("the body does not start with the Kubernetes protobuf magic")?;
+    let unknown = fields(envelope)?;
+    fields(bytes_of(&unknown, 2).unwrap_or_default())
+}
+
+/// Whether `body` is in the Kubernetes protobuf encoding.
+pub fn is_protobuf(body: &[u8]) -> bool {
+    body.starts_with(MAGIC)
+}
+
+/// The `DeleteOptions` of a protobuf body as JSON (`gracePeriodSeconds`, `preconditions`,
+/// `orphanDependents`, `propagationPolicy`, `dryRun`).
+pub fn delete_options_json(body: &[u8]) -> Result<Value, String> {
+    let options = object_fields(body)?;
+    let mut out = Map::new();
+    if let Some(v) = varint_of(&options, 1) {
+        // An int64 as a varint: its two's complement.
+        out.insert("gracePeriodSeconds".into(), json!(v as i64));
+    }
+    if let Some(b) = bytes_of(&options, 2) {
+        let p = fields(b)?;
+        let mut pre = Map::new();
+        for (n, key) in [(1, "uid"), (2, "resourceVersion")] {
+            if let Some(b) = bytes_of(&p, n) {
+                pre.insert(key.into(), Value::String(text(b)?));
+            }
+        }
+        out.insert("preconditions".into(), Value::Object(pre));
+    }
+    if let Some(v) = varint_of(&options, 3) {
+        out.insert("orphanDependents".into(), json!(v != 0));
+    }
+    if let Some(b) = bytes_of(&options, 4) {
+        out.insert("propagationPolicy".into(), Value::String(text(b)?));
+    }
+    let dry_run: Vec<Value> = options
+        .iter()
+        .filter(|f| f.number == 5)
+        .map(|f| text(f.bytes.unwrap_or_default()).map(Value::String))
+        .collect::<Result<_, _>>()?;
+    if !dry_run.is_empty() {
+        out.insert("dryRun".into(), Value::Array(dry_run));
+    }
+    Ok(Value::Object(out))
+}
+
 /// The object of a protobuf body as JSON: `apiVersion`, `kind`, and the metadata's name,
 /// generateName, labels and annotations.
 pub fn object_meta_json(body: &[u8]) -> Result<Value, String> {
@@ -147,6 +214,27 @@ mod tests {
             object_meta_json(&body).unwrap(),
             json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team-a", "labels": {"team": "blue"}}})
         );
+    }
+
+    #[test]
+    fn reads_delete_options_as_a_typed_client_sends_them() {
+        let pre = [field(1, b"u-1")].concat();
+        let options = [
+            vec![0x08, 0x00],
+            field(2, &pre),
+            field(4, b"Background"),
+            field(5, b"All"),
+        ]
+        .concat();
+        let type_meta = [field(1, b"v1"), field(2, b"DeleteOptions")].concat();
+        let body = [MAGIC.to_vec(), field(1, &type_meta), field(2, &options)].concat();
+        assert!(is_protobuf(&body));
+        assert_eq!(
+            delete_options_json(&body).unwrap(),
+            json!({"gracePeriodSeconds": 0, "preconditions": {"uid": "u-1"},
+                   "propagationPolicy": "Background", "dryRun": ["All"]})
+        );
+        assert!(delete_options_json(b"k8s\0\x12\x05").is_err());
     }
 
     #[test]

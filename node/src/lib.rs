@@ -84,7 +84,13 @@ pub enum StopCause {
     /// The node evicted it (an `emptyDir` outgrew its `sizeLimit`); the text is the kubelet's
     /// message.
     Evicted(String),
+    /// The Eviction API evicted it (`drain`): it gets a `DisruptionTarget` condition, reason
+    /// `EvictionByEvictionAPI`.
+    EvictedByApi,
 }
+
+/// The `DisruptionTarget` message of a pod the Eviction API evicts, as the API server words it.
+pub const EVICTION_API_MESSAGE: &str = "Eviction API: evicting";
 
 /// Control over one started pod, inside the node.
 #[derive(Clone)]

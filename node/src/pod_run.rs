@@ -378,6 +378,11 @@ fn terminated(
             "Stopped".to_string(),
             Some(why.clone()),
         ),
+        (Exit::Stopped, Some(StopCause::EvictedByApi)) => (
+            exit_codes::STOPPED,
+            "Stopped".to_string(),
+            Some(super::EVICTION_API_MESSAGE.to_string()),
+        ),
         (Exit::Stopped, Some(StopCause::Shutdown)) => (
             exit_codes::STOPPED,
             "Stopped".to_string(),
@@ -547,6 +552,13 @@ fn finish(
                     Some(why.as_str()),
                 );
             }
+            Some(StopCause::EvictedByApi) => ensure_condition(
+                s,
+                "DisruptionTarget",
+                true,
+                Some("EvictionByEvictionAPI"),
+                Some(super::EVICTION_API_MESSAGE),
+            ),
             Some(StopCause::Shutdown) => ensure_condition(
                 s,
                 "DisruptionTarget",

@@ -179,6 +179,10 @@ mod tests {
                     "Usage of EmptyDir volume \"scratch\" exceeds the limit \"1Mi\".".into(),
                 ),
             },
+            Stop {
+                pod_uid: "e".into(),
+                cause: StopCause::EvictedByApi,
+            },
         ]));
         survives(ToNode::Answers(vec![
             QueueReply {

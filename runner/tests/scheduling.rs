@@ -321,3 +321,158 @@ fn delete_node_from_the_cli() {
         r.stderr
     );
 }
+
+/// `drain` cordons the node and evicts the pods it runs: each ends `Failed` with a
+/// `DisruptionTarget` condition (reason `EvictionByEvictionAPI`), which a `podFailurePolicy`
+/// `Ignore` rule matches and keeps out of `backoffLimit` (0 here: a failure counted would fail
+/// the Job); the Job replaces them, and the replacements wait
+/// unbound while the node is cordoned. kubectl's drain, which deletes the pods when the API
+/// serves no Eviction, works too.
+#[test]
+fn drain_evicts_the_pods_of_a_node_and_their_jobs_replace_them() {
+    let env = Env::new();
+    let (serve, kubeconfig) = if kubectl().is_some() {
+        let (s, k) = serve_with_api(&env);
+        (s, Some(k))
+    } else {
+        (env.serve(&[]), None)
+    };
+    let node = env.wasmjob(&["get", "nodes", "-o", "name"]).stdout;
+    let node = node.trim().strip_prefix("node/").unwrap().to_string();
+    let yaml = quick_job("evictable", 2, "")
+        .replace("args: [print, hi]", "args: [sleep, '60000']")
+        .replace(
+            "  completions: 2",
+            "  backoffLimit: 0
+  podFailurePolicy:
+    rules:
+    - action: Ignore
+      onPodConditions: [{type: DisruptionTarget}]
+  completions: 2",
+        );
+    let file = env.manifest("evictable.yaml", &yaml);
+    let r = env.wasmjob(&["apply", "-f", file.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    wait_for("two running pods", Duration::from_secs(30), || {
+        let pods = pods_of(&env, "evictable");
+        pods.len() == 2 && pods.iter().all(|p| p["status"]["phase"] == "Running")
+    });
+    let first: Vec<String> = pods_of(&env, "evictable")
+        .iter()
+        .map(|p| p["metadata"]["name"].as_str().unwrap().to_string())
+        .collect();
+
+    let r = env.wasmjob(&["drain", &node, "--ignore-daemonsets", "--timeout", "30s"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    assert_eq!(
+        lines.first(),
+        Some(&format!("node/{node} cordoned").as_str())
+    );
+    assert_eq!(lines.last(), Some(&format!("node/{node} drained").as_str()));
+    for name in &first {
+        assert!(
+            r.stdout.contains(&format!("evicting pod default/{name}\n")),
+            "{}",
+            r.stdout
+        );
+        assert!(
+            r.stdout.contains(&format!("pod/{name} evicted\n")),
+            "{}",
+            r.stdout
+        );
+    }
+    // Not counted as failures (the Ignore rule matched), replaced, and the replacements wait.
+    wait_for(
+        "two replacements waiting for a node",
+        Duration::from_secs(30),
+        || {
+            let pods = pods_of(&env, "evictable");
+            pods.len() == 2
+                && pods.iter().all(|p| {
+                    !first.contains(&p["metadata"]["name"].as_str().unwrap().to_string())
+                        && condition(p, "PodScheduled")["reason"] == "Unschedulable"
+                })
+        },
+    );
+    let job = env.job("evictable").unwrap();
+    assert!(job["status"]["failed"].is_null(), "{job}");
+    assert!(job["status"]["conditions"].is_null(), "{job}");
+    let events = env.wasmjob(&["get", "events", "-o", "json"]).json();
+    assert!(
+        events["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| { e["reason"] == "FailedScheduling" && e["involvedObject"]["kind"] == "Pod" }),
+        "{events}"
+    );
+
+    // kubectl drain: the replacements are placed once uncordoned, then drained again.
+    if let Some(kc) = kubeconfig {
+        let r = env.wasmjob(&["uncordon", &node]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        wait_for("the replacements to run", Duration::from_secs(30), || {
+            let pods = pods_of(&env, "evictable");
+            pods.len() == 2 && pods.iter().all(|p| p["status"]["phase"] == "Running")
+        });
+        let r = kube(
+            &env,
+            &kc,
+            &["drain", &node, "--ignore-daemonsets", "--timeout=30s"],
+        );
+        assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+        assert!(
+            r.stdout.contains(&format!("node/{node} drained")),
+            "{}",
+            r.stdout
+        );
+        let n = env.wasmjob(&["get", "node", &node, "-o", "json"]).json();
+        assert_eq!(n["spec"]["unschedulable"], true);
+    }
+    let r = env.wasmjob(&["delete", "job", "evictable"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    drop(serve);
+}
+
+/// As kubectl's, `drain` refuses to evict a pod with an `emptyDir` (its data would be lost)
+/// unless `--delete-emptydir-data` says so; the pod runs on meanwhile.
+#[test]
+fn drain_refuses_pods_with_local_storage_unless_told() {
+    let env = Env::new();
+    let serve = env.serve(&["--node-name", "edge-8"]);
+    let yaml = quick_job("scratch", 1, "\n      volumes: [{name: tmp, emptyDir: {}}]")
+        .replace("args: [print, hi]", "args: [sleep, '60000']");
+    let file = env.manifest("scratch.yaml", &yaml);
+    let r = env.wasmjob(&["apply", "-f", file.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    wait_for("a running pod", Duration::from_secs(30), || {
+        pods_of(&env, "scratch")
+            .first()
+            .is_some_and(|p| p["status"]["phase"] == "Running")
+    });
+    let pod = pods_of(&env, "scratch")[0]["metadata"]["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = env.wasmjob(&["drain", "edge-8"]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(
+        r.stderr.contains(
+            "cannot delete Pods with local storage (use --delete-emptydir-data to override)"
+        ) && r.stderr.contains(&format!("default/{pod}")),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(pods_of(&env, "scratch")[0]["status"]["phase"], "Running");
+    let r = env.wasmjob(&["drain", "edge-8", "--delete-emptydir-data"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.contains(&format!("pod/{pod} evicted")),
+        "{}",
+        r.stdout
+    );
+    let missing = env.wasmjob(&["drain", "nowhere"]);
+    assert_eq!(missing.code, 1);
+    drop(serve);
+}

@@ -611,10 +611,21 @@ impl Batch<'_> {
     /// Asks for pod `namespace/name` to be deleted. Returns its Job's uid, or `None` when
     /// there is no such pod.
     pub fn mark_pod_deleting(&mut self, namespace: &str, name: &str) -> Result<Option<String>> {
+        self.mark_pod(namespace, name, 1)
+    }
+
+    /// Marks pod `namespace/name` for eviction (a deletion that disrupts it: `drain`), unless
+    /// it is marked for deletion already; returns its Job's uid, or `None` when there is no
+    /// such pod.
+    pub fn mark_pod_evicting(&mut self, namespace: &str, name: &str) -> Result<Option<String>> {
+        self.mark_pod(namespace, name, 2)
+    }
+
+    fn mark_pod(&mut self, namespace: &str, name: &str, mark: i64) -> Result<Option<String>> {
         self.tx
             .query_row(
-                "UPDATE pods SET delete_requested = 1 WHERE namespace = ?1 AND name = ?2 RETURNING job_uid",
-                params![namespace, name],
+                "UPDATE pods SET delete_requested = CASE WHEN delete_requested = 1 THEN 1 ELSE ?3 END WHERE namespace = ?1 AND name = ?2 RETURNING job_uid",
+                params![namespace, name, mark],
                 |r| r.get(0),
             )
             .optional()

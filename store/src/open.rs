@@ -54,6 +54,7 @@ CREATE INDEX IF NOT EXISTS pods_by_version ON pods (version);
 CREATE INDEX IF NOT EXISTS pods_in_flight ON pods (job_uid)
   WHERE phase IS NULL OR phase NOT IN ('Succeeded', 'Failed') OR finalizer IS NOT 0;
 CREATE INDEX IF NOT EXISTS pods_failed ON pods (job_uid) WHERE phase IS NULL OR phase = 'Failed';
+CREATE INDEX IF NOT EXISTS pods_to_evict ON pods (delete_requested) WHERE delete_requested = 2;
 ";
 
 /// Moves a store of format 1 to format 2. The columns format 2 adds are added by
@@ -336,7 +337,7 @@ pub fn connect(dir: &Path, check: Check) -> Result<Connection> {
 /// The revision of the tables, columns and indexes a store of [`FORMAT`] has once opened by
 /// this wasmjob (recorded in `meta`; a store without it, or with another, is brought up to
 /// date when opened).
-const SCHEMA_REVISION: &str = "2.3";
+const SCHEMA_REVISION: &str = "2.4";
 
 /// Another connection to a store this process has just opened (checked, its schema up to
 /// date): the settings every connection needs, nothing read.

@@ -529,13 +529,16 @@ impl Store {
             .map(|mut v| v.pop())
     }
 
-    /// Pods a user asked to delete, as (job uid, pod name).
-    pub fn pods_to_delete(&self) -> Result<Vec<(String, String)>> {
+    /// Pods a user asked to delete, as (job uid, pod name, whether it is an eviction).
+    pub fn pods_to_delete(&self) -> Result<Vec<(String, String, bool)>> {
         let mut stmt = self
             .conn
-            .prepare_cached("SELECT job_uid, name FROM pods WHERE delete_requested = 1")
+            .prepare_cached(
+                "SELECT job_uid, name, 0 FROM pods WHERE delete_requested = 1
+                 UNION ALL SELECT job_uid, name, 1 FROM pods WHERE delete_requested = 2",
+            )
             .map_err(self.sql_err())?;
-        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .map_err(self.sql_err())?
             .collect::<std::result::Result<_, _>>()
             .map_err(self.sql_err())

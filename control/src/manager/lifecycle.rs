@@ -65,8 +65,8 @@ impl Manager {
                 self.begin_delete(&st.uid, p);
             }
         }
-        for (job_uid, pod) in self.store.pods_to_delete()? {
-            self.begin_pod_delete(&job_uid, &pod);
+        for (job_uid, pod, evicted) in self.store.pods_to_delete()? {
+            self.begin_pod_delete(&job_uid, &pod, evicted);
         }
         Ok(())
     }
@@ -181,9 +181,11 @@ impl Manager {
         self.to_collect.insert(uid.to_string());
     }
 
-    /// A user deleted a pod: it is stopped, the Job replaces it (per podReplacementPolicy)
-    /// and counts it once it has ended; then it goes.
-    fn begin_pod_delete(&mut self, job_uid: &str, name: &str) {
+    /// A user deleted a pod (`evicted`: through the Eviction API, `drain`): it is stopped, the
+    /// Job replaces it (per podReplacementPolicy) and counts it once it has ended; then it goes.
+    /// An evicted pod gets a `DisruptionTarget` condition (reason `EvictionByEvictionAPI`) at
+    /// once, as the API server gives it, and keeps it when it ends.
+    fn begin_pod_delete(&mut self, job_uid: &str, name: &str, evicted: bool) {
         let now = self.clock.now();
         let Some(e) = self.jobs.get_mut(job_uid) else {
             return;
@@ -195,15 +197,21 @@ impl Manager {
         if let Some(p) = e.pods.get_mut(name) {
             p.metadata.deletion_timestamp.get_or_insert(now);
             p.metadata.deletion_grace_period_seconds.get_or_insert(0);
+            if evicted && !p.is_terminal() {
+                disruption_target(&mut p.status, now);
+            }
             self.outbox.pod(job_uid, name, true);
         }
         let stop = e.running.get(name).cloned();
         if e.fail_unbound(name) {
             self.outbox.pod(job_uid, name, true);
         }
-        self.stop_pods(
-            stop.map(|pod_uid| (pod_uid, StopCause::Deleted("deleted by a user".into()))),
-        );
+        let cause = if evicted {
+            StopCause::EvictedByApi
+        } else {
+            StopCause::Deleted("deleted by a user".into())
+        };
+        self.stop_pods(stop.map(|pod_uid| (pod_uid, cause)));
         self.dirty_jobs.insert(job_uid.to_string());
         self.to_collect.insert(job_uid.to_string());
     }
@@ -377,6 +385,26 @@ impl Manager {
         if self.scope == Scope::Own {
             self.gone.insert(uid.to_string(), e.record.job);
         }
+    }
+}
+
+/// Gives `status` the `DisruptionTarget` condition the Eviction API gives a pod it evicts.
+fn disruption_target(status: &mut wasmjob_spec::PodStatus, now: wasmjob_spec::Time) {
+    let condition = wasmjob_spec::PodCondition {
+        type_: "DisruptionTarget".into(),
+        status: "True".into(),
+        last_probe_time: None,
+        last_transition_time: Some(now),
+        reason: Some("EvictionByEvictionAPI".into()),
+        message: Some(crate::node::EVICTION_API_MESSAGE.into()),
+    };
+    match status
+        .conditions
+        .iter_mut()
+        .find(|c| c.type_ == "DisruptionTarget")
+    {
+        Some(c) => *c = condition,
+        None => status.conditions.push(condition),
     }
 }
 

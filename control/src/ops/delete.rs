@@ -95,6 +95,30 @@ pub fn delete_pod(
     wait: bool,
     deadline: Option<Instant>,
 ) -> Result<PodDeletion, OpError> {
+    remove_pod(store, ns, name, false, wait, deadline)
+}
+
+/// Evicts pod `ns/name` (`drain`): deleted as by [`delete_pod`], and disrupted — its
+/// controller gives it a `DisruptionTarget` condition (reason `EvictionByEvictionAPI`), which a
+/// `podFailurePolicy` rule may match.
+pub fn evict_pod(
+    store: &mut Store,
+    ns: &str,
+    name: &str,
+    wait: bool,
+    deadline: Option<Instant>,
+) -> Result<PodDeletion, OpError> {
+    remove_pod(store, ns, name, true, wait, deadline)
+}
+
+fn remove_pod(
+    store: &mut Store,
+    ns: &str,
+    name: &str,
+    evict: bool,
+    wait: bool,
+    deadline: Option<Instant>,
+) -> Result<PodDeletion, OpError> {
     let Some(pod) = store.get_pod(ns, name)? else {
         return Ok(PodDeletion::NotFound);
     };
@@ -106,7 +130,12 @@ pub fn delete_pod(
             .iter()
             .any(|f| f == TRACKING_FINALIZER);
     let mut batch = store.batch()?;
-    let Some(job_uid) = batch.mark_pod_deleting(ns, name)? else {
+    let marked = if evict {
+        batch.mark_pod_evicting(ns, name)?
+    } else {
+        batch.mark_pod_deleting(ns, name)?
+    };
+    let Some(job_uid) = marked else {
         return Ok(PodDeletion::NotFound);
     };
     let job = if job_uid.is_empty() {

@@ -55,6 +55,8 @@ pub enum Command {
     Cordon(cordon::CordonArgs),
     /// Mark nodes schedulable again.
     Uncordon(cordon::CordonArgs),
+    /// Cordon a node and evict the pods it runs (their Jobs replace them elsewhere).
+    Drain(cordon::DrainArgs),
     /// Show a Job or pod in detail, with its conditions and events.
     Describe(describe::DescribeArgs),
     /// Measure the state store (pod transitions per second, space given back).
@@ -158,6 +160,7 @@ fn dispatch(cli: Cli) -> Result<u8, Failure> {
         Command::Delete(a) => delete::delete(a, &state_dir, ns.as_deref()).map(|_| 0),
         Command::Cordon(a) => cordon::cordon_nodes(a, &state_dir, true).map(|_| 0),
         Command::Uncordon(a) => cordon::cordon_nodes(a, &state_dir, false).map(|_| 0),
+        Command::Drain(a) => cordon::drain(a, &state_dir).map(|_| 0),
         Command::Describe(a) => describe::describe(a, &state_dir, ns.as_deref()).map(|_| 0),
         Command::Bench(a) => wasmjob_bench::bench(a).map_err(|e| Failure {
             code: e.exit_code(),
