@@ -214,7 +214,8 @@ fn event(
     })
 }
 
-fn merge_kept(stored: &Node, fresh: &mut Node) {
+/// `fresh` as it is stored over `stored` (what users set on it kept; see [`register`]).
+pub fn merge_kept(stored: &Node, fresh: &mut Node) {
     let system = std::mem::take(&mut fresh.metadata.labels);
     fresh.metadata.uid = stored.metadata.uid.clone();
     fresh.metadata.creation_timestamp = stored.metadata.creation_timestamp;

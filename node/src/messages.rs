@@ -132,4 +132,11 @@ pub struct QueueReply {
 pub enum FromNode {
     Reports(Vec<StatusReport>),
     Queue(QueueCall),
+    /// A node of another process says it is there, and again at every heartbeat: its Node
+    /// object as it posts it (name, labels, capacity, `Ready`) and its incarnation, new every
+    /// time its process starts. (The node inside the control process is registered by it.)
+    Register {
+        node: Box<wasmjob_spec::node::Node>,
+        incarnation: String,
+    },
 }

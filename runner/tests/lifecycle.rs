@@ -290,7 +290,7 @@ fn crash_recovery_counts_every_pod_exactly_once() {
         "crash.yaml",
         &job_yaml(
             "crash",
-            "[sleep, '40', print, done]",
+            "[sleep, '100', print, done]",
             "  completions: 200\n  parallelism: 8\n  backoffLimit: 1000\n",
         ),
     );

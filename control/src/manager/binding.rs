@@ -6,9 +6,12 @@
 //! never reached a node: it is failed here, as PodGC fails an unscheduled pod being deleted.
 //! Must not: decide where a pod goes (the scheduler does) or run anything.
 
+use super::routing::Remote;
 use super::{Entry, LocalNode, Manager, ManagerError};
 use crate::scheduler::{self, Candidate};
 use crate::store::EventRecord;
+use foldhash::{HashMap, HashMapExt};
+use std::collections::BTreeMap;
 use wasmjob_spec::node::Node;
 use wasmjob_spec::{PHASE_FAILED, PHASE_PENDING, Pod, PodCondition, Time};
 
@@ -23,20 +26,36 @@ enum Binding {
 }
 
 impl Manager {
-    /// Reads the local node as stored; returns whether what scheduling looks at changed
-    /// (its spec, its labels, whether it is there).
+    /// Reads the nodes pods may go to as stored — the local one, and the remote ones that
+    /// registered —; returns whether what scheduling looks at changed (their specs, labels,
+    /// whether they are there).
     pub(super) fn refresh_node(&mut self) -> Result<bool, ManagerError> {
-        let Some(local) = &self.local_node else {
-            return Ok(false);
-        };
-        let stored = self.store.node(&local.name)?;
         let seen = |n: &Option<Node>| {
             n.as_ref()
                 .map(|n| (n.spec.clone(), n.metadata.labels.clone()))
         };
-        let changed = seen(&stored) != seen(&local.view);
-        if let Some(local) = &mut self.local_node {
-            local.view = stored;
+        let mut changed = false;
+        if let Some(name) = self.local_node.as_ref().map(|l| l.name.clone()) {
+            let stored = self.store.node(&name)?;
+            if let Some(local) = &mut self.local_node {
+                changed |= seen(&stored) != seen(&local.view);
+                local.view = stored;
+            }
+        }
+        if self.remote.as_ref().is_some_and(|r| !r.nodes.is_empty()) {
+            let mut stored: BTreeMap<String, Node> = self
+                .store
+                .nodes()?
+                .into_iter()
+                .map(|n| (n.name().to_string(), n))
+                .collect();
+            if let Some(remote) = &mut self.remote {
+                for (name, r) in &mut remote.nodes {
+                    let view = stored.remove(name);
+                    changed |= seen(&view) != seen(&r.view);
+                    r.view = view;
+                }
+            }
         }
         Ok(changed)
     }
@@ -47,8 +66,21 @@ impl Manager {
             return;
         }
         let now = self.clock.now();
-        let running = self.jobs.values().map(|e| e.running.len()).sum();
-        let candidates = candidates(self.local_node.as_ref(), running);
+        let local_name = self.local_node.as_ref().map(|n| n.name.clone());
+        let mut nodes = candidates(self.local_node.as_ref(), self.remote.as_ref());
+        if nodes.as_ref().is_some_and(|n| n.len() > 1) {
+            // Spread: each node's pods now.
+            let mut on: HashMap<&str, usize> = HashMap::new();
+            for e in self.jobs.values() {
+                for r in e.running.values() {
+                    let node = r.remote.as_deref().or(local_name.as_deref()).unwrap_or("");
+                    *on.entry(node).or_default() += 1;
+                }
+            }
+            for c in nodes.iter_mut().flatten() {
+                c.pods = on.get(c.node.name()).copied().unwrap_or(0);
+            }
+        }
         let mut failed = Vec::new();
         let mut bound = Vec::new();
         for (uid, name) in pods {
@@ -58,7 +90,7 @@ impl Manager {
             let Some(pod) = e.pods.get_mut(&name) else {
                 continue;
             };
-            match bind(pod, candidates.as_deref()) {
+            match bind(pod, nodes.as_deref_mut()) {
                 Binding::Bound => {
                     e.unbound.remove(&name);
                     bound.push((uid, name));
@@ -74,7 +106,7 @@ impl Manager {
                 }
             }
         }
-        drop(candidates);
+        drop(nodes);
         for (uid, name, pod_uid, message) in failed {
             let namespace = self.jobs[&uid].record.job.namespace().to_string();
             self.outbox.event(EventRecord {
@@ -91,11 +123,21 @@ impl Manager {
         }
         let mut assignments = Vec::with_capacity(bound.len());
         for (uid, name) in bound {
-            if let Some(e) = self.jobs.get_mut(&uid)
-                && let Some(pod) = e.pods.shared(&name)
-            {
+            let Some(pod) = self.jobs.get(&uid).and_then(|e| e.pods.shared(&name)) else {
+                continue;
+            };
+            // The node inside this process, or a remote one by its shared name.
+            let remote = match pod.spec.node_name.as_deref() {
+                Some(node) if Some(node) != local_name.as_deref() => match self.remote_name(node) {
+                    Some(r) => Some(r),
+                    None => continue,
+                },
+                _ => None,
+            };
+            if let Some(e) = self.jobs.get_mut(&uid) {
                 // Written with its node at its first report, as every pod on a node is.
-                assignments.push(Manager::assignment(e, &uid, pod));
+                let a = Manager::assignment(e, &uid, pod, remote.clone());
+                assignments.push((remote, a));
             }
         }
         self.assign(assignments);
@@ -128,20 +170,32 @@ impl Entry {
     }
 }
 
-/// The nodes pods may be bound to, with their pods (`None`: the manager registered no node,
-/// and runs every pod on its link unbound).
-fn candidates(local: Option<&LocalNode>, pods: usize) -> Option<Vec<Candidate<'_>>> {
+/// The nodes pods may be bound to (`None`: the manager registered no node and has no remote
+/// ones: it runs every pod on its link unbound): the local node and the remote nodes that
+/// registered, as stored.
+fn candidates<'a>(
+    local: Option<&'a LocalNode>,
+    remote: Option<&'a Remote>,
+) -> Option<Vec<Candidate<'a>>> {
+    if local.is_none() && remote.is_none() {
+        return None;
+    }
+    let local = local.and_then(|l| l.view.as_ref());
+    let remote = remote
+        .into_iter()
+        .flat_map(|r| r.nodes.values())
+        .filter_map(|n| n.view.as_ref());
     Some(
-        local?
-            .view
-            .iter()
-            .map(|node| Candidate { node, pods })
+        local
+            .into_iter()
+            .chain(remote)
+            .map(|node| Candidate { node, pods: 0 })
             .collect(),
     )
 }
 
 /// Binds `pod` to a node among `nodes` (`None`: no nodes are known, it runs unbound).
-fn bind(pod: &mut Pod, nodes: Option<&[Candidate<'_>]>) -> Binding {
+fn bind(pod: &mut Pod, nodes: Option<&mut [Candidate<'_>]>) -> Binding {
     let Some(nodes) = nodes else {
         return Binding::Bound;
     };
@@ -155,6 +209,9 @@ fn bind(pod: &mut Pod, nodes: Option<&[Candidate<'_>]>) -> Binding {
     }
     match scheduler::place(&pod.spec, nodes) {
         Ok(name) => {
+            if let Some(c) = nodes.iter_mut().find(|c| c.node.name() == name) {
+                c.pods += 1;
+            }
             pod.spec.node_name = Some(name.to_string());
             Binding::Bound
         }

@@ -160,7 +160,7 @@ impl Manager {
         }
         e.deleting = Some(propagation.to_string());
         e.wake_at = None;
-        let stops: Vec<String> = if propagation != "Orphan" {
+        let stops: Vec<super::OnNode> = if propagation != "Orphan" {
             e.running.values().cloned().collect()
         } else {
             Vec::new()
@@ -172,9 +172,9 @@ impl Manager {
                 self.outbox.pod(uid, &name, true);
             }
         }
-        self.stop_pods(stops.into_iter().map(|pod_uid| {
+        self.stop_pods(stops.into_iter().map(|on| {
             (
-                pod_uid,
+                on,
                 StopCause::Deleted("stopped: its Job was deleted".into()),
             )
         }));
@@ -211,7 +211,7 @@ impl Manager {
         } else {
             StopCause::Deleted("deleted by a user".into())
         };
-        self.stop_pods(stop.map(|pod_uid| (pod_uid, cause)));
+        self.stop_pods(stop.map(|on| (on, cause)));
         self.dirty_jobs.insert(job_uid.to_string());
         self.to_collect.insert(job_uid.to_string());
     }
@@ -369,9 +369,9 @@ impl Manager {
             return;
         };
         if stop {
-            self.stop_pods(e.running.values().map(|pod_uid| {
+            self.stop_pods(e.running.values().map(|on| {
                 (
-                    pod_uid.clone(),
+                    on.clone(),
                     StopCause::Deleted("stopped: its Job was deleted".into()),
                 )
             }));

@@ -15,15 +15,18 @@ mod hand_off;
 mod lifecycle;
 mod pod_set;
 mod recovery;
+mod routing;
 #[cfg(test)]
 mod tests;
+
+pub use routing::RemoteLinks;
 
 use crate::controller::{
     self, ControllerConfig, Decision, Identities, JobPods, StopReason, apply, reconcile_pods,
 };
 use crate::node::{
     Assignment, FromNode, NodeLink, QueueAnswer, QueueCall, QueueOp, QueueReply, StatusReport,
-    Stop, StopCause, ToNode,
+    StopCause, ToNode,
 };
 use crate::queue::WorkQueue;
 use crate::store::{EventRecord, InlineLog, JobRecord, Store, StoreError, Writer};
@@ -80,8 +83,8 @@ struct Entry {
     /// The Job as last committed: what observers are shown.
     shown: Job,
     pods: pod_set::PodSet,
-    /// The pods running on the node, by name, with their uids.
-    running: HashMap<String, String>,
+    /// The pods running on nodes, by name.
+    running: HashMap<String, OnNode>,
     /// Pods waiting for a node to be bound to (see `binding`), by name.
     unbound: BTreeSet<String>,
     wake_at: Option<Instant>,
@@ -94,6 +97,13 @@ struct Entry {
     /// Logs of ended runs of pods in memory that stay with their pod (small and short runs),
     /// by pod name, and whether any came since the pod's last hand-off.
     logs: HashMap<String, (Vec<InlineLog>, bool)>,
+}
+
+/// A pod given to a node: its uid, and its node when that is another process's.
+#[derive(Clone, Debug)]
+struct OnNode {
+    uid: String,
+    remote: Option<Arc<str>>,
 }
 
 impl Entry {
@@ -180,9 +190,11 @@ pub struct Manager {
     /// The node inside this process as a Node object, once registered
     /// ([`Manager::register_node`]).
     local_node: Option<LocalNode>,
-    /// Answers to the node's queue calls, sent together once the messages that came with
-    /// their calls are taken in.
-    answers: Vec<QueueReply>,
+    /// Answers to the nodes' queue calls, sent together once the messages that came with
+    /// their calls are taken in (with the remote node that called).
+    answers: Vec<(Option<Arc<str>>, QueueReply)>,
+    /// The nodes of other processes, once attached (cluster mode).
+    remote: Option<routing::Remote>,
 }
 
 /// The node this manager's pods run on, as stored.
@@ -233,6 +245,7 @@ impl Manager {
             reports_since_sync: 0,
             local_node: None,
             answers: Vec::new(),
+            remote: None,
         })
     }
 
@@ -481,10 +494,17 @@ impl Manager {
             tokio::select! {
                 message = self.reports.recv() => {
                     if let Some(m) = message {
-                        self.take(m);
+                        self.take(None, m);
                     }
                     while let Ok(m) = self.reports.try_recv() {
-                        self.take(m);
+                        self.take(None, m);
+                    }
+                    self.send_answers();
+                }
+                Some((node, m)) = Manager::next_remote(&mut self.remote) => {
+                    self.take_remote(&node, m);
+                    while let Some(Ok((node, m))) = self.remote.as_mut().map(|r| r.messages.try_recv()) {
+                        self.take_remote(&node, m);
                     }
                     self.send_answers();
                 }
@@ -523,16 +543,26 @@ impl Manager {
 
     /// Stops every running pod, waits for their final reports, and commits them.
     async fn shutdown(&mut self) -> Result<(), ManagerError> {
-        let all: Vec<String> = self
+        let all: Vec<OnNode> = self
             .jobs
             .values()
             .flat_map(|e| e.running.values().cloned())
             .collect();
-        self.stop_pods(all.into_iter().map(|uid| (uid, StopCause::Shutdown)));
+        self.stop_pods(all.into_iter().map(|on| (on, StopCause::Shutdown)));
         while self.jobs.values().any(|e| !e.running.is_empty()) {
-            match tokio::time::timeout(Duration::from_secs(10), self.reports.recv()).await {
-                Ok(Some(m)) => {
-                    self.take(m);
+            let next = async {
+                tokio::select! {
+                    m = self.reports.recv() => m.map(|m| (None, m)),
+                    m = Manager::next_remote(&mut self.remote) => m.map(|(n, m)| (Some(n), m)),
+                }
+            };
+            match tokio::time::timeout(Duration::from_secs(10), next).await {
+                Ok(Some((None, m))) => {
+                    self.take(None, m);
+                    self.send_answers();
+                }
+                Ok(Some((Some(node), m))) => {
+                    self.take_remote(&node, m);
                     self.send_answers();
                 }
                 _ => break,
@@ -542,29 +572,20 @@ impl Manager {
         self.flush().await
     }
 
-    /// Sends the node one batch of stops (by pod uid).
-    fn stop_pods(&self, stops: impl IntoIterator<Item = (String, StopCause)>) {
-        let stops: Vec<Stop> = stops
-            .into_iter()
-            .map(|(pod_uid, cause)| Stop { pod_uid, cause })
-            .collect();
-        if !stops.is_empty() {
-            let _ = self.orders.send(ToNode::Stop(stops));
-        }
-    }
-
-    /// Sends the node one batch of pods to run.
-    fn assign(&self, pods: Vec<Assignment>) {
-        if !pods.is_empty() {
-            let _ = self.orders.send(ToNode::Assign(pods));
-        }
-    }
-
-    /// The assignment of Job `uid`'s `pod`, which is recorded as running.
-    fn assignment(entry: &mut Entry, uid: &str, pod: Arc<Pod>) -> Assignment {
+    /// The assignment of Job `uid`'s `pod`, which is recorded as running on its node
+    /// (`remote`: another process's).
+    fn assignment(
+        entry: &mut Entry,
+        uid: &str,
+        pod: Arc<Pod>,
+        remote: Option<Arc<str>>,
+    ) -> Assignment {
         entry.running.insert(
             pod.metadata.name().to_string(),
-            pod.metadata.uid().to_string(),
+            OnNode {
+                uid: pod.metadata.uid().to_string(),
+                remote,
+            },
         );
         Assignment {
             info: task_info(&entry.record.job, &pod),
@@ -588,8 +609,8 @@ impl Manager {
             .then_some(next)
     }
 
-    /// Folds in one message from the node.
-    fn take(&mut self, message: FromNode) {
+    /// Folds in one message from a node (`node`: another process's, by its shared name).
+    fn take(&mut self, node: Option<Arc<str>>, message: FromNode) {
         match message {
             FromNode::Reports(reports) => {
                 self.reports_since_sync += reports.len();
@@ -597,13 +618,27 @@ impl Manager {
                     self.apply_update(r);
                 }
             }
-            FromNode::Queue(call) => self.answer_queue(call),
+            FromNode::Queue(call) => self.answer_queue(node, call),
+            // Only a remote node registers itself (see `take_remote`).
+            FromNode::Register { .. } => {}
+        }
+    }
+
+    /// Folds in one message from the remote node `name`: its registration first, then what
+    /// it sends once registered (a node this manager does not know is ignored).
+    fn take_remote(&mut self, name: &str, message: FromNode) {
+        if let FromNode::Register { node, incarnation } = message {
+            self.register_remote(name, *node, incarnation);
+            return;
+        }
+        if let Some(node) = self.remote_name(name) {
+            self.take(Some(node), message);
         }
     }
 
     /// Answers a pod's work-queue call from its Job's queue (a lease that must wait for an
     /// item waits in a task of its own).
-    fn answer_queue(&mut self, call: QueueCall) {
+    fn answer_queue(&mut self, node: Option<Arc<str>>, call: QueueCall) {
         let QueueCall {
             id: call,
             job_uid,
@@ -616,7 +651,7 @@ impl Manager {
                 QueueOp::Lease => QueueAnswer::Item(crate::sandbox::abi::NextItem::NoQueue),
                 _ => QueueAnswer::Yes(false),
             };
-            self.answers.push(answer(none));
+            self.answers.push((node, answer(none)));
             return;
         };
         match op {
@@ -624,32 +659,25 @@ impl Manager {
                 // An item now, when one is free: a lease that must wait for one waits in a
                 // task of its own, which answers alone.
                 if let Some(item) = q.try_lease(&pod) {
-                    self.answers.push(answer(QueueAnswer::Item(item)));
+                    self.answers.push((node, answer(QueueAnswer::Item(item))));
                     return;
                 }
-                let orders = self.orders.clone();
+                let Some(route) = self.route(node.as_ref()) else {
+                    return;
+                };
                 tokio::spawn(async move {
                     let item = q.lease(&pod).await;
-                    let _ = orders.send(ToNode::Answers(vec![answer(QueueAnswer::Item(item))]));
+                    route.send(ToNode::Answers(vec![answer(QueueAnswer::Item(item))]));
                 });
             }
             QueueOp::IsLeased(id) => {
                 let yes = q.is_leased_to(&pod, id);
-                self.answers.push(answer(QueueAnswer::Yes(yes)));
+                self.answers.push((node, answer(QueueAnswer::Yes(yes))));
             }
             QueueOp::Ack(id) => {
                 let yes = q.ack(&pod, id);
-                self.answers.push(answer(QueueAnswer::Yes(yes)));
+                self.answers.push((node, answer(QueueAnswer::Yes(yes))));
             }
-        }
-    }
-
-    /// Sends the node the answers gathered since the last time, in one message.
-    fn send_answers(&mut self) {
-        if !self.answers.is_empty() {
-            let _ = self
-                .orders
-                .send(ToNode::Answers(std::mem::take(&mut self.answers)));
         }
     }
 
@@ -715,7 +743,7 @@ impl Manager {
         self.reports_since_sync = 0;
         let now = self.clock.now();
         let mut starts: Vec<(String, String)> = Vec::new();
-        let mut stops: Vec<(String, StopCause)> = Vec::new();
+        let mut stops: Vec<(OnNode, StopCause)> = Vec::new();
         let mut decisions: Vec<(String, Decision)> = Vec::new();
         for uid in std::mem::take(&mut self.dirty_jobs) {
             let Some(e) = self.jobs.get(&uid) else {
@@ -759,7 +787,7 @@ impl Manager {
         d: Decision,
         now: wasmjob_spec::Time,
         starts: &mut Vec<(String, String)>,
-        stops: &mut Vec<(String, StopCause)>,
+        stops: &mut Vec<(OnNode, StopCause)>,
     ) {
         e.wake_at = d.requeue_after.map(|r| Instant::now() + r);
         if d.is_noop(e.record.job.status(), &e.record.backoff) {
@@ -797,11 +825,8 @@ impl Manager {
             time: now,
         };
         for (name, reason) in &applied.stop {
-            if let Some(pod_uid) = e.running.get(name) {
-                stops.push((
-                    pod_uid.clone(),
-                    StopCause::Deleted(stop_message(job, *reason)),
-                ));
+            if let Some(on) = e.running.get(name) {
+                stops.push((on.clone(), StopCause::Deleted(stop_message(job, *reason))));
             } else if e.unbound.contains(name) {
                 never_bound.push(name.clone());
             }

@@ -67,6 +67,18 @@ impl Fixture {
     /// (its module `guest`, written as WebAssembly text): `Scope::Own` as `wasmjob run` and
     /// `embed` run, `Scope::All` as `wasmjob serve` does.
     async fn manager(&self, yaml: &str, guest: &str, scope: Scope) -> (Manager, String) {
+        self.manager_with(yaml, guest, scope, |_, _| {}).await
+    }
+
+    /// As [`Fixture::manager`], with `setup` given the manager (and the sandbox) before the
+    /// Job is created.
+    async fn manager_with(
+        &self,
+        yaml: &str,
+        guest: &str,
+        scope: Scope,
+        setup: impl FnOnce(&mut Manager, &Arc<Sandbox>),
+    ) -> (Manager, String) {
         std::fs::write(self.dir.join("guest.wasm"), wat::parse_str(guest).unwrap()).unwrap();
         let mut job: Job = wasmjob_spec::load_jobs(yaml, "test").unwrap().remove(0).job;
         job.metadata.namespace = Some("default".into());
@@ -81,7 +93,7 @@ impl Fixture {
         // Every message between the manager and the node goes through its bytes, as over a
         // broker: what the seam carries is all the node and the manager have of each other.
         let node = crate::node::wire::relay(Node::start(
-            sandbox,
+            sandbox.clone(),
             NodeConfig::new(layout.logs(), layout.pods()),
         ));
         let clock = TokioClock {
@@ -97,6 +109,7 @@ impl Fixture {
             scope,
         )
         .unwrap();
+        setup(&mut manager, &sandbox);
         let record = JobRecord {
             job,
             backoff: Default::default(),
@@ -322,4 +335,92 @@ async fn a_reused_instance_slot_starts_with_zeroed_memory() {
     run_to_end(&mut manager, &uid, &mut |_| {}).await;
     let status = manager.job(&uid).unwrap().status().clone();
     assert_eq!((status.succeeded, status.failed), (60, 0), "{status:?}");
+}
+
+/// A node of another process, as a transport gives it to the manager: `link`'s messages named
+/// by `name` both ways (through their bytes), after its registration.
+fn as_remote(name: &str, link: crate::node::NodeLink) -> super::RemoteLinks {
+    use crate::node::FromNode;
+    let link = crate::node::wire::relay(link);
+    let (orders, mut orders_rx) = tokio::sync::mpsc::unbounded_channel();
+    let (messages_tx, messages) = tokio::sync::mpsc::unbounded_channel();
+    let capacity = crate::local_node::Capacity {
+        max_pods: 8,
+        guest_memory: 1 << 30,
+        memory_budget: None,
+    };
+    let node = crate::local_node::fresh(name, &capacity, Time(jiff::Timestamp::now()));
+    let register = FromNode::Register {
+        node: Box::new(node),
+        incarnation: uuid::Uuid::new_v4().to_string(),
+    };
+    messages_tx.send((name.to_string(), register)).unwrap();
+    let crate::node::NodeLink {
+        orders: to_node,
+        mut reports,
+    } = link;
+    let named = name.to_string();
+    tokio::spawn(async move {
+        while let Some((node, m)) = orders_rx.recv().await {
+            assert_eq!(node, named, "an order for another node");
+            let _ = to_node.send(m);
+        }
+    });
+    let named = name.to_string();
+    tokio::spawn(async move {
+        while let Some(m) = reports.recv().await {
+            let _ = messages_tx.send((named.clone(), m));
+        }
+    });
+    super::RemoteLinks { orders, messages }
+}
+
+/// Pods spread over the nodes that take them: the node inside the process and a node of
+/// another process (the same node code behind a transport that names each message's node).
+/// Each runs some of the Job's pods, bound to it by `spec.nodeName`; every pod is counted once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pods_spread_over_the_local_node_and_a_remote_one() {
+    let f = Fixture::new();
+    let yaml = job_yaml("spread", "  completions: 40\n  parallelism: 4\n");
+    let remote_dir = f.dir.join("remote");
+    let (mut manager, uid) = f
+        .manager_with(&yaml, DONE, Scope::Own, |m, sandbox| {
+            let capacity = crate::local_node::Capacity {
+                max_pods: 8,
+                guest_memory: 1 << 30,
+                memory_budget: None,
+            };
+            m.register_node("here".into(), capacity);
+            let there = Node::start(
+                sandbox.clone(),
+                NodeConfig::new(remote_dir.join("logs"), remote_dir.join("pods")),
+            );
+            m.attach_remote(as_remote("there", there));
+        })
+        .await;
+    run_to_end(&mut manager, &uid, &mut |_| {}).await;
+    let job = manager.job(&uid).unwrap().clone();
+    assert_eq!(job.status().succeeded, 40);
+    let pods = manager.pods(&uid).unwrap();
+    assert_eq!(pods.len(), 40);
+    let on = |node: &str| {
+        pods.iter()
+            .filter(|p| p.spec.node_name.as_deref() == Some(node))
+            .count()
+    };
+    assert_eq!(on("here") + on("there"), 40);
+    assert!(
+        on("here") > 0 && on("there") > 0,
+        "here {}, there {}",
+        on("here"),
+        on("there")
+    );
+    let nodes: Vec<String> = manager
+        .store()
+        .nodes()
+        .unwrap()
+        .iter()
+        .map(|n| n.name().to_string())
+        .collect();
+    assert_eq!(nodes, ["here", "there"]);
 }

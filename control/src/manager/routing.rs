@@ -1,0 +1,178 @@
+//! Which node an order goes to. The node inside this process has its own link (the
+//! `NodeLink` the manager was made with); the nodes of other processes (cluster mode) share
+//! one transport ([`RemoteLinks`]) that names the node of each message both ways. Pods are
+//! routed by the node they are bound to, stops by the node running them, queue answers to
+//! the node that called. A node of another process makes itself known with
+//! `FromNode::Register` (again at every heartbeat); it is a candidate for pods from then on.
+//! Must not: decide where pods go (the scheduler does) or keep pods' state.
+
+use super::{Manager, OnNode};
+use crate::node::{Assignment, FromNode, QueueReply, Stop, StopCause, ToNode};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use wasmjob_spec::node::Node;
+
+/// The nodes of other processes, as a transport carries their messages: orders go out named
+/// by their node, messages come in named by theirs.
+pub struct RemoteLinks {
+    pub orders: mpsc::UnboundedSender<(String, ToNode)>,
+    pub messages: mpsc::UnboundedReceiver<(String, FromNode)>,
+}
+
+/// The remote nodes this manager has heard from, with their transport.
+pub(super) struct Remote {
+    pub(super) orders: mpsc::UnboundedSender<(String, ToNode)>,
+    pub(super) messages: mpsc::UnboundedReceiver<(String, FromNode)>,
+    /// By name: the node as last read from the store, and when it last registered.
+    pub(super) nodes: BTreeMap<String, RemoteNode>,
+}
+
+pub(super) struct RemoteNode {
+    /// Its process's incarnation (new at every start).
+    pub(super) incarnation: String,
+    pub(super) seen: Instant,
+    pub(super) name: Arc<str>,
+    /// As stored (users change its spec and labels), once its registration is read back.
+    pub(super) view: Option<Node>,
+}
+
+/// Where orders for one node go.
+#[derive(Clone)]
+pub(super) enum Route {
+    Local(mpsc::UnboundedSender<ToNode>),
+    Remote(Arc<str>, mpsc::UnboundedSender<(String, ToNode)>),
+}
+
+impl Route {
+    pub(super) fn send(&self, message: ToNode) {
+        match self {
+            Route::Local(orders) => {
+                let _ = orders.send(message);
+            }
+            Route::Remote(node, orders) => {
+                let _ = orders.send((node.to_string(), message));
+            }
+        }
+    }
+}
+
+impl Manager {
+    /// Connects the nodes of other processes (`serve --nats`).
+    pub fn attach_remote(&mut self, links: RemoteLinks) {
+        self.remote = Some(Remote {
+            orders: links.orders,
+            messages: links.messages,
+            nodes: BTreeMap::new(),
+        });
+    }
+
+    /// The route to node `remote` (`None`: the node inside this process).
+    pub(super) fn route(&self, remote: Option<&Arc<str>>) -> Option<Route> {
+        match remote {
+            None => Some(Route::Local(self.orders.clone())),
+            Some(node) => self
+                .remote
+                .as_ref()
+                .map(|r| Route::Remote(node.clone(), r.orders.clone())),
+        }
+    }
+
+    /// The remote node named `name`, if it registered (its shared name).
+    pub(super) fn remote_name(&self, name: &str) -> Option<Arc<str>> {
+        self.remote
+            .as_ref()
+            .and_then(|r| r.nodes.get(name))
+            .map(|n| n.name.clone())
+    }
+
+    /// Sends each node its batch of stops (by pod uid).
+    pub(super) fn stop_pods(&self, stops: impl IntoIterator<Item = (OnNode, StopCause)>) {
+        let mut by_node: BTreeMap<Option<Arc<str>>, Vec<Stop>> = BTreeMap::new();
+        for (on, cause) in stops {
+            by_node.entry(on.remote).or_default().push(Stop {
+                pod_uid: on.uid,
+                cause,
+            });
+        }
+        for (node, stops) in by_node {
+            if let Some(route) = self.route(node.as_ref()) {
+                route.send(ToNode::Stop(stops));
+            }
+        }
+    }
+
+    /// Sends each node its batch of pods to run (by the node each is bound to).
+    pub(super) fn assign(&self, pods: Vec<(Option<Arc<str>>, Assignment)>) {
+        let mut by_node: BTreeMap<Option<Arc<str>>, Vec<Assignment>> = BTreeMap::new();
+        for (node, a) in pods {
+            by_node.entry(node).or_default().push(a);
+        }
+        for (node, pods) in by_node {
+            if let Some(route) = self.route(node.as_ref()) {
+                route.send(ToNode::Assign(pods));
+            }
+        }
+    }
+
+    /// Sends each node the answers to its queue calls gathered since the last time, in one
+    /// message.
+    pub(super) fn send_answers(&mut self) {
+        if self.answers.is_empty() {
+            return;
+        }
+        let mut by_node: BTreeMap<Option<Arc<str>>, Vec<QueueReply>> = BTreeMap::new();
+        for (node, reply) in std::mem::take(&mut self.answers) {
+            by_node.entry(node).or_default().push(reply);
+        }
+        for (node, replies) in by_node {
+            if let Some(route) = self.route(node.as_ref()) {
+                route.send(ToNode::Answers(replies));
+            }
+        }
+    }
+
+    /// A node of another process registered (or renewed its registration): it is stored (as
+    /// the node sent it, with what users set on it kept) and takes pods at once.
+    pub(super) fn register_remote(&mut self, name: &str, node: Node, incarnation: String) {
+        if node.name() != name || self.remote.is_none() {
+            // A node speaks for itself only.
+            return;
+        }
+        let mut view = node.clone();
+        if let Ok(Some(stored)) = self.store.node(name) {
+            crate::local_node::merge_kept(&stored, &mut view);
+        }
+        let Some(remote) = &mut self.remote else {
+            return;
+        };
+        let new = !remote.nodes.contains_key(name);
+        let entry = remote
+            .nodes
+            .entry(name.to_string())
+            .or_insert_with(|| RemoteNode {
+                incarnation: incarnation.clone(),
+                seen: Instant::now(),
+                name: Arc::from(name),
+                view: None,
+            });
+        entry.incarnation = incarnation;
+        entry.seen = Instant::now();
+        entry.view = Some(view);
+        self.outbox.other.push(Box::new(move |b| {
+            crate::local_node::register(b, node, true).map(|_| ())
+        }));
+        if new {
+            self.reschedule();
+        }
+    }
+
+    /// The next message of a remote node (never, without remote nodes).
+    pub(super) async fn next_remote(remote: &mut Option<Remote>) -> Option<(String, FromNode)> {
+        match remote {
+            Some(r) => r.messages.recv().await,
+            None => std::future::pending().await,
+        }
+    }
+}
