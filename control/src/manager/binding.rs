@@ -52,6 +52,11 @@ impl Manager {
             if let Some(remote) = &mut self.remote {
                 for (name, r) in &mut remote.nodes {
                     let view = stored.remove(name);
+                    if view.is_none() && !r.stored {
+                        // Its registration is not committed yet.
+                        continue;
+                    }
+                    r.stored = true;
                     changed |= seen(&view) != seen(&r.view);
                     r.view = view;
                 }

@@ -34,8 +34,12 @@ pub(super) struct RemoteNode {
     pub(super) incarnation: String,
     pub(super) seen: Instant,
     pub(super) name: Arc<str>,
-    /// As stored (users change its spec and labels), once its registration is read back.
+    /// As stored (users change its spec and labels): as it registered until its registration
+    /// is read back; `None` once a user deleted it.
     pub(super) view: Option<Node>,
+    /// Whether the store has shown it (a node missing from the store before that is one whose
+    /// registration is not committed yet, not a deleted one).
+    pub(super) stored: bool,
 }
 
 /// Where orders for one node go.
@@ -156,6 +160,7 @@ impl Manager {
                 seen: Instant::now(),
                 name: Arc::from(name),
                 view: None,
+                stored: false,
             });
         entry.incarnation = incarnation;
         entry.seen = Instant::now();

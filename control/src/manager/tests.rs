@@ -383,8 +383,10 @@ async fn pods_spread_over_the_local_node_and_a_remote_one() {
     let f = Fixture::new();
     let yaml = job_yaml("spread", "  completions: 40\n  parallelism: 4\n");
     let remote_dir = f.dir.join("remote");
+    // Pods that take 20 ms: the remote node registers while the Job runs.
+    let brief = SLEEPER.replace("600000000000", "20000000");
     let (mut manager, uid) = f
-        .manager_with(&yaml, DONE, Scope::Own, |m, sandbox| {
+        .manager_with(&yaml, &brief, Scope::Own, |m, sandbox| {
             let capacity = crate::local_node::Capacity {
                 max_pods: 8,
                 guest_memory: 1 << 30,
