@@ -30,6 +30,10 @@ pub struct Assignment {
     pub info: TaskInfo,
     /// The Job has a work queue: its tasks may ask for items.
     pub queue: bool,
+    /// For a node of another process: the content digest (`sha256:<hex>`) of each container's
+    /// module, by container name; the node fetches the module by it and runs no other.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub modules: std::collections::BTreeMap<String, String>,
 }
 
 /// A pod for a node to stop, with why.

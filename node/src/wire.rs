@@ -159,6 +159,7 @@ mod tests {
                 failed_before: 2,
             },
             queue: true,
+            modules: [("main".to_string(), format!("sha256:{}", "ab".repeat(32)))].into(),
         }]));
         survives(ToNode::Stop(vec![
             Stop {
@@ -224,6 +225,14 @@ mod tests {
                 op,
             }));
         }
+        let mut node = wasmjob_spec::node::Node::default();
+        node.metadata.name = Some("edge-1".into());
+        node.metadata.labels.insert("zone".into(), "b".into());
+        node.spec.unschedulable = true;
+        survives(FromNode::Register {
+            node: Box::new(node),
+            incarnation: "0b8e0b8e-0000-4000-8000-000000000002".into(),
+        });
     }
 
     #[test]
@@ -278,6 +287,7 @@ mod tests {
                 base_dir: "/w".into(),
                 info: TaskInfo::default(),
                 queue: false,
+                modules: Default::default(),
             }])),
             encode(&FromNode::Reports(vec![StatusReport {
                 pod_uid: "u".into(),

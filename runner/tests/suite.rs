@@ -8,6 +8,7 @@ mod hostile;
 mod kube;
 
 mod cli;
+mod cluster;
 mod conformance_e2e;
 mod example_mandelbrot;
 mod example_wordfreq;

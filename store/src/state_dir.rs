@@ -23,6 +23,8 @@ const PODS: &str = "pods";
 const MODULES: &str = "modules";
 /// The Kubernetes API's files: its token, certificate and address.
 const API: &str = "api";
+/// The folders of `wasmjob node` processes given this state directory (`nodes/<name>`).
+const NODES: &str = "nodes";
 /// The lock `wasmjob serve` holds exclusively and `wasmjob run` shared.
 const LEASE: &str = "controller.lock";
 /// Each controller's own lock, `<id>.lock`, held for its life.
@@ -71,7 +73,7 @@ impl StateDir {
 
     /// Every entry a state directory may hold: the database with SQLite's files beside it, and
     /// the folders and files above. Anything else means the folder is someone else's.
-    pub fn own_entries() -> [&'static str; 10] {
+    pub fn own_entries() -> [&'static str; 11] {
         [
             DB,
             WAL,
@@ -83,6 +85,7 @@ impl StateDir {
             PODS,
             MODULES,
             API,
+            NODES,
         ]
     }
 }

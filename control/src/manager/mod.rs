@@ -264,6 +264,12 @@ impl Manager {
         });
     }
 
+    /// Runs no pods in this process: pods go to remote nodes only (`serve --nats
+    /// --no-local-node`).
+    pub fn no_local_node(&mut self) {
+        self.local_node = None;
+    }
+
     /// Writes the local node's registration now, if it is not written yet (`serve` does before
     /// it says it is in control, so that its node is there to be seen).
     pub async fn write_node(&mut self) -> Result<(), ManagerError> {
@@ -593,6 +599,7 @@ impl Manager {
             job_uid: uid.to_string(),
             base_dir: entry.record.base_dir.clone(),
             queue: entry.queue.is_some(),
+            modules: Default::default(),
         }
     }
 

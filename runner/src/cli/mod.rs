@@ -11,6 +11,7 @@ mod get;
 mod input;
 mod kubeconfig;
 mod logs;
+mod node;
 mod patch;
 mod printers;
 mod queue;
@@ -71,6 +72,8 @@ pub enum Command {
     Patch(patch::PatchArgs),
     /// List a work-queue Job's items: state, attempts, pod.
     Queue(queue::QueueArgs),
+    /// Join a `serve --nats` control plane as a node that runs its pods (cluster mode).
+    Node(node::NodeArgs),
     /// Print (or write) the kubeconfig for `serve --listen`'s Kubernetes API.
     Kubeconfig(kubeconfig::KubeconfigArgs),
 }
@@ -172,6 +175,7 @@ fn dispatch(cli: Cli) -> Result<u8, Failure> {
         Command::Patch(a) => patch::patch(a, &state_dir, ns.as_deref()).map(|_| 0),
         Command::Queue(a) => queue::queue(a, &state_dir, ns.as_deref()).map(|_| 0),
         Command::Kubeconfig(a) => kubeconfig::kubeconfig(a, &state_dir).map(|_| 0),
+        Command::Node(a) => node::node(a, &state_dir),
     }
 }
 

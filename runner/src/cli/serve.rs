@@ -27,6 +27,18 @@ pub struct ServeArgs {
     /// as a request carries no folder; default: the current directory.
     #[arg(long, value_name = "DIR", requires = "listen")]
     pub image_dir: Option<std::path::PathBuf>,
+
+    /// Cluster mode: also schedule pods onto `wasmjob node` processes that join through these
+    /// NATS servers (`nats://host:4222`, `tls://…`, several separated by commas).
+    #[arg(long, value_name = "URL")]
+    pub nats: Option<String>,
+
+    #[command(flatten)]
+    pub nats_auth: super::node::NatsAuth,
+
+    /// In cluster mode, run no pods in this process: only on the nodes that join.
+    #[arg(long, requires = "nats")]
+    pub no_local_node: bool,
 }
 
 /// The absolute `--image-dir` (or the current directory), which must be a directory.
@@ -112,6 +124,28 @@ pub fn serve(args: ServeArgs, state_dir: &Path) -> Result<u8, Failure> {
             None => None,
         };
         let mut manager = build_manager(&args.controller, store, sandbox, lease.id(), Scope::All)?;
+        if let Some(url) = &args.nats {
+            let options = args
+                .nats_auth
+                .options(url, format!("wasmjob serve {}", state_dir.display()));
+            let client = wasmjob_cluster::connect::connect(&options)
+                .await
+                .map_err(|e| Failure::runtime(format!("error: {e}")))?;
+            let modules = wasmjob_cluster::modules::Modules::open(&client, 1)
+                .await
+                .map_err(|e| Failure::runtime(format!("error: {e}")))?;
+            let links = wasmjob_cluster::control_link::attach(client, Arc::new(modules))
+                .await
+                .map_err(|e| Failure::runtime(format!("error: {e}")))?;
+            manager.attach_remote(links);
+            if args.no_local_node {
+                manager.no_local_node();
+            }
+            eprintln!(
+                "wasmjob serve: scheduling onto the nodes that join through {}",
+                wasmjob_cluster::connect::redacted(url)
+            );
+        }
         let swept = manager.sweep_leftovers().map_err(manager_failure)?;
         if swept > 0 {
             eprintln!("wasmjob serve: removed {swept} leftover log or volume folders of pods no longer stored");

@@ -1,0 +1,253 @@
+//! Cluster mode (issue 19), on one machine with a real NATS server: `serve --nats` schedules
+//! pods onto `wasmjob node` processes that join through it, as well as onto its own node; the
+//! nodes register as Node objects, run the pods bound to them with modules fetched by digest,
+//! and report back: the Job completes with exact counts and the logs of remote pods are read
+//! through the controller. Skipped where no `nats-server` is installed (`.ci/run` installs it).
+
+use crate::common;
+use common::*;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+use wasmjob_tests::nats;
+
+/// A NATS server with JetStream in the test's folder, if one can run here.
+fn nats_server(env: &Env) -> Option<nats::Server> {
+    nats::server_binary()?;
+    Some(nats::Server::single(env.path()))
+}
+
+/// Starts `wasmjob node --nats URL --node-name NAME EXTRA…` (its own folder below the test's)
+/// and waits until it has joined.
+fn node(env: &Env, url: &str, name: &str, extra: &[&str]) -> Serve {
+    let stderr = env.path().join(format!("node-{name}.err"));
+    let child = Command::new(env!("CARGO_BIN_EXE_wasmjob"))
+        .arg("--state-dir")
+        .arg(env.path().join("node-dirs"))
+        .args(["node", "--nats", url, "--node-name", name])
+        .args(extra)
+        .current_dir(env.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&stderr).unwrap())
+        .spawn()
+        .expect("starting wasmjob node");
+    let node = Serve { child, stderr };
+    let started = Instant::now();
+    while !node.log().contains("joined") {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "node {name} did not join:\n{}",
+            node.log()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    node
+}
+
+fn indexed_job(name: &str, n: u32, parallelism: u32, extra: &str) -> String {
+    format!(
+        "apiVersion: batch/v1
+kind: Job
+metadata: {{name: {name}}}
+spec:
+  completions: {n}
+  parallelism: {parallelism}
+  completionMode: Indexed
+  template:
+    spec:
+      restartPolicy: Never{extra}
+      containers:
+      - name: c
+        image: PROBE
+        args: [sleep, '50', env]
+        env: [{{name: NODE, valueFrom: {{fieldRef: {{fieldPath: spec.nodeName}}}}}}]
+"
+    )
+}
+
+/// Succeeded pods per node, and every index's pods.
+fn succeeded_by_node(env: &Env, job: &str) -> std::collections::BTreeMap<String, usize> {
+    let list = env
+        .wasmjob(&[
+            "get",
+            "pods",
+            "-l",
+            &format!("job-name={job}"),
+            "-o",
+            "json",
+        ])
+        .json();
+    let mut by_node = std::collections::BTreeMap::new();
+    for p in list["items"].as_array().unwrap() {
+        if p["status"]["phase"] == "Succeeded" {
+            let node = p["spec"]["nodeName"].as_str().unwrap_or("").to_string();
+            *by_node.entry(node).or_default() += 1;
+        }
+    }
+    by_node
+}
+
+#[test]
+fn pods_spread_over_nodes_that_join_through_nats() {
+    let env = Env::new();
+    let Some(server) = nats_server(&env) else {
+        return;
+    };
+    let url = server.url();
+    let serve = env.serve(&["--nats", &url, "--node-name", "control"]);
+    let _one = node(&env, &url, "worker-1", &[]);
+    let _two = node(&env, &url, "worker-2", &["--labels", "zone=b"]);
+    wait_for("three nodes", Duration::from_secs(30), || {
+        env.wasmjob(&["get", "nodes", "-o", "name"])
+            .stdout
+            .lines()
+            .count()
+            == 3
+    });
+    let node = env
+        .wasmjob(&["get", "node", "worker-2", "-o", "json"])
+        .json();
+    assert_eq!(node["metadata"]["labels"]["zone"], "b");
+    assert_eq!(node["status"]["conditions"][0]["status"], "True");
+
+    let file = env.manifest("spread.yaml", &indexed_job("spread", 60, 9, ""));
+    let r = env.wasmjob(&["apply", "-f", file.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = env.wasmjob(&[
+        "wait",
+        "--for=condition=complete",
+        "job/spread",
+        "--timeout=60s",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let job = env.job("spread").unwrap();
+    assert_eq!(job["status"]["succeeded"], 60);
+    assert_eq!(job["status"]["completedIndexes"], "0-59");
+    assert!(job["status"]["failed"].is_null(), "{job}");
+    let by_node = succeeded_by_node(&env, "spread");
+    assert_eq!(by_node.values().sum::<usize>(), 60, "{by_node:?}");
+    for n in ["control", "worker-1", "worker-2"] {
+        assert!(
+            by_node.get(n).copied().unwrap_or(0) > 0,
+            "{n} ran none: {by_node:?}"
+        );
+    }
+    // A remote pod's log is read through the controller (small logs travel with reports), and
+    // its fieldRef saw the node it ran on.
+    let pods = env
+        .wasmjob(&[
+            "get",
+            "pods",
+            "--field-selector",
+            "spec.nodeName=worker-2",
+            "-o",
+            "name",
+        ])
+        .stdout;
+    let remote = pods.lines().next().unwrap().to_string();
+    assert!(
+        env.logs(&remote).contains("NODE=worker-2\n"),
+        "{}",
+        env.logs(&remote)
+    );
+
+    // A nodeSelector only worker-2 matches: every pod goes there.
+    let file = env.manifest(
+        "zoned.yaml",
+        &indexed_job("zoned", 6, 3, "\n      nodeSelector: {zone: b}"),
+    );
+    let r = env.wasmjob(&["apply", "-f", file.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = env.wasmjob(&[
+        "wait",
+        "--for=condition=complete",
+        "job/zoned",
+        "--timeout=60s",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let by_node = succeeded_by_node(&env, "zoned");
+    assert_eq!(by_node.get("worker-2").copied(), Some(6), "{by_node:?}");
+    drop(serve);
+}
+
+#[test]
+fn a_control_plane_without_a_local_node_runs_pods_on_remote_nodes_only() {
+    let env = Env::new();
+    let Some(server) = nats_server(&env) else {
+        return;
+    };
+    let url = server.url();
+    let serve = env.serve(&["--nats", &url, "--no-local-node"]);
+    let file = env.manifest("remote.yaml", &indexed_job("remote", 4, 2, ""));
+    let r = env.wasmjob(&["apply", "-f", file.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // No node yet: the pods wait, as on a cluster with no nodes.
+    wait_for("pods waiting for a node", Duration::from_secs(30), || {
+        let pods = env.wasmjob(&["get", "pods", "-o", "json"]).json();
+        pods["items"].as_array().is_some_and(|items| {
+            items.len() == 2
+                && items.iter().all(|p| {
+                    p["status"]["conditions"][0]["message"] == "no nodes available to schedule pods"
+                })
+        })
+    });
+    assert_eq!(env.wasmjob(&["get", "nodes", "-o", "name"]).stdout, "");
+    let _worker = node(&env, &url, "worker-9", &[]);
+    let r = env.wasmjob(&[
+        "wait",
+        "--for=condition=complete",
+        "job/remote",
+        "--timeout=60s",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        succeeded_by_node(&env, "remote"),
+        [("worker-9".to_string(), 4)].into()
+    );
+    drop(serve);
+}
+
+#[test]
+fn bad_nats_settings_are_refused_with_what_is_wrong() {
+    let env = Env::new();
+    let port = nats::free_port();
+    let r = env.wasmjob(&[
+        "node",
+        "--nats",
+        &format!("nats://alice:secret@127.0.0.1:{port}"),
+    ]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains(&format!(
+            "cannot connect to NATS at nats://127.0.0.1:{port}"
+        )),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("secret"), "{}", r.stderr);
+    let r = env.wasmjob(&[
+        "serve",
+        "--nats",
+        "nats://127.0.0.1:1",
+        "--nats-user",
+        "alice",
+    ]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("a NATS user needs a password"),
+        "{}",
+        r.stderr
+    );
+    let r = env.wasmjob(&["serve", "--no-local-node"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("--nats"), "{}", r.stderr);
+    let r = env.wasmjob(&[
+        "node",
+        "--nats",
+        "nats://127.0.0.1:1",
+        "--labels",
+        "bad key=x",
+    ]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("--labels"), "{}", r.stderr);
+}
