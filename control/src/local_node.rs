@@ -244,6 +244,24 @@ pub fn stopped(
     now: Time,
     events: bool,
 ) -> Result<(), StoreError> {
+    silent(
+        batch,
+        name,
+        now,
+        events,
+        "wasmjob stopped posting node status (serve ended).",
+    )
+}
+
+/// Marks node `name` as having gone silent, saying `why` (`Ready` `Unknown`, the
+/// `unreachable` taint; with `events`, `NodeNotReady`).
+pub fn silent(
+    batch: &mut Batch<'_>,
+    name: &str,
+    now: Time,
+    events: bool,
+    why: &str,
+) -> Result<(), StoreError> {
     let Some(mut node) = batch.node(name)? else {
         return Ok(());
     };
@@ -255,12 +273,7 @@ pub fn stopped(
         event(batch, &node, "NodeNotReady", message, now)?;
     }
     node.status.conditions.retain(|c| c.type_ != NODE_READY);
-    let mut unknown = ready(
-        "Unknown",
-        "NodeStatusUnknown",
-        "wasmjob stopped posting node status (serve ended).",
-        now,
-    );
+    let mut unknown = ready("Unknown", "NodeStatusUnknown", why, now);
     unknown.last_heartbeat_time = heartbeat;
     node.status.conditions.push(unknown);
     if !node.spec.taints.iter().any(|t| t.key == TAINT_UNREACHABLE) {

@@ -251,3 +251,205 @@ fn bad_nats_settings_are_refused_with_what_is_wrong() {
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("--labels"), "{}", r.stderr);
 }
+
+/// A Job of `n` indexes whose pods sleep `ms` then print, whose disrupted pods are not counted
+/// as failures (`backoffLimit: 0` would fail the Job on the first counted one).
+fn disruptable_job(name: &str, n: u32, ms: u32) -> String {
+    format!(
+        "apiVersion: batch/v1
+kind: Job
+metadata: {{name: {name}}}
+spec:
+  completions: {n}
+  parallelism: {n}
+  completionMode: Indexed
+  backoffLimit: 0
+  podFailurePolicy:
+    rules:
+    - action: Ignore
+      onPodConditions: [{{type: DisruptionTarget}}]
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+      - name: c
+        image: PROBE
+        args: [sleep, '{ms}', print, done]
+"
+    )
+}
+
+fn pods_of(env: &Env, job: &str) -> Vec<serde_json::Value> {
+    env.wasmjob(&[
+        "get",
+        "pods",
+        "-l",
+        &format!("job-name={job}"),
+        "-o",
+        "json",
+    ])
+    .json()["items"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// Exactly one Succeeded pod per index `0..n`.
+fn one_success_per_index(env: &Env, job: &str, n: usize) {
+    let mut per_index = vec![0; n];
+    for p in pods_of(env, job) {
+        if p["status"]["phase"] == "Succeeded" {
+            let i: usize = p["metadata"]["annotations"]["batch.kubernetes.io/job-completion-index"]
+                .as_str()
+                .unwrap()
+                .parse()
+                .unwrap();
+            per_index[i] += 1;
+        }
+    }
+    assert_eq!(per_index, vec![1; n], "Succeeded pods per index");
+}
+
+/// Waits until node `name` runs at least one of the Job's pods.
+fn wait_running_on(env: &Env, job: &str, name: &str) {
+    wait_for(
+        &format!("a pod running on {name}"),
+        Duration::from_secs(30),
+        || {
+            pods_of(env, job)
+                .iter()
+                .any(|p| p["spec"]["nodeName"] == name && p["status"]["phase"] == "Running")
+        },
+    );
+}
+
+/// The disrupted pods of a lost node: Failed, `DisruptionTarget` from PodGC.
+fn disrupted_on(env: &Env, job: &str, name: &str) -> usize {
+    pods_of(env, job)
+        .iter()
+        .filter(|p| {
+            p["spec"]["nodeName"] == name
+                && p["status"]["phase"] == "Failed"
+                && p["status"]["conditions"].as_array().is_some_and(|cs| {
+                    cs.iter().any(|c| {
+                        c["type"] == "DisruptionTarget" && c["reason"] == "DeletionByPodGC"
+                    })
+                })
+        })
+        .count()
+}
+
+#[test]
+fn a_lost_nodes_pods_fail_as_disrupted_and_are_replaced() {
+    let env = Env::new();
+    let Some(server) = nats_server(&env) else {
+        return;
+    };
+    let url = server.url();
+    let serve = env.serve(&[
+        "--nats",
+        &url,
+        "--node-name",
+        "control",
+        "--node-grace",
+        "2s",
+    ]);
+    let worker = node(&env, &url, "worker-k", &["--heartbeat", "300ms"]);
+    let file = env.manifest("lost.yaml", &disruptable_job("lost", 4, 2500));
+    let r = env.wasmjob(&["apply", "-f", file.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    wait_running_on(&env, "lost", "worker-k");
+    worker.kill9();
+    let r = env.wasmjob(&[
+        "wait",
+        "--for=condition=complete",
+        "job/lost",
+        "--timeout=60s",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let job = env.job("lost").unwrap();
+    assert_eq!(job["status"]["succeeded"], 4);
+    assert!(job["status"]["failed"].is_null(), "{job}");
+    one_success_per_index(&env, "lost", 4);
+    assert!(disrupted_on(&env, "lost", "worker-k") > 0);
+    let node = env
+        .wasmjob(&["get", "node", "worker-k", "-o", "json"])
+        .json();
+    assert_eq!(
+        node["status"]["conditions"][0]["status"], "Unknown",
+        "{node}"
+    );
+    assert_eq!(
+        node["status"]["conditions"][0]["message"],
+        "Kubelet stopped posting node status."
+    );
+    assert_eq!(
+        node["spec"]["taints"][0]["key"],
+        "node.kubernetes.io/unreachable"
+    );
+    let rows = env.wasmjob(&["get", "nodes"]).stdout;
+    assert!(rows.contains("worker-k   NotReady"), "{rows}");
+    drop(serve);
+}
+
+#[test]
+fn a_node_back_from_a_pause_counts_nothing_it_ran_before() {
+    let env = Env::new();
+    let Some(server) = nats_server(&env) else {
+        return;
+    };
+    let url = server.url();
+    let serve = env.serve(&[
+        "--nats",
+        &url,
+        "--node-name",
+        "control",
+        "--node-grace",
+        "2s",
+    ]);
+    let worker = node(&env, &url, "worker-p", &["--heartbeat", "300ms"]);
+    let file = env.manifest("paused.yaml", &disruptable_job("paused", 4, 2500));
+    let r = env.wasmjob(&["apply", "-f", file.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    wait_running_on(&env, "paused", "worker-p");
+    let signal = |s: &str| {
+        let ok = Command::new("kill")
+            .args([s, &worker.pid().to_string()])
+            .status()
+            .unwrap();
+        assert!(ok.success());
+    };
+    signal("-STOP");
+    wait_for(
+        "the paused node's pods to fail",
+        Duration::from_secs(30),
+        || disrupted_on(&env, "paused", "worker-p") > 0,
+    );
+    let lost = disrupted_on(&env, "paused", "worker-p");
+    signal("-CONT");
+    // It comes back: Ready again, and what it ran before stays failed.
+    wait_for(
+        "the node to be Ready again",
+        Duration::from_secs(30),
+        || {
+            let node = env
+                .wasmjob(&["get", "node", "worker-p", "-o", "json"])
+                .json();
+            node["status"]["conditions"][0]["status"] == "True"
+        },
+    );
+    let r = env.wasmjob(&[
+        "wait",
+        "--for=condition=complete",
+        "job/paused",
+        "--timeout=60s",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    std::thread::sleep(Duration::from_secs(3));
+    let job = env.job("paused").unwrap();
+    assert_eq!(job["status"]["succeeded"], 4);
+    one_success_per_index(&env, "paused", 4);
+    assert_eq!(disrupted_on(&env, "paused", "worker-p"), lost);
+    drop(worker);
+    drop(serve);
+}

@@ -189,6 +189,7 @@ fn candidates<'a>(
     let remote = remote
         .into_iter()
         .flat_map(|r| r.nodes.values())
+        .filter(|n| !n.lost)
         .filter_map(|n| n.view.as_ref());
     Some(
         local

@@ -13,12 +13,14 @@ mod binding;
 mod correlator;
 mod hand_off;
 mod lifecycle;
+mod lost_nodes;
 mod pod_set;
 mod recovery;
 mod routing;
 #[cfg(test)]
 mod tests;
 
+pub use lost_nodes::NODE_GRACE;
 pub use routing::RemoteLinks;
 
 use crate::controller::{
@@ -140,6 +142,8 @@ pub struct Stats {
     pub reconciled_pods: u64,
     /// Pod rows handed to the store's writer.
     pub pods_written: u64,
+    /// Reports dropped: about pods their sender no longer runs (failed as lost, or ended).
+    pub reports_dropped: u64,
     /// The writer's group commits, and the time they took (writing and syncing, on its own
     /// thread).
     pub commits: u64,
@@ -195,6 +199,8 @@ pub struct Manager {
     answers: Vec<(Option<Arc<str>>, QueueReply)>,
     /// The nodes of other processes, once attached (cluster mode).
     remote: Option<routing::Remote>,
+    /// How long a remote node may be silent before it is lost.
+    node_grace: Duration,
 }
 
 /// The node this manager's pods run on, as stored.
@@ -246,6 +252,7 @@ impl Manager {
             local_node: None,
             answers: Vec::new(),
             remote: None,
+            node_grace: NODE_GRACE,
         })
     }
 
@@ -538,6 +545,7 @@ impl Manager {
                 _ = store_check.tick() => {
                     self.look_at_store()?;
                     self.heartbeat();
+                    self.watch_nodes();
                 }
                 _ = &mut shutdown => {
                     self.shutdown().await?;
@@ -622,7 +630,7 @@ impl Manager {
             FromNode::Reports(reports) => {
                 self.reports_since_sync += reports.len();
                 for r in reports {
-                    self.apply_update(r);
+                    self.apply_update(r, node.as_ref());
                 }
             }
             FromNode::Queue(call) => self.answer_queue(node, call),
@@ -688,7 +696,10 @@ impl Manager {
         }
     }
 
-    fn apply_update(&mut self, u: StatusReport) {
+    /// Folds in a pod's report from node `node` (`None`: the node inside this process). A
+    /// report counts only from the node the pod runs on: one about a pod that node no longer
+    /// runs (it was failed as lost, or it ended) is dropped.
+    fn apply_update(&mut self, u: StatusReport, node: Option<&Arc<str>>) {
         self.stats.pod_updates += 1;
         let Some(uid) = self.pod_jobs.get(&u.pod_uid) else {
             return;
@@ -697,6 +708,14 @@ impl Manager {
             return;
         };
         let name = u.name;
+        let from_its_node = entry
+            .running
+            .get(&name)
+            .is_some_and(|on| on.uid == u.pod_uid && on.remote.as_ref() == node);
+        if !from_its_node {
+            self.stats.reports_dropped += 1;
+            return;
+        }
         let Some(pod) = entry.pods.get_mut(&name) else {
             return;
         };

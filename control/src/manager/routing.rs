@@ -40,6 +40,10 @@ pub(super) struct RemoteNode {
     /// Whether the store has shown it (a node missing from the store before that is one whose
     /// registration is not committed yet, not a deleted one).
     pub(super) stored: bool,
+    /// Silent past the grace period (see `lost_nodes`): it takes no pods.
+    pub(super) lost: bool,
+    /// The pods it ran that were failed as lost, to stop if it comes back.
+    pub(super) lost_pods: Vec<String>,
 }
 
 /// Where orders for one node go.
@@ -161,14 +165,30 @@ impl Manager {
                 name: Arc::from(name),
                 view: None,
                 stored: false,
+                lost: false,
+                lost_pods: Vec::new(),
             });
+        // Another incarnation: the node's process restarted, and the pods it ran are gone.
+        let restarted = entry.incarnation != incarnation;
+        let was_lost = entry.lost;
+        let shared = entry.name.clone();
         entry.incarnation = incarnation;
         entry.seen = Instant::now();
         entry.view = Some(view);
+        if restarted {
+            self.fail_pods_on(&shared);
+            // The new process has none of them to stop.
+            if let Some(r) = self.remote.as_mut().and_then(|r| r.nodes.get_mut(name)) {
+                r.lost_pods.clear();
+            }
+        }
+        if was_lost {
+            self.found_again(&shared);
+        }
         self.outbox.other.push(Box::new(move |b| {
             crate::local_node::register(b, node, true).map(|_| ())
         }));
-        if new {
+        if new || was_lost {
             self.reschedule();
         }
     }

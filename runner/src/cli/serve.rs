@@ -39,6 +39,11 @@ pub struct ServeArgs {
     /// In cluster mode, run no pods in this process: only on the nodes that join.
     #[arg(long, requires = "nats")]
     pub no_local_node: bool,
+
+    /// In cluster mode, how long a node may go without a heartbeat before it is lost (marked
+    /// NotReady, its pods failed as disrupted and replaced). Kubernetes: 40s.
+    #[arg(long, value_parser = crate::settings::parse_duration, default_value = "40s", value_name = "DURATION", requires = "nats")]
+    pub node_grace: std::time::Duration,
 }
 
 /// The absolute `--image-dir` (or the current directory), which must be a directory.
@@ -138,6 +143,7 @@ pub fn serve(args: ServeArgs, state_dir: &Path) -> Result<u8, Failure> {
                 .await
                 .map_err(|e| Failure::runtime(format!("error: {e}")))?;
             manager.attach_remote(links);
+            manager.set_node_grace(args.node_grace);
             if args.no_local_node {
                 manager.no_local_node();
             }
