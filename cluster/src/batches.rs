@@ -38,6 +38,9 @@ impl Batch for ToNode {
             ToNode::Answers(v) => split(v)
                 .map(|(a, b)| (ToNode::Answers(a), ToNode::Answers(b)))
                 .map_err(ToNode::Answers),
+            ToNode::Acks(v) => split(v)
+                .map(|(a, b)| (ToNode::Acks(a), ToNode::Acks(b)))
+                .map_err(ToNode::Acks),
         }
     }
 }

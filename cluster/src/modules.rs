@@ -50,11 +50,10 @@ pub struct Modules {
 }
 
 impl Modules {
-    /// Opens the store (creating it, with `replicas` copies, if it is missing).
-    pub async fn open(
-        client: &async_nats::Client,
-        replicas: usize,
-    ) -> Result<Modules, ClusterError> {
+    /// Opens the store (creating it, if it is missing, with a copy on each server of the
+    /// cluster up to three, so that it outlives a server).
+    pub async fn open(client: &async_nats::Client) -> Result<Modules, ClusterError> {
+        let replicas = (client.server_info().connect_urls.len() + 1).min(3);
         let js = async_nats::jetstream::new(client.clone());
         let store = match js.get_object_store(MODULES_BUCKET).await {
             Ok(s) => s,

@@ -4,7 +4,9 @@
 //! pod's modules by digest into its cache and running those, and no other — and sends its
 //! reports and work-queue calls to `wasmjob.control.<name>`. A pod's last report carries the
 //! logs of its runs that are small (up to the inline size), so that the control plane keeps
-//! them with the pod, as it keeps its own node's short runs'. When it is told to stop, it stops
+//! them with the pod, as it keeps its own node's short runs'; it is sent again every
+//! [`RESEND`] until the control plane acknowledges it (once its commit is on disk), so a
+//! message the broker loses loses nothing. A pod it is sent twice runs once. When it is told to stop, it stops
 //! its pods (`DisruptionTarget`, as a kubelet shutting down) and sends their last reports.
 //! Must not: keep state the control plane needs (what it runs is the control plane's record).
 
@@ -23,6 +25,9 @@ use wasmjob_control::node::{
 };
 use wasmjob_control::sandbox::Sandbox;
 use wasmjob_spec::{MODULE_ANNOTATION_PREFIX, Time};
+
+/// How long a pod's last report goes unacknowledged before it is sent again.
+pub const RESEND: Duration = Duration::from_secs(2);
 
 /// What a node process is.
 #[derive(Clone, Debug)]
@@ -54,7 +59,7 @@ pub async fn run(
     sandbox: Arc<Sandbox>,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<(), ClusterError> {
-    let modules = Modules::open(&client, 1).await?;
+    let modules = Modules::open(&client).await?;
     let cache = agent.dir.join("modules");
     let link = Node::start(sandbox, agent.node.clone());
     let (to_node, mut reports) = (link.orders, link.reports);
@@ -90,16 +95,35 @@ pub async fn run(
     beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     // The pods it runs, by uid.
     let mut running: HashMap<String, Arc<wasmjob_spec::Pod>> = HashMap::new();
+    // Last reports not acknowledged yet, by uid (a pod in it is not run again).
+    let mut unacked: HashMap<String, StatusReport> = HashMap::new();
+    let mut resend = tokio::time::interval(RESEND);
+    resend.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let logs_dir = agent.node.logs_dir.clone();
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
             _ = beat.tick() => send(register()).await,
+            _ = resend.tick() => {
+                if !unacked.is_empty() {
+                    send(FromNode::Reports(unacked.values().cloned().collect())).await;
+                }
+            }
             order = orders.next() => {
                 let Some(order) = order else { break };
                 match wire::decode::<ToNode>(&order.payload) {
+                    Ok(ToNode::Acks(uids)) => {
+                        for uid in uids {
+                            unacked.remove(&uid);
+                        }
+                    }
                     Ok(mut order) => {
                         if let ToNode::Assign(pods) = &mut order {
+                            // A pod sent again (its first report may be on its way) runs once.
+                            pods.retain(|a| {
+                                let uid = a.pod.metadata.uid();
+                                !running.contains_key(uid) && !unacked.contains_key(uid)
+                            });
                             for a in pods.iter_mut() {
                                 take_modules(&modules, &cache, &agent.dir, a).await;
                                 running.insert(a.pod.metadata.uid().to_string(), a.pod.clone());
@@ -114,6 +138,9 @@ pub async fn run(
                 let Some(mut report) = report else { break };
                 if let FromNode::Reports(rs) = &mut report {
                     ended(rs, &mut running, &logs_dir);
+                    for r in rs.iter().filter(|r| r.finished) {
+                        unacked.insert(r.pod_uid.clone(), r.clone());
+                    }
                 }
                 send(report).await;
             }

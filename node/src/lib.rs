@@ -178,6 +178,8 @@ impl Node {
                         }
                     }
                     ToNode::Answers(replies) => inner.queue_calls.answer(replies),
+                    // Its reports are not lost: nothing waits for an acknowledgement.
+                    ToNode::Acks(_) => {}
                 }
             }
             inner.queue_calls.close();

@@ -50,6 +50,10 @@ pub enum ToNode {
     Stop(Vec<Stop>),
     /// Answers to the node's [`QueueCall`]s, each naming its call.
     Answers(Vec<QueueReply>),
+    /// The pods (by uid) whose last report the control side has recorded durably: a node
+    /// whose messages may be lost (over a broker) sends a pod's last report again until it is
+    /// acknowledged. The node inside the control process needs none.
+    Acks(Vec<String>),
 }
 
 /// A pod's status as the node has it when it reports: changes made while an earlier report

@@ -453,3 +453,102 @@ fn a_node_back_from_a_pause_counts_nothing_it_ran_before() {
     drop(worker);
     drop(serve);
 }
+
+/// A Job of `n` indexes, `parallelism` at a time, whose pods sleep `ms` then print.
+fn sleepy_job(name: &str, n: u32, parallelism: u32, ms: u32) -> String {
+    format!(
+        "apiVersion: batch/v1
+kind: Job
+metadata: {{name: {name}}}
+spec:
+  completions: {n}
+  parallelism: {parallelism}
+  completionMode: Indexed
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+      - name: c
+        image: PROBE
+        args: [sleep, '{ms}', print, done]
+"
+    )
+}
+
+fn succeeded(env: &Env, job: &str) -> i64 {
+    env.job(job)
+        .and_then(|j| j["status"]["succeeded"].as_i64())
+        .unwrap_or(0)
+}
+
+/// Waits for the Job's completion, then checks its exact counts: `n` succeeded, none failed,
+/// one Succeeded pod per index.
+fn completes_exactly(env: &Env, job: &str, n: usize) {
+    let r = env.wasmjob(&[
+        "wait",
+        "--for=condition=complete",
+        &format!("job/{job}"),
+        "--timeout=90s",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let j = env.job(job).unwrap();
+    assert_eq!(j["status"]["succeeded"].as_u64(), Some(n as u64), "{j}");
+    assert!(j["status"]["failed"].is_null(), "{j}");
+    one_success_per_index(env, job, n);
+}
+
+#[test]
+fn a_job_completes_when_one_nats_server_of_three_is_killed() {
+    let env = Env::new();
+    if nats::server_binary().is_none() {
+        return;
+    }
+    let mut cluster = nats::Cluster::start(env.path());
+    let urls = cluster.urls();
+    let all = urls.join(",");
+    // The control plane on the first server, the nodes on the others first.
+    let serve = env.serve(&["--nats", &all, "--node-name", "control"]);
+    let other: Vec<String> = urls
+        .iter()
+        .skip(1)
+        .chain(urls.iter().take(1))
+        .cloned()
+        .collect();
+    let _one = node(&env, &other.join(","), "worker-1", &["--heartbeat", "1s"]);
+    let _two = node(&env, &other.join(","), "worker-2", &["--heartbeat", "1s"]);
+    let file = env.manifest("ha.yaml", &sleepy_job("ha", 40, 8, 300));
+    let r = env.wasmjob(&["apply", "-f", file.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    wait_for("8 pods to succeed", Duration::from_secs(60), || {
+        succeeded(&env, "ha") >= 8
+    });
+    cluster.servers[0].kill9();
+    completes_exactly(&env, "ha", 40);
+    let by_node = succeeded_by_node(&env, "ha");
+    assert!(by_node.len() > 1, "{by_node:?}");
+    drop(serve);
+}
+
+#[test]
+fn a_job_completes_across_a_restart_of_its_only_nats_server() {
+    let env = Env::new();
+    let Some(mut server) = nats_server(&env) else {
+        return;
+    };
+    let url = server.url();
+    // Every pod on the remote node: every report crosses the broker.
+    let serve = env.serve(&["--nats", &url, "--no-local-node"]);
+    let _worker = node(&env, &url, "worker-r", &["--heartbeat", "1s"]);
+    let file = env.manifest("restart.yaml", &sleepy_job("restart", 24, 4, 300));
+    let r = env.wasmjob(&["apply", "-f", file.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    wait_for("4 pods to succeed", Duration::from_secs(60), || {
+        succeeded(&env, "restart") >= 4
+    });
+    server.kill9();
+    std::thread::sleep(Duration::from_millis(700));
+    server.start();
+    server.wait_healthy();
+    completes_exactly(&env, "restart", 24);
+    drop(serve);
+}

@@ -80,6 +80,7 @@ impl Manager {
                 .collect();
             for (pod_name, pod_uid) in on {
                 e.running.remove(&pod_name);
+                self.stopping.remove(&pod_uid);
                 failed.push(pod_uid);
                 if let Some(pod) = e.pods.get_mut(&pod_name)
                     && let Recovered::Lost(status) = recover(pod, now)

@@ -106,6 +106,8 @@ struct Entry {
 struct OnNode {
     uid: String,
     remote: Option<Arc<str>>,
+    /// For a remote pod not heard from yet: when its assignment was (last) sent.
+    sent: Option<Instant>,
 }
 
 impl Entry {
@@ -201,6 +203,9 @@ pub struct Manager {
     remote: Option<routing::Remote>,
     /// How long a remote node may be silent before it is lost.
     node_grace: Duration,
+    /// Stops sent to remote nodes whose pods have not ended yet, by pod uid: sent again until
+    /// they do (a broker may lose a message).
+    stopping: HashMap<String, (OnNode, StopCause, Instant)>,
 }
 
 /// The node this manager's pods run on, as stored.
@@ -253,6 +258,7 @@ impl Manager {
             answers: Vec::new(),
             remote: None,
             node_grace: NODE_GRACE,
+            stopping: HashMap::new(),
         })
     }
 
@@ -546,6 +552,7 @@ impl Manager {
                     self.look_at_store()?;
                     self.heartbeat();
                     self.watch_nodes();
+                    self.resend();
                 }
                 _ = &mut shutdown => {
                     self.shutdown().await?;
@@ -598,6 +605,7 @@ impl Manager {
             pod.metadata.name().to_string(),
             OnNode {
                 uid: pod.metadata.uid().to_string(),
+                sent: remote.as_ref().map(|_| Instant::now()),
                 remote,
             },
         );
@@ -629,8 +637,29 @@ impl Manager {
         match message {
             FromNode::Reports(reports) => {
                 self.reports_since_sync += reports.len();
+                // A remote node sends a pod's last report until it is acknowledged: once its
+                // commit is on disk, or at once when it no longer counts.
+                let (mut durable, mut at_once) = (Vec::new(), Vec::new());
                 for r in reports {
-                    self.apply_update(r, node.as_ref());
+                    let (finished, pod_uid) = (r.finished, r.pod_uid.clone());
+                    let counted = self.apply_update(r, node.as_ref());
+                    if node.is_some() && finished {
+                        if counted {
+                            durable.push(pod_uid);
+                        } else {
+                            at_once.push(pod_uid);
+                        }
+                    }
+                }
+                if let Some(route) = node.as_ref().and_then(|n| self.route(Some(n))) {
+                    if !at_once.is_empty() {
+                        route.send(ToNode::Acks(at_once));
+                    }
+                    if !durable.is_empty() {
+                        self.outbox
+                            .after
+                            .push(Box::new(move || route.send(ToNode::Acks(durable))));
+                    }
                 }
             }
             FromNode::Queue(call) => self.answer_queue(node, call),
@@ -698,26 +727,33 @@ impl Manager {
 
     /// Folds in a pod's report from node `node` (`None`: the node inside this process). A
     /// report counts only from the node the pod runs on: one about a pod that node no longer
-    /// runs (it was failed as lost, or it ended) is dropped.
-    fn apply_update(&mut self, u: StatusReport, node: Option<&Arc<str>>) {
+    /// runs (it was failed as lost, or it ended) is dropped. Returns whether it counted.
+    fn apply_update(&mut self, u: StatusReport, node: Option<&Arc<str>>) -> bool {
         self.stats.pod_updates += 1;
         let Some(uid) = self.pod_jobs.get(&u.pod_uid) else {
-            return;
+            self.stats.reports_dropped += 1;
+            return false;
         };
         let Some(entry) = self.jobs.get_mut(uid) else {
-            return;
+            self.stats.reports_dropped += 1;
+            return false;
         };
         let name = u.name;
-        let from_its_node = entry
+        let on_its_node = entry
             .running
-            .get(&name)
-            .is_some_and(|on| on.uid == u.pod_uid && on.remote.as_ref() == node);
-        if !from_its_node {
+            .get_mut(&name)
+            .filter(|on| on.uid == u.pod_uid && on.remote.as_ref() == node);
+        let Some(on) = on_its_node else {
             self.stats.reports_dropped += 1;
-            return;
+            return false;
+        };
+        // Heard from: its assignment needs no sending again.
+        on.sent = None;
+        if u.finished {
+            self.stopping.remove(&u.pod_uid);
         }
         let Some(pod) = entry.pods.get_mut(&name) else {
-            return;
+            return false;
         };
         pod.status = u.status;
         if !u.logs.is_empty() {
@@ -757,6 +793,7 @@ impl Manager {
         // A pod's end is written at the next hand-off; news before it may wait (see
         // `hand_off`): a pod that ends meanwhile is written once.
         self.outbox.pod(uid, &name, u.finished);
+        true
     }
 
     /// Reconciles every dirty Job: stops pods and starts new ones at once, and marks every

@@ -10,9 +10,13 @@ use super::{Manager, OnNode};
 use crate::node::{Assignment, FromNode, QueueReply, Stop, StopCause, ToNode};
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use wasmjob_spec::node::Node;
+
+/// How long a message to a remote node goes unanswered before it is sent again.
+pub(super) const RESEND: Duration = Duration::from_secs(3);
 
 /// The nodes of other processes, as a transport carries their messages: orders go out named
 /// by their node, messages come in named by theirs.
@@ -95,10 +99,15 @@ impl Manager {
             .map(|n| n.name.clone())
     }
 
-    /// Sends each node its batch of stops (by pod uid).
-    pub(super) fn stop_pods(&self, stops: impl IntoIterator<Item = (OnNode, StopCause)>) {
+    /// Sends each node its batch of stops (by pod uid); a remote pod's stop is sent again
+    /// until the pod ends (see `resend`).
+    pub(super) fn stop_pods(&mut self, stops: impl IntoIterator<Item = (OnNode, StopCause)>) {
         let mut by_node: BTreeMap<Option<Arc<str>>, Vec<Stop>> = BTreeMap::new();
         for (on, cause) in stops {
+            if on.remote.is_some() {
+                self.stopping
+                    .insert(on.uid.clone(), (on.clone(), cause.clone(), Instant::now()));
+            }
             by_node.entry(on.remote).or_default().push(Stop {
                 pod_uid: on.uid,
                 cause,
@@ -191,6 +200,52 @@ impl Manager {
         if new || was_lost {
             self.reschedule();
         }
+    }
+
+    /// Sends again what a broker may have lost: the assignment of a remote pod not heard from
+    /// for [`RESEND`] (the node runs a pod once, whatever it is sent), and the stop of a remote
+    /// pod that has not ended for as long. Nodes that are lost are left out (their pods fail).
+    pub(super) fn resend(&mut self) {
+        let Some(remote) = &self.remote else {
+            return;
+        };
+        let now = Instant::now();
+        let lost = |node: &Arc<str>| remote.nodes.get(node.as_ref()).is_none_or(|n| n.lost);
+        let mut again: Vec<(String, String, Arc<str>)> = Vec::new();
+        for (uid, e) in &self.jobs {
+            for (name, on) in &e.running {
+                if let (Some(node), Some(sent)) = (&on.remote, on.sent)
+                    && now.duration_since(sent) > RESEND
+                    && !lost(node)
+                {
+                    again.push((uid.clone(), name.clone(), node.clone()));
+                }
+            }
+        }
+        let mut stops: Vec<(OnNode, StopCause)> = Vec::new();
+        self.stopping.retain(|_, (on, cause, at)| {
+            let Some(node) = &on.remote else {
+                return false;
+            };
+            if lost(node) {
+                return false;
+            }
+            if now.duration_since(*at) > RESEND {
+                stops.push((on.clone(), cause.clone()));
+            }
+            true
+        });
+        let mut assignments = Vec::new();
+        for (uid, name, node) in again {
+            if let Some(e) = self.jobs.get_mut(&uid)
+                && let Some(pod) = e.pods.shared(&name)
+            {
+                let a = Manager::assignment(e, &uid, pod, Some(node.clone()));
+                assignments.push((Some(node), a));
+            }
+        }
+        self.assign(assignments);
+        self.stop_pods(stops);
     }
 
     /// The next message of a remote node (never, without remote nodes).

@@ -136,7 +136,7 @@ pub fn serve(args: ServeArgs, state_dir: &Path) -> Result<u8, Failure> {
             let client = wasmjob_cluster::connect::connect(&options)
                 .await
                 .map_err(|e| Failure::runtime(format!("error: {e}")))?;
-            let modules = wasmjob_cluster::modules::Modules::open(&client, 1)
+            let modules = wasmjob_cluster::modules::Modules::open(&client)
                 .await
                 .map_err(|e| Failure::runtime(format!("error: {e}")))?;
             let links = wasmjob_cluster::control_link::attach(client, Arc::new(modules))
