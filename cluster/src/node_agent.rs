@@ -86,11 +86,12 @@ pub async fn run(
             }
         }
     };
-    let register = || FromNode::Register {
+    let register = |pods: Vec<String>| FromNode::Register {
         node: Box::new(agent.node_object()),
         incarnation: incarnation.clone(),
+        pods,
     };
-    send(register()).await;
+    send(register(Vec::new())).await;
     let mut beat = tokio::time::interval(agent.heartbeat);
     beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     // The pods it runs, by uid.
@@ -103,7 +104,10 @@ pub async fn run(
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
-            _ = beat.tick() => send(register()).await,
+            _ = beat.tick() => {
+                let pods = running.keys().chain(unacked.keys()).cloned().collect();
+                send(register(pods)).await;
+            }
             _ = resend.tick() => {
                 if !unacked.is_empty() {
                     send(FromNode::Reports(unacked.values().cloned().collect())).await;

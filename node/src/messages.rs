@@ -146,5 +146,9 @@ pub enum FromNode {
     Register {
         node: Box<wasmjob_spec::node::Node>,
         incarnation: String,
+        /// The pods (by uid) it runs, or whose last report is not acknowledged yet: a pod the
+        /// control side has heard of on this node and that is not here is gone.
+        #[serde(default)]
+        pods: Vec<String>,
     },
 }

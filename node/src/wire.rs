@@ -232,6 +232,7 @@ mod tests {
         survives(FromNode::Register {
             node: Box::new(node),
             incarnation: "0b8e0b8e-0000-4000-8000-000000000002".into(),
+            pods: vec!["0b8e0b8e-0000-4000-8000-000000000003".into()],
         });
     }
 

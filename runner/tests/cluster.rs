@@ -552,3 +552,58 @@ fn a_job_completes_across_a_restart_of_its_only_nats_server() {
     completes_exactly(&env, "restart", 24);
     drop(serve);
 }
+
+/// The control plane is killed mid-Job and started again: the pods on the remote node went on
+/// meanwhile, and are followed, not failed (the node lives on without the control plane, as a
+/// kubelet does); every pod is counted once and none is lost.
+#[test]
+fn a_control_plane_killed_mid_job_and_restarted_counts_every_pod_once() {
+    let env = Env::new();
+    let Some(server) = nats_server(&env) else {
+        return;
+    };
+    let url = server.url();
+    let args = ["--nats", url.as_str(), "--no-local-node"];
+    let serve = env.serve(&args);
+    let _worker = node(&env, &url, "worker-c", &["--heartbeat", "1s"]);
+    let file = env.manifest("crash.yaml", &sleepy_job("crash", 30, 6, 300));
+    let r = env.wasmjob(&["apply", "-f", file.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    wait_for("6 pods to succeed", Duration::from_secs(60), || {
+        succeeded(&env, "crash") >= 6
+    });
+    serve.kill9();
+    let serve = env.serve(&args);
+    completes_exactly(&env, "crash", 30);
+    drop(serve);
+}
+
+/// A node killed and started again at once (a new incarnation, within the grace period): the
+/// pods it ran are gone, failed as disrupted when it registers again, and replaced — without
+/// waiting for the grace period.
+#[test]
+fn a_node_that_restarts_loses_its_pods_at_once() {
+    let env = Env::new();
+    let Some(server) = nats_server(&env) else {
+        return;
+    };
+    let url = server.url();
+    let serve = env.serve(&["--nats", &url, "--no-local-node", "--node-grace", "5m"]);
+    let worker = node(&env, &url, "worker-i", &["--heartbeat", "300ms"]);
+    let file = env.manifest("again.yaml", &disruptable_job("again", 3, 2000));
+    let r = env.wasmjob(&["apply", "-f", file.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    wait_running_on(&env, "again", "worker-i");
+    worker.kill9();
+    let _worker = node(&env, &url, "worker-i", &["--heartbeat", "300ms"]);
+    let r = env.wasmjob(&[
+        "wait",
+        "--for=condition=complete",
+        "job/again",
+        "--timeout=60s",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    one_success_per_index(&env, "again", 3);
+    assert!(disrupted_on(&env, "again", "worker-i") > 0);
+    drop(serve);
+}

@@ -189,7 +189,7 @@ fn candidates<'a>(
     let remote = remote
         .into_iter()
         .flat_map(|r| r.nodes.values())
-        .filter(|n| !n.lost)
+        .filter(|n| !n.lost && n.incarnation.is_some())
         .filter_map(|n| n.view.as_ref());
     Some(
         local

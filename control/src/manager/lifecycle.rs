@@ -99,7 +99,10 @@ impl Manager {
 
     /// Takes charge of a stored Job: records this manager as its owner and recovers its pods
     /// — those that were running under a controller that died are failed as lost, those that
-    /// were waiting for capacity start again.
+    /// were waiting for capacity start again. In cluster mode a pod that ran on a node of
+    /// another process is followed instead: that node lives on without the control plane, and
+    /// its pod is lost only if the node does not come back within the grace period, or does not
+    /// list it.
     fn adopt(&mut self, uid: &str) -> Result<(), ManagerError> {
         let Some(record) = self.store.get_job_by_uid(uid)? else {
             return Ok(());
@@ -113,11 +116,20 @@ impl Manager {
         entry.queue = self.load_queue(uid)?;
         let mut restart = Vec::new();
         let named = entry.record.job.spec.template.spec.node_name.is_some();
+        // The pods that ran on nodes of other processes, which live on.
+        let followed: Vec<Option<std::sync::Arc<str>>> = pods
+            .iter()
+            .map(|(p, _)| {
+                matches!(recover(p, now), Recovered::Lost(_))
+                    .then(|| self.follow_remote(p))
+                    .flatten()
+            })
+            .collect();
         // Nothing of this Job was handed to the writer yet: its claim and its lost pods are
         // written here, before any hand-off.
         let mut batch = self.store.batch()?;
         batch.claim_job(uid, &self.owner)?;
-        for (mut pod, made) in pods {
+        for ((mut pod, made), follow) in pods.into_iter().zip(followed) {
             let name = pod.metadata.name().to_string();
             match recover(&pod, now) {
                 Recovered::Finished => {}
@@ -128,6 +140,16 @@ impl Manager {
                         pod.spec.node_name = None;
                     }
                     restart.push((uid.to_string(), name.clone()));
+                }
+                Recovered::Lost(_) if let Some(node) = follow => {
+                    entry.running.insert(
+                        name.clone(),
+                        super::OnNode {
+                            uid: pod.metadata.uid().to_string(),
+                            remote: Some(node),
+                            sent: None,
+                        },
+                    );
                 }
                 Recovered::Lost(status) => {
                     pod.status = status;

@@ -10,8 +10,8 @@
 //! with a new incarnation (its process restarted) lost its pods the same way.
 //! Must not: decide Job semantics (the pods' ends go through the controller as any other).
 
-use super::Manager;
 use super::recovery::{Recovered, recover};
+use super::{Manager, OnNode};
 use crate::node::{Stop, StopCause, ToNode};
 use std::sync::Arc;
 use std::time::Duration;
@@ -63,19 +63,19 @@ impl Manager {
         self.outbox.other.push(Box::new(move |b| {
             crate::local_node::silent(b, &node, now, true, STOPPED_POSTING)
         }));
-        self.fail_pods_on(name);
+        self.fail_pods_on(name, |_| true);
     }
 
-    /// Fails every pod running on remote node `name` as lost (see the module's comment), and
-    /// remembers them, to stop them if the node comes back.
-    pub(super) fn fail_pods_on(&mut self, name: &Arc<str>) {
+    /// Fails the pods running on remote node `name` that `which` picks as lost (see the
+    /// module's comment), and remembers them, to stop them if the node comes back.
+    pub(super) fn fail_pods_on(&mut self, name: &Arc<str>, which: impl Fn(&OnNode) -> bool) {
         let now = self.clock.now();
         let mut failed: Vec<String> = Vec::new();
         for (uid, e) in &mut self.jobs {
             let on: Vec<(String, String)> = e
                 .running
                 .iter()
-                .filter(|(_, r)| r.remote.as_ref() == Some(name))
+                .filter(|(_, r)| r.remote.as_ref() == Some(name) && which(r))
                 .map(|(pod, r)| (pod.clone(), r.uid.clone()))
                 .collect();
             for (pod_name, pod_uid) in on {

@@ -671,8 +671,13 @@ impl Manager {
     /// Folds in one message from the remote node `name`: its registration first, then what
     /// it sends once registered (a node this manager does not know is ignored).
     fn take_remote(&mut self, name: &str, message: FromNode) {
-        if let FromNode::Register { node, incarnation } = message {
-            self.register_remote(name, *node, incarnation);
+        if let FromNode::Register {
+            node,
+            incarnation,
+            pods,
+        } = message
+        {
+            self.register_remote(name, *node, incarnation, pods);
             return;
         }
         if let Some(node) = self.remote_name(name) {

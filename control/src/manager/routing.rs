@@ -34,8 +34,9 @@ pub(super) struct Remote {
 }
 
 pub(super) struct RemoteNode {
-    /// Its process's incarnation (new at every start).
-    pub(super) incarnation: String,
+    /// Its process's incarnation (new at every start); `None` until it registers with this
+    /// manager (a node whose pods were taken over from a store), and it takes no pods before.
+    pub(super) incarnation: Option<String>,
     pub(super) seen: Instant,
     pub(super) name: Arc<str>,
     /// As stored (users change its spec and labels): as it registered until its registration
@@ -151,8 +152,16 @@ impl Manager {
     }
 
     /// A node of another process registered (or renewed its registration): it is stored (as
-    /// the node sent it, with what users set on it kept) and takes pods at once.
-    pub(super) fn register_remote(&mut self, name: &str, node: Node, incarnation: String) {
+    /// the node sent it, with what users set on it kept) and takes pods at once. Pods it ran
+    /// are lost if it comes as another incarnation, or if it does not list them (`pods`: what
+    /// it runs) though it was heard running them.
+    pub(super) fn register_remote(
+        &mut self,
+        name: &str,
+        node: Node,
+        incarnation: String,
+        pods: Vec<String>,
+    ) {
         if node.name() != name || self.remote.is_none() {
             // A node speaks for itself only.
             return;
@@ -169,7 +178,7 @@ impl Manager {
             .nodes
             .entry(name.to_string())
             .or_insert_with(|| RemoteNode {
-                incarnation: incarnation.clone(),
+                incarnation: None,
                 seen: Instant::now(),
                 name: Arc::from(name),
                 view: None,
@@ -178,18 +187,26 @@ impl Manager {
                 lost_pods: Vec::new(),
             });
         // Another incarnation: the node's process restarted, and the pods it ran are gone.
-        let restarted = entry.incarnation != incarnation;
+        let restarted = entry
+            .incarnation
+            .as_ref()
+            .is_some_and(|known| *known != incarnation);
         let was_lost = entry.lost;
         let shared = entry.name.clone();
-        entry.incarnation = incarnation;
+        entry.incarnation = Some(incarnation);
         entry.seen = Instant::now();
         entry.view = Some(view);
         if restarted {
-            self.fail_pods_on(&shared);
+            self.fail_pods_on(&shared, |_| true);
             // The new process has none of them to stop.
             if let Some(r) = self.remote.as_mut().and_then(|r| r.nodes.get_mut(name)) {
                 r.lost_pods.clear();
             }
+        } else if !new {
+            // Heard running here, and not listed: gone (a pod sent but not heard of yet may
+            // still be on its way, and is sent again until it is).
+            let listed: std::collections::HashSet<String> = pods.into_iter().collect();
+            self.fail_pods_on(&shared, |on| on.sent.is_none() && !listed.contains(&on.uid));
         }
         if was_lost {
             self.found_again(&shared);
@@ -246,6 +263,30 @@ impl Manager {
         }
         self.assign(assignments);
         self.stop_pods(stops);
+    }
+
+    /// The remote node `pod` was running on, when this manager speaks to remote nodes (the
+    /// node is known from then on, waiting for its registration; see `Manager::adopt`).
+    pub(super) fn follow_remote(&mut self, pod: &wasmjob_spec::Pod) -> Option<Arc<str>> {
+        let node = pod.spec.node_name.as_deref()?;
+        let local = self.local_node.as_ref().map(|n| n.name.as_str());
+        if Some(node) == local || pod.metadata.deletion_timestamp.is_some() {
+            return None;
+        }
+        let remote = self.remote.as_mut()?;
+        let entry = remote
+            .nodes
+            .entry(node.to_string())
+            .or_insert_with(|| RemoteNode {
+                incarnation: None,
+                seen: Instant::now(),
+                name: Arc::from(node),
+                view: None,
+                stored: false,
+                lost: false,
+                lost_pods: Vec::new(),
+            });
+        Some(entry.name.clone())
     }
 
     /// The next message of a remote node (never, without remote nodes).

@@ -353,6 +353,7 @@ fn as_remote(name: &str, link: crate::node::NodeLink) -> super::RemoteLinks {
     let register = FromNode::Register {
         node: Box::new(node),
         incarnation: uuid::Uuid::new_v4().to_string(),
+        pods: Vec::new(),
     };
     messages_tx.send((name.to_string(), register)).unwrap();
     let crate::node::NodeLink {
