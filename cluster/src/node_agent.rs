@@ -44,10 +44,20 @@ pub struct Agent {
 }
 
 impl Agent {
-    /// Its Node object now.
-    fn node_object(&self) -> wasmjob_spec::node::Node {
+    /// Its Node object now; `address` is the one the NATS server sees it connect from (its
+    /// `InternalIP`, as a kubelet reports the address other nodes reach it at).
+    fn node_object(&self, address: &str) -> wasmjob_spec::node::Node {
         let mut node = fresh(&self.name, &self.capacity, Time(jiff::Timestamp::now()));
         node.metadata.labels.extend(self.labels.clone());
+        if !address.is_empty() {
+            node.status.addresses.insert(
+                0,
+                wasmjob_spec::node::NodeAddress {
+                    type_: "InternalIP".into(),
+                    address: address.to_string(),
+                },
+            );
+        }
         node
     }
 }
@@ -87,7 +97,7 @@ pub async fn run(
         }
     };
     let register = |pods: Vec<String>| FromNode::Register {
-        node: Box::new(agent.node_object()),
+        node: Box::new(agent.node_object(&client.server_info().client_ip)),
         incarnation: incarnation.clone(),
         pods,
     };

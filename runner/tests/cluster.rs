@@ -607,3 +607,108 @@ fn a_node_that_restarts_loses_its_pods_at_once() {
     assert!(disrupted_on(&env, "again", "worker-i") > 0);
     drop(serve);
 }
+
+/// Issue 19's acceptance run: a three-server NATS cluster, a control plane that runs no pods
+/// itself, and three node processes — each in a network namespace of its own with its own
+/// address where root allows (on loopback otherwise) —: a 10,000-pod Indexed Job spreads over
+/// the nodes (each runs more than 20%) and completes with exact counts, one Succeeded pod per
+/// index, every node's pods' logs readable through the control plane.
+#[test]
+fn ten_thousand_pods_spread_over_three_nodes_in_their_own_namespaces() {
+    let env = Env::new();
+    if nats::server_binary().is_none() {
+        return;
+    }
+    let namespaces = wasmjob_tests::netns::Namespaces::make(3);
+    let host = namespaces
+        .as_ref()
+        .map_or("127.0.0.1".to_string(), |n| n.host_address.clone());
+    let cluster = nats::Cluster::start_on(env.path(), &host);
+    let urls = cluster.urls().join(",");
+    let serve = env.serve(&["--nats", &urls, "--no-local-node"]);
+    let mut nodes = Vec::new();
+    for i in 0..3 {
+        let name = format!("node-{i}");
+        let stderr = env.path().join(format!("{name}.err"));
+        let bin = env!("CARGO_BIN_EXE_wasmjob");
+        let mut command = match &namespaces {
+            Some(n) => n.command(i, bin),
+            None => Command::new(bin),
+        };
+        let child = command
+            .arg("--state-dir")
+            .arg(env.path().join("node-dirs"))
+            .args([
+                "node",
+                "--nats",
+                &urls,
+                "--node-name",
+                &name,
+                "--max-pods",
+                "200",
+            ])
+            .current_dir(env.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&stderr).unwrap())
+            .spawn()
+            .expect("starting wasmjob node");
+        nodes.push(Serve { child, stderr });
+    }
+    wait_for("three nodes", Duration::from_secs(30), || {
+        env.wasmjob(&["get", "nodes", "-o", "name"])
+            .stdout
+            .lines()
+            .count()
+            == 3
+    });
+    if let Some(n) = &namespaces {
+        // Each node has its own address, the one its namespace gives it.
+        for (i, address) in n.addresses.iter().enumerate() {
+            let node = env
+                .wasmjob(&["get", "node", &format!("node-{i}"), "-o", "json"])
+                .json();
+            assert_eq!(node["status"]["addresses"][0]["type"], "InternalIP");
+            assert_eq!(node["status"]["addresses"][0]["address"], address.as_str());
+        }
+    }
+    let yaml = sleepy_job("ten-k", 10_000, 300, 0).replace("sleep, '0', ", "");
+    let file = env.manifest("ten-k.yaml", &yaml);
+    let r = env.wasmjob(&["apply", "-f", file.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = env.wasmjob(&[
+        "wait",
+        "--for=condition=complete",
+        "job/ten-k",
+        "--timeout=300s",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let job = env.job("ten-k").unwrap();
+    assert_eq!(job["status"]["succeeded"], 10_000);
+    assert!(job["status"]["failed"].is_null(), "{job}");
+    assert_eq!(job["status"]["completedIndexes"], "0-9999");
+    one_success_per_index(&env, "ten-k", 10_000);
+    let by_node = succeeded_by_node(&env, "ten-k");
+    assert_eq!(by_node.values().sum::<usize>(), 10_000);
+    for i in 0..3 {
+        let ran = by_node.get(&format!("node-{i}")).copied().unwrap_or(0);
+        assert!(ran > 2_000, "node-{i} ran {ran}: {by_node:?}");
+        let pod = env
+            .wasmjob(&[
+                "get",
+                "pods",
+                "--field-selector",
+                &format!("spec.nodeName=node-{i}"),
+                "-o",
+                "name",
+            ])
+            .stdout
+            .lines()
+            .next()
+            .unwrap()
+            .to_string();
+        assert_eq!(env.logs(&pod), "done\n");
+    }
+    drop(nodes);
+    drop(serve);
+}

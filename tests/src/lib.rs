@@ -24,7 +24,8 @@
 //! It also reads the malformed manifests of `tests/manifests/malformed/`
 //! ([`malformed_cases`]), shared by the spec crate's tests and the CLI tests.
 //!
-//! [`nats`] runs real NATS servers (one, or a cluster of three) for the tests of cluster mode.
+//! [`nats`] runs real NATS servers (one, or a cluster of three) for the tests of cluster mode,
+//! and [`netns`] gives their nodes network namespaces of their own where root allows.
 //!
 //! The helpers here depend neither on the runner nor on the spec crate.
 
@@ -34,6 +35,7 @@ use std::path::{Path, PathBuf};
 pub use tempfile;
 
 pub mod nats;
+pub mod netns;
 
 /// Absolute paths of the WASI modules built by `build.rs`.
 pub mod guests {

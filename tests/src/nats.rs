@@ -39,6 +39,8 @@ pub fn free_port() -> u16 {
 /// One `nats-server` process.
 pub struct Server {
     pub name: String,
+    /// The address clients connect to (`127.0.0.1`, or a bridge the test made).
+    pub host: String,
     pub client_port: u16,
     pub monitor_port: u16,
     config: PathBuf,
@@ -48,12 +50,12 @@ pub struct Server {
 impl Server {
     /// Server `name` in `dir`, not started: free client and monitoring ports, its store folder
     /// and configuration file; `cluster` is its route port and its peers' route ports.
-    fn configured(dir: &Path, name: &str, cluster: Option<(u16, &[u16])>) -> Server {
+    fn configured(dir: &Path, name: &str, cluster: Option<(u16, &[u16])>, host: &str) -> Server {
         let (client_port, monitor_port) = (free_port(), free_port());
         let store = dir.join(format!("{name}-store"));
         std::fs::create_dir_all(&store).expect("the server's store folder");
         let mut text = format!(
-            "server_name: {name}\nlisten: 127.0.0.1:{client_port}\nhttp: 127.0.0.1:{monitor_port}\n\
+            "server_name: {name}\nlisten: {host}:{client_port}\nhttp: 127.0.0.1:{monitor_port}\n\
              jetstream {{\n  store_dir: {store:?}\n  sync_interval: always\n}}\n"
         );
         if let Some((port, peers)) = cluster {
@@ -70,6 +72,7 @@ impl Server {
         std::fs::write(&config, text).expect("the server's configuration");
         Server {
             name: name.to_string(),
+            host: host.to_string(),
             client_port,
             monitor_port,
             config,
@@ -79,15 +82,15 @@ impl Server {
 
     /// A server alone, started and healthy.
     pub fn single(dir: &Path) -> Server {
-        let mut s = Server::configured(dir, "n1", None);
+        let mut s = Server::configured(dir, "n1", None, "127.0.0.1");
         s.start();
         s.wait_healthy();
         s
     }
 
-    /// `nats://127.0.0.1:<port>`.
+    /// `nats://<host>:<port>`.
     pub fn url(&self) -> String {
-        format!("nats://127.0.0.1:{}", self.client_port)
+        format!("nats://{}:{}", self.host, self.client_port)
     }
 
     /// Starts the process (again, on the same ports and store, after [`Server::kill9`]).
@@ -198,6 +201,12 @@ pub struct Cluster {
 impl Cluster {
     /// Starts three servers in `dir` and waits until each is healthy.
     pub fn start(dir: &Path) -> Cluster {
+        Cluster::start_on(dir, "127.0.0.1")
+    }
+
+    /// As [`Cluster::start`], clients served on `host` (an address of the test's own, such as
+    /// a bridge to network namespaces it made); routes and monitoring stay on loopback.
+    pub fn start_on(dir: &Path, host: &str) -> Cluster {
         let routes: Vec<u16> = (0..3).map(|_| free_port()).collect();
         let mut servers: Vec<Server> = (0..3)
             .map(|i| {
@@ -207,7 +216,7 @@ impl Cluster {
                     .filter(|(j, _)| *j != i)
                     .map(|(_, p)| *p)
                     .collect();
-                Server::configured(dir, &format!("n{}", i + 1), Some((routes[i], &peers)))
+                Server::configured(dir, &format!("n{}", i + 1), Some((routes[i], &peers)), host)
             })
             .collect();
         for s in &mut servers {
