@@ -49,6 +49,10 @@ impl Agent {
     fn node_object(&self, address: &str) -> wasmjob_spec::node::Node {
         let mut node = fresh(&self.name, &self.capacity, Time(jiff::Timestamp::now()));
         node.metadata.labels.extend(self.labels.clone());
+        node.metadata.annotations.insert(
+            wasmjob_spec::node::NODE_PROCESS_ANNOTATION.into(),
+            "true".into(),
+        );
         if !address.is_empty() {
             node.status.addresses.insert(
                 0,

@@ -221,7 +221,9 @@ pub fn merge_kept(stored: &Node, fresh: &mut Node) {
     fresh.metadata.creation_timestamp = stored.metadata.creation_timestamp;
     fresh.metadata.labels = stored.metadata.labels.clone();
     fresh.metadata.labels.extend(system);
+    let posted = std::mem::take(&mut fresh.metadata.annotations);
     fresh.metadata.annotations = stored.metadata.annotations.clone();
+    fresh.metadata.annotations.extend(posted);
     fresh.spec = stored.spec.clone();
     if fresh.is_ready() {
         fresh.spec.taints.retain(|t| t.key != TAINT_UNREACHABLE);

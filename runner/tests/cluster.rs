@@ -712,3 +712,37 @@ fn ten_thousand_pods_spread_over_three_nodes_in_their_own_namespaces() {
     drop(nodes);
     drop(serve);
 }
+
+/// The log of a pod running on a node of another process is on that node: `logs` says so,
+/// naming the node; once the pod has ended its small log came back with it and reads.
+#[test]
+fn logs_of_a_pod_on_another_node_say_where_they_are_until_they_come_back() {
+    let env = Env::new();
+    let Some(server) = nats_server(&env) else {
+        return;
+    };
+    let url = server.url();
+    let serve = env.serve(&["--nats", &url, "--no-local-node"]);
+    let _worker = node(&env, &url, "worker-l", &[]);
+    let file = env.manifest("far.yaml", &sleepy_job("far", 1, 1, 1500));
+    let r = env.wasmjob(&["apply", "-f", file.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    wait_running_on(&env, "far", "worker-l");
+    let r = env.wasmjob(&["logs", "job/far"]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(
+        r.stderr
+            .contains("is kept by node \"worker-l\" (a `wasmjob node`)"),
+        "{}",
+        r.stderr
+    );
+    let r = env.wasmjob(&[
+        "wait",
+        "--for=condition=complete",
+        "job/far",
+        "--timeout=60s",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(env.logs("job/far"), "done\n");
+    drop(serve);
+}

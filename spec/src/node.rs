@@ -39,6 +39,10 @@ fn node_kind() -> String {
     "Node".into()
 }
 
+/// Annotation of a node that is a `wasmjob node` process (cluster mode): its pods' log files are
+/// on its machine, not in the control plane's state directory.
+pub const NODE_PROCESS_ANNOTATION: &str = "wasmjob.dev/node-process";
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Node {

@@ -34,7 +34,39 @@ impl Source {
         previous: bool,
     ) -> Result<Source, OpError> {
         let restart = run_of(&pod, &container, previous).map_err(OpError::Invalid)?;
-        Source::run(store, pod, container, restart)
+        let source = Source::run(store, pod, container, restart)?;
+        if source.inline.is_none() && !source.path.exists() {
+            source.elsewhere(store)?;
+        }
+        Ok(source)
+    }
+
+    /// An error when the log is kept by a node of another process (`wasmjob node`), which the
+    /// control plane cannot read from: only its small logs come back with their pods.
+    fn elsewhere(&self, store: &Store) -> Result<(), OpError> {
+        let Some(name) = self.pod.spec.node_name.as_deref() else {
+            return Ok(());
+        };
+        let Some(node) = store.node(name)? else {
+            return Ok(());
+        };
+        if !node
+            .metadata
+            .annotations
+            .contains_key(wasmjob_spec::node::NODE_PROCESS_ANNOTATION)
+        {
+            return Ok(());
+        }
+        let reach = if node.is_ready() {
+            ""
+        } else {
+            ", which is unreachable now"
+        };
+        Err(OpError::Failed(format!(
+            "the log of container {:?} of pod {:?} is kept by node {name:?} (a `wasmjob node`{reach}): a run's log of up to 64 KiB comes back with its pod when the pod ends; larger logs, and the logs of pods still running there, cannot be read through the control plane yet",
+            self.container,
+            self.pod.metadata.name()
+        )))
     }
 
     /// The log of run `restart` of `container` in `pod`.
