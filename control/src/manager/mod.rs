@@ -1,8 +1,10 @@
 //! manager: the event loop that wires controller, node and store together. It keeps every
 //! managed Job and its pods in flight in memory (the store holds every pod, durably),
-//! reconciles Jobs whose pods changed or whose timer is due, applies each decision — stops and
-//! new pods go to the node at once, the changes to the store's writer (`hand_off`), which
-//! commits them in groups — and folds pod status reports back in. A pod counts only once the
+//! reconciles Jobs whose pods changed or whose timer is due, applies each decision — new pods
+//! are bound to nodes (`binding`), stops and bound pods go to their nodes at once (`routing`:
+//! the node inside the process, or nodes of other processes; `lost_nodes` for those that go
+//! silent), the changes to the store's writer (`hand_off`), which commits them in groups — and
+//! folds pod status reports back in. A pod counts only once the
 //! commit that counts it is on disk: the Jobs this manager shows, and `run`'s last word, wait
 //! for it. The life of Jobs (taking them over, deletion, TTL) is in `lifecycle`.
 //! Must not: decide Job semantics (that is `wasmjob-controller`, whose `apply` also makes the
