@@ -1,5 +1,6 @@
 //! Connecting to NATS as its users expect: a URL (`nats://`, `tls://` for TLS, several
-//! separated by commas, `user:password@` in it), or user and password, a token, or a `.creds`
+//! separated by commas, `user:password@` or a token `token@` in it, as the Go client reads
+//! them), or user and password, a token, or a `.creds`
 //! file (JWT and NKey seed), and a CA file to trust a server's certificate. The CLI takes them as
 //! flags and from the environment variables the `nats` tool reads (`NATS_URL`, `NATS_USER`,
 //! `NATS_PASSWORD`, `NATS_TOKEN`, `NATS_CREDS`, `NATS_CA`). The client reconnects by itself
@@ -84,6 +85,17 @@ pub async fn connect(o: &NatsOptions) -> Result<async_nats::Client, ClusterError
         .map(|u| u.trim().parse())
         .collect::<Result<_, _>>()
         .map_err(|e| fail(format!("not a NATS URL: {e}")))?;
+    // Credentials in a URL, when no flag gives any (the client does not read them itself).
+    let flagged = o.user.is_some() || o.token.is_some() || o.creds.is_some();
+    if let Some(a) = addrs.iter().find(|a| a.has_user_pass())
+        && !flagged
+    {
+        let user = a.username().unwrap_or_default().to_string();
+        options = match a.password() {
+            Some(p) => options.user_and_password(user, p.to_string()),
+            None => options.token(user),
+        };
+    }
     options
         .connect(addrs)
         .await

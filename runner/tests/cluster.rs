@@ -19,12 +19,21 @@ fn nats_server(env: &Env) -> Option<nats::Server> {
 /// Starts `wasmjob node --nats URL --node-name NAME EXTRA…` (its own folder below the test's)
 /// and waits until it has joined.
 fn node(env: &Env, url: &str, name: &str, extra: &[&str]) -> Serve {
+    let mut args = vec!["--nats", url];
+    args.extend_from_slice(extra);
+    node_with(env, name, &args, &[])
+}
+
+/// Starts `wasmjob node --node-name NAME ARGS…` with the environment variables `vars` and
+/// waits until it has joined.
+fn node_with(env: &Env, name: &str, args: &[&str], vars: &[(&str, &str)]) -> Serve {
     let stderr = env.path().join(format!("node-{name}.err"));
     let child = Command::new(env!("CARGO_BIN_EXE_wasmjob"))
         .arg("--state-dir")
         .arg(env.path().join("node-dirs"))
-        .args(["node", "--nats", url, "--node-name", name])
-        .args(extra)
+        .args(["node", "--node-name", name])
+        .args(args)
+        .envs(vars.iter().copied())
         .current_dir(env.path())
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -744,5 +753,148 @@ fn logs_of_a_pod_on_another_node_say_where_they_are_until_they_come_back() {
     ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(env.logs("job/far"), "done\n");
+    drop(serve);
+}
+
+/// NATS credentials as NATS users pass them: a user and password (in the URL, as flags, or as
+/// `NATS_USER` and `NATS_PASSWORD`), a token; a wrong password is refused at once with the
+/// server's words.
+#[test]
+fn nats_credentials_are_passed_as_nats_users_expect() {
+    let env = Env::new();
+    if nats::server_binary().is_none() {
+        return;
+    }
+    let server = nats::Server::single_with(
+        env.path(),
+        "authorization {\n  user: alice\n  password: s3cret\n}\n",
+    );
+    let url = server.url();
+    let wrong = env.wasmjob(&[
+        "node",
+        "--nats",
+        &url,
+        "--nats-user",
+        "alice",
+        "--nats-password",
+        "nope",
+    ]);
+    assert_eq!(wrong.code, 1, "{}", wrong.stderr);
+    assert!(
+        wrong.stderr.contains("cannot connect to NATS"),
+        "{}",
+        wrong.stderr
+    );
+    // The control plane has them in its URL, as NATS URLs may carry them.
+    let with_user = url.replace("nats://", "nats://alice:s3cret@");
+    let serve = env.serve(&["--nats", &with_user, "--no-local-node"]);
+    // The node takes its credentials from the environment, as the `nats` tool does.
+    let vars = [
+        ("NATS_URL", url.as_str()),
+        ("NATS_USER", "alice"),
+        ("NATS_PASSWORD", "s3cret"),
+    ];
+    let _node = node_with(&env, "worker-a", &[], &vars);
+    let file = env.manifest("auth.yaml", &sleepy_job("auth", 3, 3, 10));
+    let r = env.wasmjob(&["apply", "-f", file.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    completes_exactly(&env, "auth", 3);
+    assert_eq!(
+        succeeded_by_node(&env, "auth"),
+        [("worker-a".to_string(), 3)].into()
+    );
+    drop(serve);
+
+    let env = Env::new();
+    let server = nats::Server::single_with(env.path(), "authorization {\n  token: t0ken\n}\n");
+    let url = server.url();
+    let serve = env.serve(&["--nats", &url, "--no-local-node", "--nats-token", "t0ken"]);
+    let _node = node(&env, &url, "worker-t", &["--nats-token", "t0ken"]);
+    let file = env.manifest("token.yaml", &sleepy_job("token", 2, 2, 10));
+    let r = env.wasmjob(&["apply", "-f", file.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    completes_exactly(&env, "token", 2);
+    drop(serve);
+}
+
+/// TLS to NATS: a server with a certificate the test makes, `tls://` URLs, and `--nats-ca` to
+/// trust it; without the CA the connection is refused.
+#[test]
+fn nats_over_tls_with_a_ca_file() {
+    let env = Env::new();
+    if nats::server_binary().is_none() {
+        return;
+    }
+    let tls_dir = env.path().join("nats-tls");
+    std::fs::create_dir_all(&tls_dir).unwrap();
+    let (cert, key) = wasmjob::api::tls::certificate(&tls_dir).unwrap();
+    let (cert_file, key_file) = (tls_dir.join("server.pem"), tls_dir.join("server.key"));
+    std::fs::write(&cert_file, cert).unwrap();
+    std::fs::write(&key_file, key).unwrap();
+    let server = nats::Server::single_with(
+        env.path(),
+        &format!("tls {{\n  cert_file: {cert_file:?}\n  key_file: {key_file:?}\n}}\n"),
+    );
+    let url = format!("tls://127.0.0.1:{}", server.client_port);
+    let ca = cert_file.to_str().unwrap();
+    let untrusted = env.wasmjob(&["node", "--nats", &url]);
+    assert_eq!(untrusted.code, 1, "{}", untrusted.stderr);
+    assert!(
+        untrusted.stderr.contains("cannot connect to NATS"),
+        "{}",
+        untrusted.stderr
+    );
+    let serve = env.serve(&["--nats", &url, "--no-local-node", "--nats-ca", ca]);
+    let _node = node(&env, &url, "worker-s", &["--nats-ca", ca]);
+    let file = env.manifest("tls.yaml", &sleepy_job("tls", 2, 2, 10));
+    let r = env.wasmjob(&["apply", "-f", file.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    completes_exactly(&env, "tls", 2);
+    drop(serve);
+}
+
+/// A Job's deadline stops its pods on a node of another process as it stops local ones, plus
+/// one broker round trip: the Job fails at its deadline and every pod ends Failed soon after.
+#[test]
+fn a_deadline_stops_pods_on_another_node() {
+    let env = Env::new();
+    let Some(server) = nats_server(&env) else {
+        return;
+    };
+    let url = server.url();
+    let serve = env.serve(&["--nats", &url, "--no-local-node"]);
+    let _worker = node(&env, &url, "worker-d", &[]);
+    let yaml = sleepy_job("late", 3, 3, 60_000).replace(
+        "  completions: 3",
+        "  activeDeadlineSeconds: 2\n  completions: 3",
+    );
+    let file = env.manifest("late.yaml", &yaml);
+    let started = Instant::now();
+    let r = env.wasmjob(&["apply", "-f", file.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = env.wasmjob(&[
+        "wait",
+        "--for=condition=failed",
+        "job/late",
+        "--timeout=60s",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    wait_for("every pod to end", Duration::from_secs(10), || {
+        let pods = pods_of(&env, "late");
+        pods.len() == 3 && pods.iter().all(|p| p["status"]["phase"] == "Failed")
+    });
+    // Stopped, not run to their end (60 s).
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
+    );
+    for p in pods_of(&env, "late") {
+        assert_eq!(p["spec"]["nodeName"], "worker-d");
+        let t = &p["status"]["containerStatuses"][0]["state"]["terminated"];
+        assert_eq!(t["reason"], "Stopped", "{p}");
+    }
+    let job = env.job("late").unwrap();
+    assert!(has_condition(&job, "Failed", "DeadlineExceeded"), "{job}");
     drop(serve);
 }

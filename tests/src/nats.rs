@@ -50,7 +50,13 @@ pub struct Server {
 impl Server {
     /// Server `name` in `dir`, not started: free client and monitoring ports, its store folder
     /// and configuration file; `cluster` is its route port and its peers' route ports.
-    fn configured(dir: &Path, name: &str, cluster: Option<(u16, &[u16])>, host: &str) -> Server {
+    fn configured(
+        dir: &Path,
+        name: &str,
+        cluster: Option<(u16, &[u16])>,
+        host: &str,
+        extra: &str,
+    ) -> Server {
         let (client_port, monitor_port) = (free_port(), free_port());
         let store = dir.join(format!("{name}-store"));
         std::fs::create_dir_all(&store).expect("the server's store folder");
@@ -68,6 +74,7 @@ impl Server {
                 routes.join(", ")
             ));
         }
+        text.push_str(extra);
         let config = dir.join(format!("{name}.conf"));
         std::fs::write(&config, text).expect("the server's configuration");
         Server {
@@ -82,7 +89,13 @@ impl Server {
 
     /// A server alone, started and healthy.
     pub fn single(dir: &Path) -> Server {
-        let mut s = Server::configured(dir, "n1", None, "127.0.0.1");
+        Server::single_with(dir, "")
+    }
+
+    /// A server alone with `extra` configuration (an `authorization` or `tls` block), started
+    /// and healthy.
+    pub fn single_with(dir: &Path, extra: &str) -> Server {
+        let mut s = Server::configured(dir, "n1", None, "127.0.0.1", extra);
         s.start();
         s.wait_healthy();
         s
@@ -216,7 +229,13 @@ impl Cluster {
                     .filter(|(j, _)| *j != i)
                     .map(|(_, p)| *p)
                     .collect();
-                Server::configured(dir, &format!("n{}", i + 1), Some((routes[i], &peers)), host)
+                Server::configured(
+                    dir,
+                    &format!("n{}", i + 1),
+                    Some((routes[i], &peers)),
+                    host,
+                    "",
+                )
             })
             .collect();
         for s in &mut servers {
