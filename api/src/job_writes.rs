@@ -330,10 +330,6 @@ pub async fn patch_job(
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
     let dry_run = q.dry_run()?;
-    let content_type = headers
-        .get(axum::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let kind = PatchType::from_content_type(content_type)?;
+    let kind = PatchType::of_request(&headers)?;
     change_job(state, ns, name, Change::Patch(kind, body), dry_run).await
 }

@@ -34,11 +34,7 @@ pub async fn patch_node(
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
     let dry_run = q.dry_run()?;
-    let content_type = headers
-        .get(axum::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let kind = PatchType::from_content_type(content_type)?;
+    let kind = PatchType::of_request(&headers)?;
     let wanted = name.clone();
     let changed = write(&state, move |store| {
         nodes::change(store, &wanted, dry_run, |old| {

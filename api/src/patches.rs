@@ -23,6 +23,15 @@ pub enum PatchType {
 }
 
 impl PatchType {
+    /// The patch type of a request, from its `Content-Type` header.
+    pub fn of_request(headers: &axum::http::HeaderMap) -> Result<PatchType, ApiError> {
+        let content_type = headers
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        PatchType::from_content_type(content_type)
+    }
+
     pub fn from_content_type(content_type: &str) -> Result<PatchType, ApiError> {
         let media = content_type.split(';').next().unwrap_or("").trim();
         match media {

@@ -119,16 +119,8 @@ fn pods_spread_over_nodes_that_join_through_nats() {
     assert_eq!(node["metadata"]["labels"]["zone"], "b");
     assert_eq!(node["status"]["conditions"][0]["status"], "True");
 
-    let file = env.manifest("spread.yaml", &indexed_job("spread", 60, 9, ""));
-    let r = env.wasmjob(&["apply", "-f", file.to_str().unwrap()]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    let r = env.wasmjob(&[
-        "wait",
-        "--for=condition=complete",
-        "job/spread",
-        "--timeout=60s",
-    ]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    env.apply_manifest("spread.yaml", &indexed_job("spread", 60, 9, ""));
+    env.wait_job("spread", "complete", "60s");
     let job = env.job("spread").unwrap();
     assert_eq!(job["status"]["succeeded"], 60);
     assert_eq!(job["status"]["completedIndexes"], "0-59");
@@ -161,19 +153,11 @@ fn pods_spread_over_nodes_that_join_through_nats() {
     );
 
     // A nodeSelector only worker-2 matches: every pod goes there.
-    let file = env.manifest(
+    env.apply_manifest(
         "zoned.yaml",
         &indexed_job("zoned", 6, 3, "\n      nodeSelector: {zone: b}"),
     );
-    let r = env.wasmjob(&["apply", "-f", file.to_str().unwrap()]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    let r = env.wasmjob(&[
-        "wait",
-        "--for=condition=complete",
-        "job/zoned",
-        "--timeout=60s",
-    ]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    env.wait_job("zoned", "complete", "60s");
     let by_node = succeeded_by_node(&env, "zoned");
     assert_eq!(by_node.get("worker-2").copied(), Some(6), "{by_node:?}");
     drop(serve);
@@ -187,9 +171,7 @@ fn a_control_plane_without_a_local_node_runs_pods_on_remote_nodes_only() {
     };
     let url = server.url();
     let serve = env.serve(&["--nats", &url, "--no-local-node"]);
-    let file = env.manifest("remote.yaml", &indexed_job("remote", 4, 2, ""));
-    let r = env.wasmjob(&["apply", "-f", file.to_str().unwrap()]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    env.apply_manifest("remote.yaml", &indexed_job("remote", 4, 2, ""));
     // No node yet: the pods wait, as on a cluster with no nodes.
     wait_for("pods waiting for a node", Duration::from_secs(30), || {
         let pods = env.wasmjob(&["get", "pods", "-o", "json"]).json();
@@ -202,13 +184,7 @@ fn a_control_plane_without_a_local_node_runs_pods_on_remote_nodes_only() {
     });
     assert_eq!(env.wasmjob(&["get", "nodes", "-o", "name"]).stdout, "");
     let _worker = node(&env, &url, "worker-9", &[]);
-    let r = env.wasmjob(&[
-        "wait",
-        "--for=condition=complete",
-        "job/remote",
-        "--timeout=60s",
-    ]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    env.wait_job("remote", "complete", "60s");
     assert_eq!(
         succeeded_by_node(&env, "remote"),
         [("worker-9".to_string(), 4)].into()
@@ -288,25 +264,10 @@ spec:
     )
 }
 
-fn pods_of(env: &Env, job: &str) -> Vec<serde_json::Value> {
-    env.wasmjob(&[
-        "get",
-        "pods",
-        "-l",
-        &format!("job-name={job}"),
-        "-o",
-        "json",
-    ])
-    .json()["items"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-}
-
 /// Exactly one Succeeded pod per index `0..n`.
 fn one_success_per_index(env: &Env, job: &str, n: usize) {
     let mut per_index = vec![0; n];
-    for p in pods_of(env, job) {
+    for p in env.pods_of(job) {
         if p["status"]["phase"] == "Succeeded" {
             let i: usize = p["metadata"]["annotations"]["batch.kubernetes.io/job-completion-index"]
                 .as_str()
@@ -325,7 +286,7 @@ fn wait_running_on(env: &Env, job: &str, name: &str) {
         &format!("a pod running on {name}"),
         Duration::from_secs(30),
         || {
-            pods_of(env, job)
+            env.pods_of(job)
                 .iter()
                 .any(|p| p["spec"]["nodeName"] == name && p["status"]["phase"] == "Running")
         },
@@ -334,7 +295,7 @@ fn wait_running_on(env: &Env, job: &str, name: &str) {
 
 /// The disrupted pods of a lost node: Failed, `DisruptionTarget` from PodGC.
 fn disrupted_on(env: &Env, job: &str, name: &str) -> usize {
-    pods_of(env, job)
+    env.pods_of(job)
         .iter()
         .filter(|p| {
             p["spec"]["nodeName"] == name
@@ -364,18 +325,10 @@ fn a_lost_nodes_pods_fail_as_disrupted_and_are_replaced() {
         "2s",
     ]);
     let worker = node(&env, &url, "worker-k", &["--heartbeat", "300ms"]);
-    let file = env.manifest("lost.yaml", &disruptable_job("lost", 4, 2500));
-    let r = env.wasmjob(&["apply", "-f", file.to_str().unwrap()]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    env.apply_manifest("lost.yaml", &disruptable_job("lost", 4, 2500));
     wait_running_on(&env, "lost", "worker-k");
     worker.kill9();
-    let r = env.wasmjob(&[
-        "wait",
-        "--for=condition=complete",
-        "job/lost",
-        "--timeout=60s",
-    ]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    env.wait_job("lost", "complete", "60s");
     let job = env.job("lost").unwrap();
     assert_eq!(job["status"]["succeeded"], 4);
     assert!(job["status"]["failed"].is_null(), "{job}");
@@ -417,9 +370,7 @@ fn a_node_back_from_a_pause_counts_nothing_it_ran_before() {
         "2s",
     ]);
     let worker = node(&env, &url, "worker-p", &["--heartbeat", "300ms"]);
-    let file = env.manifest("paused.yaml", &disruptable_job("paused", 4, 2500));
-    let r = env.wasmjob(&["apply", "-f", file.to_str().unwrap()]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    env.apply_manifest("paused.yaml", &disruptable_job("paused", 4, 2500));
     wait_running_on(&env, "paused", "worker-p");
     let signal = |s: &str| {
         let ok = Command::new("kill")
@@ -447,13 +398,7 @@ fn a_node_back_from_a_pause_counts_nothing_it_ran_before() {
             node["status"]["conditions"][0]["status"] == "True"
         },
     );
-    let r = env.wasmjob(&[
-        "wait",
-        "--for=condition=complete",
-        "job/paused",
-        "--timeout=60s",
-    ]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    env.wait_job("paused", "complete", "60s");
     std::thread::sleep(Duration::from_secs(3));
     let job = env.job("paused").unwrap();
     assert_eq!(job["status"]["succeeded"], 4);
@@ -493,13 +438,7 @@ fn succeeded(env: &Env, job: &str) -> i64 {
 /// Waits for the Job's completion, then checks its exact counts: `n` succeeded, none failed,
 /// one Succeeded pod per index.
 fn completes_exactly(env: &Env, job: &str, n: usize) {
-    let r = env.wasmjob(&[
-        "wait",
-        "--for=condition=complete",
-        &format!("job/{job}"),
-        "--timeout=90s",
-    ]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    env.wait_job(job, "complete", "90s");
     let j = env.job(job).unwrap();
     assert_eq!(j["status"]["succeeded"].as_u64(), Some(n as u64), "{j}");
     assert!(j["status"]["failed"].is_null(), "{j}");
@@ -525,9 +464,7 @@ fn a_job_completes_when_one_nats_server_of_three_is_killed() {
         .collect();
     let _one = node(&env, &other.join(","), "worker-1", &["--heartbeat", "1s"]);
     let _two = node(&env, &other.join(","), "worker-2", &["--heartbeat", "1s"]);
-    let file = env.manifest("ha.yaml", &sleepy_job("ha", 40, 8, 300));
-    let r = env.wasmjob(&["apply", "-f", file.to_str().unwrap()]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    env.apply_manifest("ha.yaml", &sleepy_job("ha", 40, 8, 300));
     wait_for("8 pods to succeed", Duration::from_secs(60), || {
         succeeded(&env, "ha") >= 8
     });
@@ -548,9 +485,7 @@ fn a_job_completes_across_a_restart_of_its_only_nats_server() {
     // Every pod on the remote node: every report crosses the broker.
     let serve = env.serve(&["--nats", &url, "--no-local-node"]);
     let _worker = node(&env, &url, "worker-r", &["--heartbeat", "1s"]);
-    let file = env.manifest("restart.yaml", &sleepy_job("restart", 24, 4, 300));
-    let r = env.wasmjob(&["apply", "-f", file.to_str().unwrap()]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    env.apply_manifest("restart.yaml", &sleepy_job("restart", 24, 4, 300));
     wait_for("4 pods to succeed", Duration::from_secs(60), || {
         succeeded(&env, "restart") >= 4
     });
@@ -575,9 +510,7 @@ fn a_control_plane_killed_mid_job_and_restarted_counts_every_pod_once() {
     let args = ["--nats", url.as_str(), "--no-local-node"];
     let serve = env.serve(&args);
     let _worker = node(&env, &url, "worker-c", &["--heartbeat", "1s"]);
-    let file = env.manifest("crash.yaml", &sleepy_job("crash", 30, 6, 300));
-    let r = env.wasmjob(&["apply", "-f", file.to_str().unwrap()]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    env.apply_manifest("crash.yaml", &sleepy_job("crash", 30, 6, 300));
     wait_for("6 pods to succeed", Duration::from_secs(60), || {
         succeeded(&env, "crash") >= 6
     });
@@ -599,19 +532,11 @@ fn a_node_that_restarts_loses_its_pods_at_once() {
     let url = server.url();
     let serve = env.serve(&["--nats", &url, "--no-local-node", "--node-grace", "5m"]);
     let worker = node(&env, &url, "worker-i", &["--heartbeat", "300ms"]);
-    let file = env.manifest("again.yaml", &disruptable_job("again", 3, 2000));
-    let r = env.wasmjob(&["apply", "-f", file.to_str().unwrap()]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    env.apply_manifest("again.yaml", &disruptable_job("again", 3, 2000));
     wait_running_on(&env, "again", "worker-i");
     worker.kill9();
     let _worker = node(&env, &url, "worker-i", &["--heartbeat", "300ms"]);
-    let r = env.wasmjob(&[
-        "wait",
-        "--for=condition=complete",
-        "job/again",
-        "--timeout=60s",
-    ]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    env.wait_job("again", "complete", "60s");
     one_success_per_index(&env, "again", 3);
     assert!(disrupted_on(&env, "again", "worker-i") > 0);
     drop(serve);
@@ -682,16 +607,8 @@ fn ten_thousand_pods_spread_over_three_nodes_in_their_own_namespaces() {
         }
     }
     let yaml = sleepy_job("ten-k", 10_000, 300, 0).replace("sleep, '0', ", "");
-    let file = env.manifest("ten-k.yaml", &yaml);
-    let r = env.wasmjob(&["apply", "-f", file.to_str().unwrap()]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    let r = env.wasmjob(&[
-        "wait",
-        "--for=condition=complete",
-        "job/ten-k",
-        "--timeout=300s",
-    ]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    env.apply_manifest("ten-k.yaml", &yaml);
+    env.wait_job("ten-k", "complete", "300s");
     let job = env.job("ten-k").unwrap();
     assert_eq!(job["status"]["succeeded"], 10_000);
     assert!(job["status"]["failed"].is_null(), "{job}");
@@ -733,9 +650,7 @@ fn logs_of_a_pod_on_another_node_say_where_they_are_until_they_come_back() {
     let url = server.url();
     let serve = env.serve(&["--nats", &url, "--no-local-node"]);
     let _worker = node(&env, &url, "worker-l", &[]);
-    let file = env.manifest("far.yaml", &sleepy_job("far", 1, 1, 1500));
-    let r = env.wasmjob(&["apply", "-f", file.to_str().unwrap()]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    env.apply_manifest("far.yaml", &sleepy_job("far", 1, 1, 1500));
     wait_running_on(&env, "far", "worker-l");
     let r = env.wasmjob(&["logs", "job/far"]);
     assert_eq!(r.code, 1, "{}", r.stdout);
@@ -745,13 +660,7 @@ fn logs_of_a_pod_on_another_node_say_where_they_are_until_they_come_back() {
         "{}",
         r.stderr
     );
-    let r = env.wasmjob(&[
-        "wait",
-        "--for=condition=complete",
-        "job/far",
-        "--timeout=60s",
-    ]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    env.wait_job("far", "complete", "60s");
     assert_eq!(env.logs("job/far"), "done\n");
     drop(serve);
 }
@@ -795,9 +704,7 @@ fn nats_credentials_are_passed_as_nats_users_expect() {
         ("NATS_PASSWORD", "s3cret"),
     ];
     let _node = node_with(&env, "worker-a", &[], &vars);
-    let file = env.manifest("auth.yaml", &sleepy_job("auth", 3, 3, 10));
-    let r = env.wasmjob(&["apply", "-f", file.to_str().unwrap()]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    env.apply_manifest("auth.yaml", &sleepy_job("auth", 3, 3, 10));
     completes_exactly(&env, "auth", 3);
     assert_eq!(
         succeeded_by_node(&env, "auth"),
@@ -810,9 +717,7 @@ fn nats_credentials_are_passed_as_nats_users_expect() {
     let url = server.url();
     let serve = env.serve(&["--nats", &url, "--no-local-node", "--nats-token", "t0ken"]);
     let _node = node(&env, &url, "worker-t", &["--nats-token", "t0ken"]);
-    let file = env.manifest("token.yaml", &sleepy_job("token", 2, 2, 10));
-    let r = env.wasmjob(&["apply", "-f", file.to_str().unwrap()]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    env.apply_manifest("token.yaml", &sleepy_job("token", 2, 2, 10));
     completes_exactly(&env, "token", 2);
     drop(serve);
 }
@@ -846,9 +751,7 @@ fn nats_over_tls_with_a_ca_file() {
     );
     let serve = env.serve(&["--nats", &url, "--no-local-node", "--nats-ca", ca]);
     let _node = node(&env, &url, "worker-s", &["--nats-ca", ca]);
-    let file = env.manifest("tls.yaml", &sleepy_job("tls", 2, 2, 10));
-    let r = env.wasmjob(&["apply", "-f", file.to_str().unwrap()]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    env.apply_manifest("tls.yaml", &sleepy_job("tls", 2, 2, 10));
     completes_exactly(&env, "tls", 2);
     drop(serve);
 }
@@ -868,19 +771,11 @@ fn a_deadline_stops_pods_on_another_node() {
         "  completions: 3",
         "  activeDeadlineSeconds: 2\n  completions: 3",
     );
-    let file = env.manifest("late.yaml", &yaml);
+    env.apply_manifest("late.yaml", &yaml);
     let started = Instant::now();
-    let r = env.wasmjob(&["apply", "-f", file.to_str().unwrap()]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    let r = env.wasmjob(&[
-        "wait",
-        "--for=condition=failed",
-        "job/late",
-        "--timeout=60s",
-    ]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    env.wait_job("late", "failed", "60s");
     wait_for("every pod to end", Duration::from_secs(10), || {
-        let pods = pods_of(&env, "late");
+        let pods = env.pods_of("late");
         pods.len() == 3 && pods.iter().all(|p| p["status"]["phase"] == "Failed")
     });
     // Stopped, not run to their end (60 s).
@@ -889,7 +784,7 @@ fn a_deadline_stops_pods_on_another_node() {
         "{:?}",
         started.elapsed()
     );
-    for p in pods_of(&env, "late") {
+    for p in env.pods_of("late") {
         assert_eq!(p["spec"]["nodeName"], "worker-d");
         let t = &p["status"]["containerStatuses"][0]["state"]["terminated"];
         assert_eq!(t["reason"], "Stopped", "{p}");

@@ -31,28 +31,6 @@ spec:
     )
 }
 
-/// The Job's pods as JSON.
-fn pods_of(env: &Env, job: &str) -> Vec<serde_json::Value> {
-    let list = env
-        .wasmjob(&[
-            "get",
-            "pods",
-            "-l",
-            &format!("job-name={job}"),
-            "-o",
-            "json",
-        ])
-        .json();
-    list["items"].as_array().cloned().unwrap_or_default()
-}
-
-fn condition<'a>(pod: &'a serde_json::Value, type_: &str) -> &'a serde_json::Value {
-    pod["status"]["conditions"]
-        .as_array()
-        .and_then(|cs| cs.iter().find(|c| c["type"] == type_))
-        .unwrap_or(&serde_json::Value::Null)
-}
-
 const CORDONED: &str = "0/1 nodes are available: 1 node(s) were unschedulable. preemption: 0/1 \
                         nodes are available: 1 Preemption is not helpful for scheduling.";
 
@@ -78,27 +56,25 @@ fn a_cordoned_node_takes_no_new_pods_until_it_is_uncordoned() {
         "node.kubernetes.io/unschedulable"
     );
 
-    let file = env.manifest("two.yaml", &quick_job("two", 2, ""));
-    let r = env.wasmjob(&["apply", "-f", file.to_str().unwrap()]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    env.apply_manifest("two.yaml", &quick_job("two", 2, ""));
     wait_for("two unbound pods", Duration::from_secs(30), || {
-        let pods = pods_of(&env, "two");
+        let pods = env.pods_of("two");
         pods.len() == 2
             && pods
                 .iter()
-                .all(|p| condition(p, "PodScheduled")["reason"] == "Unschedulable")
+                .all(|p| pod_condition(p, "PodScheduled")["reason"] == "Unschedulable")
     });
-    for pod in pods_of(&env, "two") {
+    for pod in env.pods_of("two") {
         assert_eq!(pod["status"]["phase"], "Pending");
         assert!(pod["spec"]["nodeName"].is_null(), "{pod}");
-        let c = condition(&pod, "PodScheduled");
+        let c = pod_condition(&pod, "PodScheduled");
         assert_eq!(
             (c["status"].as_str(), c["message"].as_str()),
             (Some("False"), Some(CORDONED))
         );
     }
     assert_eq!(env.job("two").unwrap()["status"]["active"], 2);
-    let pod = pods_of(&env, "two")[0]["metadata"]["name"]
+    let pod = env.pods_of("two")[0]["metadata"]["name"]
         .as_str()
         .unwrap()
         .to_string();
@@ -115,13 +91,7 @@ fn a_cordoned_node_takes_no_new_pods_until_it_is_uncordoned() {
 
     let r = env.wasmjob(&["uncordon", "edge-3"]);
     assert_eq!(r.stdout, "node/edge-3 uncordoned\n", "{}", r.stderr);
-    let r = env.wasmjob(&[
-        "wait",
-        "--for=condition=complete",
-        "job/two",
-        "--timeout=30s",
-    ]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    env.wait_job("two", "complete", "30s");
     let job = env.job("two").unwrap();
     assert_eq!(
         (
@@ -130,9 +100,9 @@ fn a_cordoned_node_takes_no_new_pods_until_it_is_uncordoned() {
         ),
         (Some(2), None)
     );
-    for pod in pods_of(&env, "two") {
+    for pod in env.pods_of("two") {
         assert_eq!(pod["spec"]["nodeName"], "edge-3");
-        assert_eq!(condition(&pod, "PodScheduled")["status"], "True");
+        assert_eq!(pod_condition(&pod, "PodScheduled")["status"], "True");
     }
     assert_eq!(
         env.wasmjob(&["uncordon", "edge-3"]).stdout,
@@ -162,11 +132,11 @@ fn a_deadline_fails_a_pod_that_fits_no_node() {
     assert_eq!(r.code, 1, "{}", r.stderr);
     let job = env.job("picky").unwrap();
     assert!(has_condition(&job, "Failed", "DeadlineExceeded"), "{job}");
-    let pods = pods_of(&env, "picky");
+    let pods = env.pods_of("picky");
     assert_eq!(pods.len(), 1);
     assert_eq!(pods[0]["status"]["phase"], "Failed");
     assert!(pods[0]["spec"]["nodeName"].is_null());
-    let c = condition(&pods[0], "PodScheduled");
+    let c = pod_condition(&pods[0], "PodScheduled");
     assert_eq!(c["reason"], "Unschedulable");
     assert!(
         c["message"]
@@ -222,27 +192,19 @@ fn kubectl_labels_cordons_and_deletes_the_node() {
     let name = env.wasmjob(&["get", "nodes", "-o", "name"]).stdout;
     let name = name.trim().strip_prefix("node/").unwrap().to_string();
 
-    let file = env.manifest(
+    env.apply_manifest(
         "ssd.yaml",
         &quick_job("ssd", 1, "\n      nodeSelector: {disk: ssd}"),
     );
-    let r = env.wasmjob(&["apply", "-f", file.to_str().unwrap()]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
     wait_for("an unbound pod", Duration::from_secs(30), || {
-        pods_of(&env, "ssd")
+        env.pods_of("ssd")
             .first()
-            .is_some_and(|p| condition(p, "PodScheduled")["reason"] == "Unschedulable")
+            .is_some_and(|p| pod_condition(p, "PodScheduled")["reason"] == "Unschedulable")
     });
     let r = kube(&env, &kubeconfig, &["label", "node", &name, "disk=ssd"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(r.stdout.trim(), format!("node/{name} labeled"));
-    let r = env.wasmjob(&[
-        "wait",
-        "--for=condition=complete",
-        "job/ssd",
-        "--timeout=30s",
-    ]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    env.wait_job("ssd", "complete", "30s");
 
     let r = kube(&env, &kubeconfig, &["cordon", &name]);
     assert_eq!(r.code, 0, "{}", r.stderr);
@@ -267,29 +229,21 @@ fn kubectl_labels_cordons_and_deletes_the_node() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(r.stdout.trim(), format!("node \"{name}\" deleted"));
     assert_eq!(env.wasmjob(&["get", "nodes", "-o", "name"]).stdout, "");
-    let file = env.manifest("later.yaml", &quick_job("later", 1, ""));
-    let r = env.wasmjob(&["apply", "-f", file.to_str().unwrap()]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    env.apply_manifest("later.yaml", &quick_job("later", 1, ""));
     wait_for(
         "a pod with no node to go to",
         Duration::from_secs(30),
         || {
-            pods_of(&env, "later").first().is_some_and(|p| {
-                condition(p, "PodScheduled")["message"] == "no nodes available to schedule pods"
+            env.pods_of("later").first().is_some_and(|p| {
+                pod_condition(p, "PodScheduled")["message"] == "no nodes available to schedule pods"
             })
         },
     );
     assert_eq!(serve.terminate(), 0);
     // The next serve registers its node; the waiting pod goes to it.
     let serve = env.serve(&[]);
-    let r = env.wasmjob(&[
-        "wait",
-        "--for=condition=complete",
-        "job/later",
-        "--timeout=30s",
-    ]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    assert_eq!(pods_of(&env, "later")[0]["spec"]["nodeName"], name.as_str());
+    env.wait_job("later", "complete", "30s");
+    assert_eq!(env.pods_of("later")[0]["spec"]["nodeName"], name.as_str());
     drop(serve);
 }
 
@@ -343,14 +297,13 @@ fn drain_evicts_the_pods_of_a_node_and_their_jobs_replace_them() {
       onPodConditions: [{type: DisruptionTarget}]
   completions: 2",
         );
-    let file = env.manifest("evictable.yaml", &yaml);
-    let r = env.wasmjob(&["apply", "-f", file.to_str().unwrap()]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    env.apply_manifest("evictable.yaml", &yaml);
     wait_for("two running pods", Duration::from_secs(30), || {
-        let pods = pods_of(&env, "evictable");
+        let pods = env.pods_of("evictable");
         pods.len() == 2 && pods.iter().all(|p| p["status"]["phase"] == "Running")
     });
-    let first: Vec<String> = pods_of(&env, "evictable")
+    let first: Vec<String> = env
+        .pods_of("evictable")
         .iter()
         .map(|p| p["metadata"]["name"].as_str().unwrap().to_string())
         .collect();
@@ -380,11 +333,11 @@ fn drain_evicts_the_pods_of_a_node_and_their_jobs_replace_them() {
         "two replacements waiting for a node",
         Duration::from_secs(30),
         || {
-            let pods = pods_of(&env, "evictable");
+            let pods = env.pods_of("evictable");
             pods.len() == 2
                 && pods.iter().all(|p| {
                     !first.contains(&p["metadata"]["name"].as_str().unwrap().to_string())
-                        && condition(p, "PodScheduled")["reason"] == "Unschedulable"
+                        && pod_condition(p, "PodScheduled")["reason"] == "Unschedulable"
                 })
         },
     );
@@ -406,7 +359,7 @@ fn drain_evicts_the_pods_of_a_node_and_their_jobs_replace_them() {
         let r = env.wasmjob(&["uncordon", &node]);
         assert_eq!(r.code, 0, "{}", r.stderr);
         wait_for("the replacements to run", Duration::from_secs(30), || {
-            let pods = pods_of(&env, "evictable");
+            let pods = env.pods_of("evictable");
             pods.len() == 2 && pods.iter().all(|p| p["status"]["phase"] == "Running")
         });
         let r = kube(
@@ -436,15 +389,13 @@ fn drain_refuses_pods_with_local_storage_unless_told() {
     let serve = env.serve(&["--node-name", "edge-8"]);
     let yaml = quick_job("scratch", 1, "\n      volumes: [{name: tmp, emptyDir: {}}]")
         .replace("args: [print, hi]", "args: [sleep, '60000']");
-    let file = env.manifest("scratch.yaml", &yaml);
-    let r = env.wasmjob(&["apply", "-f", file.to_str().unwrap()]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    env.apply_manifest("scratch.yaml", &yaml);
     wait_for("a running pod", Duration::from_secs(30), || {
-        pods_of(&env, "scratch")
+        env.pods_of("scratch")
             .first()
             .is_some_and(|p| p["status"]["phase"] == "Running")
     });
-    let pod = pods_of(&env, "scratch")[0]["metadata"]["name"]
+    let pod = env.pods_of("scratch")[0]["metadata"]["name"]
         .as_str()
         .unwrap()
         .to_string();
@@ -457,7 +408,7 @@ fn drain_refuses_pods_with_local_storage_unless_told() {
         "{}",
         r.stderr
     );
-    assert_eq!(pods_of(&env, "scratch")[0]["status"]["phase"], "Running");
+    assert_eq!(env.pods_of("scratch")[0]["status"]["phase"], "Running");
     let r = env.wasmjob(&["drain", "edge-8", "--delete-emptydir-data"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(

@@ -175,6 +175,14 @@ pub fn has_condition(job: &Value, type_: &str, reason: &str) -> bool {
         .any(|(t, r)| t == type_ && r == reason)
 }
 
+/// The pod's condition of type `type_` (null when it has none).
+pub fn pod_condition<'a>(pod: &'a Value, type_: &str) -> &'a Value {
+    pod["status"]["conditions"]
+        .as_array()
+        .and_then(|cs| cs.iter().find(|c| c["type"] == type_))
+        .unwrap_or(&Value::Null)
+}
+
 /// The terminated state of the pod's first container.
 pub fn terminated(pod: &Value) -> &Value {
     &pod["status"]["containerStatuses"][0]["state"]["terminated"]
@@ -216,6 +224,40 @@ impl Env {
             std::thread::sleep(Duration::from_millis(10));
         }
         serve
+    }
+
+    /// The pods of Job `job` (by its `job-name` label), as JSON.
+    pub fn pods_of(&self, job: &str) -> Vec<Value> {
+        let list = self
+            .wasmjob(&[
+                "get",
+                "pods",
+                "-l",
+                &format!("job-name={job}"),
+                "-o",
+                "json",
+            ])
+            .json();
+        list["items"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// `apply -f` of `yaml` (written as the manifest `name`), which must succeed.
+    pub fn apply_manifest(&self, name: &str, yaml: &str) {
+        let file = self.manifest(name, yaml);
+        let r = self.wasmjob(&["apply", "-f", file.to_str().unwrap()]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+    }
+
+    /// `wait --for=condition=CONDITION job/JOB`, which must succeed within `timeout`
+    /// (`60s`).
+    pub fn wait_job(&self, job: &str, condition: &str, timeout: &str) {
+        let r = self.wasmjob(&[
+            "wait",
+            &format!("--for=condition={condition}"),
+            &format!("job/{job}"),
+            &format!("--timeout={timeout}"),
+        ]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
     }
 
     /// `get jobs NAME -o json`, or `None` when the Job does not exist.
